@@ -1,0 +1,54 @@
+# tfgen developer tasks. `make` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# The offline provider mirror, when the machine has one (see DEVELOPERS.md).
+TFGEN_PLUGIN_MIRROR ?= $(shell .ci/find-mirror)
+export TFGEN_PLUGIN_MIRROR
+
+.PHONY: help install test lint format render goldens demo bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install tfgen with its test extras
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
+	$(BIN)/ruff check tfgen tests
+	$(BIN)/ruff format --check tfgen tests
+	$(BIN)/mypy
+
+format: $(STAMP) ## Apply ruff's formatting and fixes
+	$(BIN)/ruff format tfgen tests
+	$(BIN)/ruff check --fix tfgen tests
+
+test: lint ## Lint, then run every test (terraform, emulator and slow ones included)
+	$(BIN)/pytest
+
+render: $(STAMP) ## Re-render modules/aurora_serverless/ from examples/aurora.yaml
+	$(BIN)/tfgen render examples/aurora.yaml -o modules/aurora_serverless
+
+goldens: render ## Re-render every golden file (tests/golden/) and the committed module
+	$(BIN)/python -m tests.regen_goldens
+
+demo: $(STAMP) ## The main job end to end, offline: render examples/local.yaml, terraform init + validate
+	$(BIN)/tfgen render examples/local.yaml -o .tfgen/demo
+	@mkdir -p .tfgen && printf 'provider_installation {\n  filesystem_mirror {\n    path = "%s"\n  }\n}\n' "$(TFGEN_PLUGIN_MIRROR)" > .tfgen/mirror.tfrc
+	cd .tfgen/demo && TF_CLI_CONFIG_FILE=$(if $(TFGEN_PLUGIN_MIRROR),$(CURDIR)/.tfgen/mirror.tfrc,$$TF_CLI_CONFIG_FILE) terraform init -backend=false -input=false -no-color
+	cd .tfgen/demo && terraform validate -no-color
+
+bench: $(STAMP) ## Run the benchmarks and write BENCHMARKS.md
+	$(BIN)/python bench/run.py
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .tfgen .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m tfgen``."""
+
+from tfgen.cli import run
+
+run()

@@ -1,0 +1,78 @@
+"""The library API: one function per CLI command, usable without the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tfgen import render as _render
+from tfgen import spec as _spec
+from tfgen.errors import UsageError
+
+DEFAULT_MODULE_DIR = Path("modules/aurora_serverless")
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    """The result of :func:`render`."""
+
+    loaded: _spec.LoadedSpec
+    files: dict[str, str]
+    written: _render.WriteResult | None
+    """None when ``check`` was requested (nothing is written)."""
+
+
+def validate(spec_path: Path) -> _spec.LoadedSpec:
+    """Load and validate a spec.
+
+    Raises:
+        SpecError: If the spec is invalid.
+    """
+    return _spec.load_spec(spec_path)
+
+
+def render(spec_path: Path, out_dir: Path = DEFAULT_MODULE_DIR, *, check: bool = False) -> RenderOutcome:
+    """Render the module of a spec into ``out_dir``, or compare it (``check``).
+
+    Raises:
+        SpecError: If the spec is invalid (nothing is written).
+        RenderError: If rendering or writing fails (``out_dir`` is left as it was).
+        DriftError: With ``check``, if ``out_dir`` differs from a fresh render.
+    """
+    loaded = _spec.load_spec(spec_path)
+    files = _render.render_module(loaded.spec)
+    if check:
+        _render.check_files(files, out_dir)
+        return RenderOutcome(loaded, files, None)
+    return RenderOutcome(loaded, files, _render.write_files(files, out_dir))
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the spec."""
+    return _spec.json_schema()
+
+
+def schema_text() -> str:
+    """The JSON Schema as stable, indented JSON text."""
+    return json.dumps(schema(), indent=2, sort_keys=True) + "\n"
+
+
+def new_spec(path: Path) -> Path:
+    """Write an annotated starter spec to ``path`` (a file, or a directory to put ``aurora.yaml`` in).
+
+    Raises:
+        UsageError: If the file already exists.
+    """
+    if path.is_dir():
+        path = path / "aurora.yaml"
+    if path.exists():
+        raise UsageError(f"{path}: already exists; not overwriting it")
+    text = _render.make_environment().get_template("spec/starter.yaml.j2").render()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

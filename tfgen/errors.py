@@ -1,0 +1,92 @@
+"""The one family of user-facing errors, and the exit codes every command shares."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes, the same for every command."""
+
+    OK = 0
+    FAILED = 1
+    """A check found a difference, or terraform failed."""
+    USAGE = 2
+    """Bad input: the spec or the command line."""
+    INTERRUPTED = 130
+
+
+class TfgenError(Exception):
+    """Base of every error caused by the user's input or environment.
+
+    The CLI prints these as ``error: <message>`` (plus the hint) and exits with
+    ``exit_code``; anything else escaping a command is a bug and keeps its traceback.
+
+    Args:
+        message: One line saying what went wrong.
+        hint: Optional line saying what to do about it.
+    """
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def lines(self) -> list[str]:
+        """The message as the lines to print (a spec error may have several)."""
+        return [self.message]
+
+
+class SpecError(TfgenError):
+    """Raised when a spec file is missing, unreadable, not YAML, or invalid.
+
+    Args:
+        problems: One ``FILE:LINE: field.path: message`` string per problem.
+    """
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, problems: list[str], hint: str | None = None) -> None:
+        super().__init__(problems[0] if len(problems) == 1 else f"{len(problems)} problems in spec", hint)
+        self.problems = problems
+
+    def lines(self) -> list[str]:
+        return list(self.problems)
+
+
+class UsageError(TfgenError):
+    """Raised when command-line arguments are inconsistent (e.g. an output dir that is a file)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class RenderError(TfgenError):
+    """Raised when a template fails to render or the output cannot be written."""
+
+
+class DriftError(TfgenError):
+    """Raised by ``render --check`` when the directory differs from a fresh render.
+
+    Args:
+        diff: The unified diff between the directory and the fresh render.
+    """
+
+    def __init__(self, message: str, diff: str) -> None:
+        super().__init__(message)
+        self.diff = diff
+
+
+class TerraformError(TfgenError):
+    """Raised when terraform is missing, too old, or a terraform command fails."""
+
+
+class EmulatorError(TfgenError):
+    """Raised when the local AWS emulator cannot be started, reached or stopped."""
+
+
+class CommandInterrupted(TfgenError):
+    """Raised when the user interrupts a command (Ctrl-C); exits with 130."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,0 +1,92 @@
+"""Python values as HCL expressions, already in ``terraform fmt`` style.
+
+Rendering must not start terraform (``terraform fmt`` per file would dominate
+render time), so the one thing fmt would change in generated values — the
+alignment of ``=`` in runs of single-line map entries — is done here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def string(value: str) -> str:
+    """A quoted HCL string literal; ``${`` and ``%{`` stay literal."""
+    escaped = (
+        value.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+        .replace("${", "$${")
+        .replace("%{", "%%{")
+    )
+    return f'"{escaped}"'
+
+
+def number(value: float) -> str:
+    """An HCL number: integral values without a fractional part."""
+    if isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+def key(name: str) -> str:
+    """A map key: bare when it is an identifier, quoted otherwise."""
+    return name if _IDENT.fullmatch(name) else string(name)
+
+
+def value(data: Any, indent: int = 0) -> str:
+    """Render ``data`` as an HCL expression whose continuation lines start at ``indent``."""
+    if data is None:
+        return "null"
+    if isinstance(data, bool):
+        return "true" if data else "false"
+    if isinstance(data, (int, float)):
+        return number(data)
+    if isinstance(data, str):
+        return string(data)
+    if isinstance(data, Mapping):
+        return _mapping(data, indent)
+    if isinstance(data, Sequence):
+        items = [value(item, indent) for item in data]
+        if any("\n" in item for item in items):
+            inner = " " * (indent + 2)
+            return "[\n" + "".join(f"{inner}{item},\n" for item in items) + " " * indent + "]"
+        return "[" + ", ".join(items) + "]"
+    raise TypeError(f"cannot render {type(data).__name__} as HCL")
+
+
+def _mapping(data: Mapping[str, Any], indent: int) -> str:
+    if not data:
+        return "{}"
+    inner = " " * (indent + 2)
+    entries = [(key(str(k)), value(v, indent + 2)) for k, v in data.items()]
+    return "{\n" + "".join(f"{inner}{line}\n" for line in align(entries)) + " " * indent + "}"
+
+
+def align(entries: Sequence[tuple[str, str]]) -> list[str]:
+    """``name = value`` lines with ``=`` aligned in runs of single-line values, as fmt does."""
+    lines: list[str] = []
+    run: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        width = max((len(name) for name, _ in run), default=0)
+        lines.extend(f"{name.ljust(width)} = {text}" for name, text in run)
+        run.clear()
+
+    for name, text in entries:
+        if "\n" in text:
+            flush()
+            lines.append(f"{name} = {text}")
+        else:
+            run.append((name, text))
+    flush()
+    return lines

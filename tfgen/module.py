@@ -1,0 +1,419 @@
+"""What the rendered module exposes: its input variables and outputs.
+
+One list feeds ``variables.tf``/``outputs.tf`` and the README's tables, so they
+cannot disagree. Tunable values (capacities, thresholds, windows, network ids,
+tags) are variables whose defaults come from the spec, so a vendoring repository
+can still override them; structural choices (v1/v2, password source) are fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tfgen import hcl
+from tfgen.spec import ServerlessV1, ServerlessV2, Spec
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A ``validation`` block of a variable."""
+
+    condition: str
+    error_message: str
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One input variable of the module."""
+
+    name: str
+    type: str
+    description: str
+    default: Any
+    validations: tuple[Validation, ...] = ()
+    nullable: bool = True
+
+    def attribute_lines(self) -> list[str]:
+        """The block's attribute lines, aligned as ``terraform fmt`` aligns them."""
+        entries = [
+            ("description", hcl.string(self.description)),
+            ("type", self.type),
+            ("default", hcl.value(self.default, 2)),
+        ]
+        if not self.nullable:
+            entries.append(("nullable", "false"))
+        return hcl.align(entries)
+
+    @property
+    def default_text(self) -> str:
+        """The default as one short line for the README."""
+        text = hcl.value(self.default)
+        return text if "\n" not in text else "(see variables.tf)"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output of the module."""
+
+    name: str
+    description: str
+    value: str
+    sensitive: bool = False
+
+    def attribute_lines(self) -> list[str]:
+        """The block's attribute lines, aligned as ``terraform fmt`` aligns them."""
+        entries = [("description", hcl.string(self.description)), ("value", self.value)]
+        if self.sensitive:
+            entries.append(("sensitive", "true"))
+        return hcl.align(entries)
+
+
+_ID_LIST = "list(string)"
+
+
+def _positive(name: str, what: str) -> Validation:
+    return Validation(f"var.{name} > 0", f"{what} must be greater than 0.")
+
+
+CUSTOM_ALARM_TYPE = """map(object({
+    metric             = string
+    namespace          = optional(string, "AWS/RDS")
+    statistic          = optional(string, "Average")
+    comparison         = optional(string, "GreaterThanOrEqualToThreshold")
+    threshold          = number
+    period             = optional(number, 300)
+    evaluation_periods = optional(number, 3)
+    dimensions         = optional(map(string))
+    treat_missing_data = optional(string, "missing")
+    description        = optional(string)
+  }))"""
+
+
+def variables(spec: Spec) -> list[Variable]:
+    """The module's input variables, defaults taken from ``spec``."""
+    found = [
+        Variable("vpc_id", "string", "VPC of the cluster's security group.", spec.vpc_id),
+        Variable(
+            "subnet_ids",
+            _ID_LIST,
+            "Subnets of the DB subnet group (at least two, in different availability zones).",
+            spec.subnet_ids,
+            (Validation("length(var.subnet_ids) >= 2", "Aurora needs at least two subnets."),),
+            nullable=False,
+        ),
+        Variable(
+            "allowed_cidr_blocks",
+            _ID_LIST,
+            "CIDR blocks allowed to connect to the PostgreSQL port.",
+            spec.network.allowed_cidr_blocks,
+            (
+                Validation(
+                    'alltrue([for c in var.allowed_cidr_blocks : can(cidrhost(c, 0)) && !endswith(c, "/0")])',
+                    "Each entry must be a CIDR block narrower than /0.",
+                ),
+            ),
+            nullable=False,
+        ),
+        Variable(
+            "allowed_security_group_ids",
+            _ID_LIST,
+            "Security groups allowed to connect to the PostgreSQL port.",
+            spec.network.allowed_security_group_ids,
+            nullable=False,
+        ),
+        Variable(
+            "kms_key_id", "string", "KMS key ARN for storage encryption (null: the AWS managed key).", spec.kms_key_id
+        ),
+    ]
+    found.extend(_scaling_variables(spec))
+    found.extend(
+        [
+            Variable(
+                "backup_retention_period",
+                "number",
+                "Days of automated backups to keep (1-35).",
+                spec.backup_retention_period,
+                (
+                    Validation(
+                        "var.backup_retention_period >= 1 && var.backup_retention_period <= 35",
+                        "backup_retention_period must be between 1 and 35.",
+                    ),
+                ),
+            ),
+            Variable(
+                "preferred_backup_window",
+                "string",
+                "Daily backup window (UTC, hh24:mi-hh24:mi).",
+                spec.preferred_backup_window,
+            ),
+            Variable(
+                "preferred_maintenance_window",
+                "string",
+                "Weekly maintenance window (UTC, ddd:hh24:mi-ddd:hh24:mi).",
+                spec.preferred_maintenance_window,
+            ),
+            Variable(
+                "copy_tags_to_snapshot", "bool", "Copy the cluster's tags to its snapshots.", spec.copy_tags_to_snapshot
+            ),
+            Variable(
+                "deletion_protection", "bool", "Refuse to delete the cluster while true.", spec.deletion_protection
+            ),
+            Variable(
+                "skip_final_snapshot",
+                "bool",
+                "Delete without a final snapshot (faster, but the data is gone).",
+                spec.skip_final_snapshot,
+            ),
+            Variable(
+                "apply_immediately",
+                "bool",
+                "Apply changes now instead of in the maintenance window.",
+                spec.apply_immediately,
+            ),
+        ]
+    )
+    if spec.master_password.source == "write_only":
+        found.append(
+            Variable(
+                "master_password_version",
+                "number",
+                "Increase to generate and set a new master password (write-only: never in the state).",
+                1,
+                (_positive("master_password_version", "master_password_version"),),
+            )
+        )
+    if spec.alarms.enabled:
+        found.extend(_alarm_variables(spec))
+    found.append(
+        Variable("tags", "map(string)", "Tags for every resource (copied to snapshots).", spec.tags, nullable=False)
+    )
+    return found
+
+
+def _scaling_variables(spec: Spec) -> list[Variable]:
+    server = spec.serverless
+    if isinstance(server, ServerlessV2):
+        return [
+            Variable(
+                "min_capacity",
+                "number",
+                "Minimum capacity in ACUs (0 to 256 in steps of 0.5; 0 pauses the cluster when idle).",
+                server.min_capacity,
+                (
+                    Validation(
+                        "var.min_capacity >= 0 && var.min_capacity <= var.max_capacity && floor(var.min_capacity * 2) == var.min_capacity * 2",
+                        "min_capacity must be a multiple of 0.5 between 0 and max_capacity.",
+                    ),
+                ),
+            ),
+            Variable(
+                "max_capacity",
+                "number",
+                "Maximum capacity in ACUs (1 to 256 in steps of 0.5).",
+                server.max_capacity,
+                (
+                    Validation(
+                        "var.max_capacity >= 1 && var.max_capacity <= 256 && floor(var.max_capacity * 2) == var.max_capacity * 2",
+                        "max_capacity must be a multiple of 0.5 between 1 and 256.",
+                    ),
+                ),
+            ),
+            Variable(
+                "seconds_until_auto_pause",
+                "number",
+                "Idle seconds before pausing when min_capacity is 0 (300-86400).",
+                server.seconds_until_auto_pause,
+                (
+                    Validation(
+                        "var.seconds_until_auto_pause == null ? var.min_capacity > 0 : (var.seconds_until_auto_pause >= 300 && var.seconds_until_auto_pause <= 86400)",
+                        "seconds_until_auto_pause must be 300-86400, and set when min_capacity is 0.",
+                    ),
+                ),
+            ),
+            Variable(
+                "instance_count",
+                "number",
+                "Number of db.serverless instances: the writer plus readers (1-15).",
+                server.instances,
+                (
+                    Validation(
+                        "var.instance_count >= 1 && var.instance_count <= 15",
+                        "instance_count must be between 1 and 15.",
+                    ),
+                ),
+            ),
+        ]
+    assert isinstance(server, ServerlessV1)
+    allowed = "[2, 4, 8, 16, 32, 64, 192, 384]"
+    return [
+        Variable(
+            "min_capacity",
+            "number",
+            "Minimum capacity in ACUs (2, 4, 8, 16, 32, 64, 192 or 384).",
+            server.min_capacity,
+            (
+                Validation(
+                    f"contains({allowed}, var.min_capacity) && var.min_capacity <= var.max_capacity",
+                    "min_capacity must be an allowed v1 capacity, at most max_capacity.",
+                ),
+            ),
+        ),
+        Variable(
+            "max_capacity",
+            "number",
+            "Maximum capacity in ACUs (2, 4, 8, 16, 32, 64, 192 or 384).",
+            server.max_capacity,
+            (Validation(f"contains({allowed}, var.max_capacity)", "max_capacity must be an allowed v1 capacity."),),
+        ),
+        Variable("auto_pause", "bool", "Pause the cluster when idle.", server.auto_pause),
+        Variable(
+            "seconds_until_auto_pause",
+            "number",
+            "Idle seconds before pausing (300-86400).",
+            server.seconds_until_auto_pause,
+            (
+                Validation(
+                    "var.seconds_until_auto_pause >= 300 && var.seconds_until_auto_pause <= 86400",
+                    "seconds_until_auto_pause must be between 300 and 86400.",
+                ),
+            ),
+        ),
+        Variable(
+            "seconds_before_timeout",
+            "number",
+            "Seconds to find a scaling point before timeout_action (60-600).",
+            server.seconds_before_timeout,
+        ),
+        Variable(
+            "timeout_action",
+            "string",
+            "RollbackCapacityChange or ForceApplyCapacityChange.",
+            server.timeout_action,
+            (
+                Validation(
+                    'contains(["RollbackCapacityChange", "ForceApplyCapacityChange"], var.timeout_action)',
+                    "timeout_action must be RollbackCapacityChange or ForceApplyCapacityChange.",
+                ),
+            ),
+        ),
+    ]
+
+
+def _alarm_variables(spec: Spec) -> list[Variable]:
+    found = [
+        Variable(
+            alarm.variable,
+            "number",
+            f"Threshold of the {alarm.metric} alarm.",
+            alarm.threshold,
+            (_positive(alarm.variable, alarm.variable),),
+        )
+        for alarm in spec.builtin_alarms
+    ]
+    found.extend(
+        [
+            Variable("alarm_period", "number", "Period of the automated alarms, in seconds.", spec.alarms.period),
+            Variable(
+                "alarm_evaluation_periods",
+                "number",
+                "Periods over threshold before an alarm fires.",
+                spec.alarms.evaluation_periods,
+            ),
+            Variable(
+                "alarm_actions",
+                _ID_LIST,
+                "SNS topic ARNs notified when an alarm fires.",
+                spec.alarms.alarm_actions,
+                nullable=False,
+            ),
+            Variable(
+                "ok_actions",
+                _ID_LIST,
+                "SNS topic ARNs notified when an alarm recovers.",
+                spec.alarms.ok_actions,
+                nullable=False,
+            ),
+            Variable(
+                "custom_alarms",
+                CUSTOM_ALARM_TYPE,
+                "Extra CloudWatch alarms, by name; dimensions default to the cluster.",
+                {alarm.name: alarm.model_dump(exclude={"name"}, exclude_none=True) for alarm in spec.alarms.custom},
+                nullable=False,
+            ),
+        ]
+    )
+    return found
+
+
+def outputs(spec: Spec) -> list[Output]:
+    """The module's outputs."""
+    found = [
+        Output("cluster_identifier", "Identifier of the Aurora cluster.", "aws_rds_cluster.this.cluster_identifier"),
+        Output("cluster_arn", "ARN of the Aurora cluster.", "aws_rds_cluster.this.arn"),
+        Output(
+            "cluster_resource_id",
+            "Resource id of the cluster (for IAM database authentication policies).",
+            "aws_rds_cluster.this.cluster_resource_id",
+        ),
+        Output("endpoint", "Writer endpoint.", "aws_rds_cluster.this.endpoint"),
+        Output(
+            "reader_endpoint",
+            "Reader endpoint (load-balanced over the readers).",
+            "aws_rds_cluster.this.reader_endpoint",
+        ),
+        Output("port", "PostgreSQL port.", "aws_rds_cluster.this.port"),
+        Output("database_name", "Name of the initial database.", "aws_rds_cluster.this.database_name"),
+        Output("master_username", "Master user name.", "aws_rds_cluster.this.master_username"),
+        Output("security_group_id", "Security group of the cluster.", "aws_security_group.this.id"),
+        Output("db_subnet_group_name", "DB subnet group of the cluster.", "aws_db_subnet_group.this.name"),
+        Output(
+            "final_snapshot_identifier",
+            "Snapshot taken when the cluster is deleted (null when skip_final_snapshot is true).",
+            "aws_rds_cluster.this.final_snapshot_identifier",
+        ),
+    ]
+    if spec.is_v2:
+        found.append(
+            Output(
+                "instance_identifiers",
+                "Identifiers of the db.serverless instances; the first is the writer.",
+                "aws_rds_cluster_instance.this[*].identifier",
+            )
+        )
+    if spec.alarms.enabled:
+        found.append(
+            Output(
+                "alarm_arns",
+                "ARNs of the CloudWatch alarms, by name.",
+                "merge({ for k, a in aws_cloudwatch_metric_alarm.builtin : k => a.arn }, { for k, a in aws_cloudwatch_metric_alarm.custom : k => a.arn })",
+            )
+        )
+    source = spec.master_password.source
+    if source == "random":
+        found.append(
+            Output(
+                "master_password",
+                "Master password (also in the Terraform state: protect the state).",
+                "random_password.master.result",
+                sensitive=True,
+            )
+        )
+    elif source == "rds_managed":
+        found.append(
+            Output(
+                "master_user_secret_arn",
+                "Secrets Manager secret, managed by RDS, holding the master password.",
+                "aws_rds_cluster.this.master_user_secret[0].secret_arn",
+            )
+        )
+    else:
+        found.append(
+            Output(
+                "master_user_secret_arn",
+                "Secrets Manager secret holding the master credentials (never in the state).",
+                "aws_secretsmanager_secret.master.arn",
+            )
+        )
+    found.append(Output("password_location", "Where the master password lives.", hcl.string(spec.password_location)))
+    return found

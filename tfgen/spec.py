@@ -1,0 +1,729 @@
+"""The cluster spec: loading, validation, and every value derived from it.
+
+Data flows one way: YAML → :class:`Spec` → render context. Templates never
+re-derive what the model knows; derived values (engine mode, parameter group
+family, final snapshot prefix, alarm thresholds and dimensions) live here and are
+tested here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from tfgen import yamlsrc
+from tfgen.errors import SpecError
+
+# --------------------------------------------------------------------------- rules
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("tfgen", message)
+
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def _cluster_identifier(value: str) -> str:
+    if not 1 <= len(value) <= 63:
+        raise _fail("must be 1 to 63 characters")
+    if not _IDENTIFIER.match(value):
+        raise _fail("must start with a lowercase letter and contain only lowercase letters, digits and hyphens")
+    if "--" in value or value.endswith("-"):
+        raise _fail("must not contain two consecutive hyphens or end with a hyphen")
+    return value
+
+
+def _pattern(regex: str, what: str) -> AfterValidator:
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise _fail(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise _fail(f"{value!r} is not a CIDR block such as 10.0.0.0/16 (host bits must be zero)") from None
+    if network.prefixlen == 0:
+        raise _fail(f"{value!r} opens the database port to the whole internet; name the networks that need it")
+    return value
+
+
+def _pg_identifier(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", value):
+        raise _fail("must start with a letter and contain only letters, digits and underscores (at most 63)")
+    return value
+
+
+RESERVED_USERNAMES = frozenset(
+    {"postgres", "rdsadmin", "rds_superuser", "rds_replication", "rds_iam", "admin", "public"}
+)
+RESERVED_DATABASES = frozenset({"postgres", "rdsadmin", "template0", "template1"})
+
+
+def _master_username(value: str) -> str:
+    _pg_identifier(value)
+    if value.lower() in RESERVED_USERNAMES:
+        raise _fail(f"{value!r} is reserved by Aurora PostgreSQL; choose another name")
+    return value
+
+
+def _database_name(value: str) -> str:
+    _pg_identifier(value)
+    if value.lower() in RESERVED_DATABASES:
+        raise _fail(f"{value!r} is reserved by Aurora PostgreSQL; choose another name")
+    return value
+
+
+def _half_steps(value: float) -> float:
+    if value * 2 != int(value * 2):
+        raise _fail("must be a multiple of 0.5")
+    return value
+
+
+V1_CAPACITIES = (2, 4, 8, 16, 32, 64, 192, 384)
+
+
+def _v1_capacity(value: int) -> int:
+    if value not in V1_CAPACITIES:
+        allowed = ", ".join(str(v) for v in V1_CAPACITIES)
+        raise _fail(f"must be one of {allowed} (Aurora Serverless v1 PostgreSQL)")
+    return value
+
+
+def _tag_key(value: str) -> str:
+    if value.lower().startswith("aws:"):
+        raise _fail("tag keys starting with 'aws:' are reserved by AWS")
+    return value
+
+
+ClusterName = Annotated[str, AfterValidator(_cluster_identifier)]
+Region = Annotated[str, _pattern(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", "an AWS region such as eu-west-1")]
+VpcId = Annotated[str, _pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id such as vpc-0abc12345def67890")]
+SubnetId = Annotated[str, _pattern(r"subnet-[0-9a-f]{8,17}", "a subnet id such as subnet-0abc12345def67890")]
+SecurityGroupId = Annotated[str, _pattern(r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0abc12345def67890")]
+KmsKeyArn = Annotated[str, _pattern(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+", "a KMS key ARN")]
+SnsArn = Annotated[str, _pattern(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}", "an SNS topic ARN")]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+EngineVersion = Annotated[str, _pattern(r"\d{2}\.\d{1,2}", "an aurora-postgresql version such as 16.6")]
+AutoPauseSeconds = Annotated[int, Field(ge=300, le=86_400)]
+V2Capacity = Annotated[float, Field(ge=0, le=256), AfterValidator(_half_steps)]
+V1Capacity = Annotated[int, AfterValidator(_v1_capacity)]
+TagKey = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_tag_key)]
+TagValue = Annotated[str, Field(max_length=256)]
+Description = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+class ServerlessV2(_Model):
+    """Aurora Serverless v2: ``db.serverless`` instances in a provisioned cluster."""
+
+    version: Literal["v2"] = "v2"
+    min_capacity: V2Capacity = 0.5
+    max_capacity: Annotated[V2Capacity, Field(ge=1)] = 8
+    seconds_until_auto_pause: AutoPauseSeconds | None = None
+    instances: Annotated[int, Field(ge=1, le=15)] = 1
+
+
+class ServerlessV1(_Model):
+    """Aurora Serverless v1 (``engine_mode = "serverless"``), end of life 2025-03-31."""
+
+    version: Literal["v1"]
+    min_capacity: V1Capacity = 2
+    max_capacity: V1Capacity = 16
+    auto_pause: bool = True
+    seconds_until_auto_pause: AutoPauseSeconds = 300
+    seconds_before_timeout: Annotated[int, Field(ge=60, le=600)] = 300
+    timeout_action: Literal["RollbackCapacityChange", "ForceApplyCapacityChange"] = "RollbackCapacityChange"
+
+
+Serverless = Annotated[ServerlessV2 | ServerlessV1, Field(discriminator="version")]
+
+
+class MasterPassword(_Model):
+    """Where the master password comes from and where it lives afterwards."""
+
+    source: Literal["random", "rds_managed", "write_only"] = "random"
+    length: Annotated[int, Field(ge=16, le=99)] = 32
+
+
+class Network(_Model):
+    """Who may reach the database port."""
+
+    allowed_cidr_blocks: list[Cidr] = []
+    allowed_security_group_ids: list[SecurityGroupId] = []
+
+
+Statistic = Literal["Average", "Sum", "Minimum", "Maximum", "SampleCount"]
+Comparison = Literal[
+    "GreaterThanOrEqualToThreshold",
+    "GreaterThanThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+]
+MissingData = Literal["missing", "ignore", "breaching", "notBreaching"]
+Period = Annotated[int, Field(ge=10)]
+
+
+class CustomAlarm(_Model):
+    """An extra CloudWatch alarm; dimensions default to the cluster."""
+
+    name: Annotated[str, _pattern(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", "an alarm name (letters, digits, _ and -)")]
+    metric: Annotated[str, Field(min_length=1, max_length=255)]
+    namespace: Annotated[str, Field(min_length=1, max_length=255)] = "AWS/RDS"
+    statistic: Statistic = "Average"
+    comparison: Comparison = "GreaterThanOrEqualToThreshold"
+    threshold: float
+    period: Period = 300
+    evaluation_periods: Annotated[int, Field(ge=1, le=100)] = 3
+    dimensions: dict[Annotated[str, Field(min_length=1, max_length=255)], str] | None = None
+    treat_missing_data: MissingData = "missing"
+    description: Description | None = None
+
+
+class Alarms(_Model):
+    """Automated alarms (on by default, thresholds derived from the spec) and custom ones."""
+
+    enabled: bool = True
+    cpu_threshold: Annotated[float, Field(gt=0, le=100)] = 80
+    connections_threshold: Annotated[int, Field(ge=1)] | None = None
+    capacity_threshold: Annotated[float, Field(gt=0, le=384)] | None = None
+    acu_utilization_threshold: Annotated[float, Field(gt=0, le=100)] = 90
+    period: Period = 300
+    evaluation_periods: Annotated[int, Field(ge=1, le=100)] = 3
+    alarm_actions: list[SnsArn] = []
+    ok_actions: list[SnsArn] = []
+    custom: list[CustomAlarm] = []
+
+
+class Spec(_Model):
+    """One Aurora PostgreSQL Serverless cluster, as the user describes it."""
+
+    name: ClusterName
+    region: Region
+    vpc_id: VpcId
+    subnet_ids: Annotated[list[SubnetId], Field(min_length=2)]
+    engine_version: EngineVersion | None = None
+    database_name: Annotated[str, AfterValidator(_database_name)] = "app"
+    master_username: Annotated[str, AfterValidator(_master_username)] = "dbadmin"
+    port: Annotated[int, Field(ge=1150, le=65535)] = 5432
+    serverless: Serverless = ServerlessV2()
+    master_password: MasterPassword = MasterPassword()
+    network: Network = Network()
+    storage_encrypted: Literal[True] = True
+    kms_key_id: KmsKeyArn | None = None
+    copy_tags_to_snapshot: bool = True
+    skip_final_snapshot: bool = False
+    deletion_protection: bool = True
+    backup_retention_period: Annotated[int, Field(ge=1, le=35)] = 7
+    preferred_backup_window: str = "03:00-04:00"
+    preferred_maintenance_window: str = "sun:05:00-sun:06:00"
+    apply_immediately: bool = False
+    tags: dict[TagKey, TagValue] = {}
+    alarms: Alarms = Alarms()
+
+    @field_validator("serverless", mode="before")
+    @classmethod
+    def _default_version(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "version" not in value:
+            return {"version": "v2", **value}
+        return value
+
+    # ---------------------------------------------------------------- derived values
+
+    @property
+    def is_v2(self) -> bool:
+        """True for Serverless v2 (the default)."""
+        return isinstance(self.serverless, ServerlessV2)
+
+    @property
+    def engine_mode(self) -> str:
+        """``provisioned`` for v2 (instances are ``db.serverless``), ``serverless`` for v1."""
+        return "provisioned" if self.is_v2 else "serverless"
+
+    @property
+    def effective_engine_version(self) -> str:
+        """The engine version to deploy: the spec's, or the default for the serverless version."""
+        if self.engine_version is not None:
+            return self.engine_version
+        return DEFAULT_ENGINE_VERSION[self.serverless.version]
+
+    @property
+    def engine_major(self) -> int:
+        """Major version of the engine, e.g. 16."""
+        return int(self.effective_engine_version.split(".")[0])
+
+    @property
+    def parameter_group_family(self) -> str:
+        """The DB cluster parameter group family, e.g. ``aurora-postgresql16``."""
+        return f"aurora-postgresql{self.engine_major}"
+
+    @property
+    def final_snapshot_prefix(self) -> str:
+        """Prefix of the final snapshot identifier; the module appends the creation time."""
+        return f"{self.name}-final"
+
+    @property
+    def can_pause(self) -> bool:
+        """True when the cluster may scale to zero (v2 min 0, or v1 auto-pause)."""
+        if isinstance(self.serverless, ServerlessV2):
+            return self.serverless.min_capacity == 0
+        return self.serverless.auto_pause
+
+    @property
+    def password_location(self) -> str:
+        """Where operators find the master password, in words."""
+        return PASSWORD_LOCATIONS[self.master_password.source]
+
+    @property
+    def needs_random_provider(self) -> bool:
+        """True when the module uses hashicorp/random (``master_password.source: random``)."""
+        return self.master_password.source == "random"
+
+    @property
+    def capacity_threshold(self) -> float:
+        """ServerlessDatabaseCapacity alarm threshold: at the v1 maximum, or 90% of the v2 maximum."""
+        if self.alarms.capacity_threshold is not None:
+            return self.alarms.capacity_threshold
+        if isinstance(self.serverless, ServerlessV1):
+            return float(self.serverless.max_capacity)
+        return round(self.serverless.max_capacity * 0.9, 1)
+
+    @property
+    def max_connections(self) -> int:
+        """Approximate ``max_connections`` of the cluster at its maximum capacity."""
+        if isinstance(self.serverless, ServerlessV1):
+            return V1_MAX_CONNECTIONS[self.serverless.max_capacity]
+        # Aurora PostgreSQL: LEAST(DBInstanceClassMemory / 9531392, 5000), 2 GiB per ACU.
+        return min(int(self.serverless.max_capacity * 2 * 1024**3 // 9_531_392), 5000)
+
+    @property
+    def connections_threshold(self) -> int:
+        """DatabaseConnections alarm threshold: 80% of ``max_connections`` unless set."""
+        if self.alarms.connections_threshold is not None:
+            return self.alarms.connections_threshold
+        return max(1, int(self.max_connections * 0.8))
+
+    @property
+    def treat_missing_data(self) -> str:
+        """A paused cluster sends no metrics: that is not an alarm."""
+        return "notBreaching" if self.can_pause else "missing"
+
+    @property
+    def builtin_alarms(self) -> list[AlarmDef]:
+        """The automated alarms, each with the dimension that matches its metric's level."""
+        if not self.alarms.enabled:
+            return []
+        # v2 instance metrics are read on the writer (Role = WRITER); v1 only has cluster metrics.
+        role = "WRITER" if self.is_v2 else None
+        alarms = [
+            AlarmDef(
+                key="cpu",
+                metric="CPUUtilization",
+                statistic="Average",
+                variable="alarm_cpu_threshold",
+                threshold=self.alarms.cpu_threshold,
+                role=role,
+                description="Writer CPU utilisation (%) is high",
+            ),
+            AlarmDef(
+                key="connections",
+                metric="DatabaseConnections",
+                statistic="Maximum",
+                variable="alarm_connections_threshold",
+                threshold=self.connections_threshold,
+                role=role,
+                description=f"Connections near max_connections (~{self.max_connections} at maximum capacity)",
+            ),
+            AlarmDef(
+                key="capacity",
+                metric="ServerlessDatabaseCapacity",
+                statistic="Maximum",
+                variable="alarm_capacity_threshold",
+                threshold=self.capacity_threshold,
+                role=None,
+                description="Serverless capacity (ACU) is close to the configured maximum",
+            ),
+        ]
+        if self.is_v2:
+            alarms.append(
+                AlarmDef(
+                    key="acu_utilization",
+                    metric="ACUUtilization",
+                    statistic="Average",
+                    variable="alarm_acu_utilization_threshold",
+                    threshold=self.alarms.acu_utilization_threshold,
+                    role=role,
+                    description="Writer ACU utilisation (%) of the maximum capacity is high",
+                )
+            )
+        return alarms
+
+    def canonical_json(self) -> str:
+        """The normalised spec (defaults filled in) as stable JSON."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def digest(self) -> str:
+        """sha256 of :meth:`canonical_json`: changes exactly when the rendered module may."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AlarmDef:
+    """One automated CloudWatch alarm the module creates."""
+
+    key: str
+    metric: str
+    statistic: str
+    variable: str
+    threshold: float
+    role: str | None
+    description: str
+    comparison: str = "GreaterThanOrEqualToThreshold"
+
+
+DEFAULT_ENGINE_VERSION = {"v2": "16.6", "v1": "13.12"}
+V1_MAJORS = (11, 13)
+# Lowest minor of each major that supports Serverless v2, and that can auto-pause (min 0 ACU).
+V2_MINIMUM = {13: 6, 14: 3, 15: 2, 16: 1, 17: 4}
+V2_PAUSE_MINIMUM = {13: 15, 14: 12, 15: 7, 16: 3, 17: 0}
+# Aurora Serverless v1 PostgreSQL max_connections by capacity (AWS documentation, rounded).
+V1_MAX_CONNECTIONS = {2: 90, 4: 180, 8: 270, 16: 440, 32: 880, 64: 1760, 192: 3000, 384: 5000}
+PASSWORD_LOCATIONS = {
+    "random": "the sensitive output master_password (and therefore the Terraform state)",
+    "rds_managed": "the Secrets Manager secret RDS manages (output master_user_secret_arn)",
+    "write_only": "the module's Secrets Manager secret (output master_user_secret_arn); never in the state",
+}
+V1_WARNING = (
+    "Aurora Serverless v1 reached end of life on 2025-03-31 and AWS stopped creating v1 clusters on "
+    "2025-01-08; use it only to manage an existing cluster (serverless.version: v2 is the default)"
+)
+
+# --------------------------------------------------------------------------- cross-field rules
+
+_BACKUP_WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+_MAINT_WINDOW = re.compile(
+    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)"
+)
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEK = 7 * 24 * 60
+
+Problem = tuple[yamlsrc.Loc, str]
+
+
+def _window_minutes(start: int, end: int, period: int) -> int:
+    return (end - start) % period
+
+
+def _rule_problems(spec: Spec) -> list[Problem]:
+    problems: list[Problem] = []
+    version = spec.effective_engine_version
+    major, minor = (int(part) for part in version.split("."))
+    server = spec.serverless
+    if isinstance(server, ServerlessV2):
+        if major not in V2_MINIMUM or minor < V2_MINIMUM[major]:
+            supported = ", ".join(f"{m}.{n}+" for m, n in V2_MINIMUM.items())
+            problems.append((("engine_version",), f"{version} does not support Serverless v2 (needs {supported})"))
+        if server.min_capacity > server.max_capacity:
+            problems.append(
+                (
+                    ("serverless", "min_capacity"),
+                    f"{server.min_capacity:g} is above max_capacity {server.max_capacity:g}",
+                )
+            )
+        if server.min_capacity == 0:
+            if server.seconds_until_auto_pause is None:
+                problems.append(
+                    (
+                        ("serverless", "min_capacity"),
+                        "0 (auto-pause) needs serverless.seconds_until_auto_pause (300-86400)",
+                    )
+                )
+            if major in V2_PAUSE_MINIMUM and minor < V2_PAUSE_MINIMUM[major]:
+                problems.append(
+                    (
+                        ("serverless", "min_capacity"),
+                        f"0 (auto-pause) needs aurora-postgresql 13.15+, 14.12+, 15.7+, 16.3+ or 17; engine_version is {version}",
+                    )
+                )
+        elif server.seconds_until_auto_pause is not None:
+            problems.append(
+                (("serverless", "seconds_until_auto_pause"), "only applies when serverless.min_capacity is 0")
+            )
+        # instance identifiers are <name>-<n>, n up to 15 (var.instance_count may grow)
+        longest = len(f"{spec.name}-15")
+        if longest > 63:
+            problems.append(
+                (
+                    ("name",),
+                    f"at most 60 characters with Serverless v2: instance identifiers append -1 to -15 (max 63), got {len(spec.name)}",
+                )
+            )
+    else:
+        if spec.master_password.source == "rds_managed":
+            problems.append(
+                (("master_password", "source"), "rds_managed is not supported by Aurora Serverless v1; use write_only")
+            )
+        if major not in V1_MAJORS:
+            problems.append((("engine_version",), f"{version} is not available for Serverless v1 (11.x or 13.x)"))
+        if server.min_capacity > server.max_capacity:
+            problems.append(
+                (("serverless", "min_capacity"), f"{server.min_capacity} is above max_capacity {server.max_capacity}")
+            )
+    for field in ("subnet_ids",):
+        values = getattr(spec, field)
+        for index, value in enumerate(values):
+            if value in values[:index]:
+                problems.append(((field, index), f"duplicate {value}"))
+    names = [alarm.name for alarm in spec.alarms.custom]
+    builtin = {alarm.key for alarm in spec.builtin_alarms}
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            problems.append((("alarms", "custom", index, "name"), f"duplicate alarm name {name!r}"))
+        elif name in builtin:
+            problems.append((("alarms", "custom", index, "name"), f"{name!r} is the name of an automated alarm"))
+    problems.extend(_window_problems(spec))
+    return problems
+
+
+def _window_problems(spec: Spec) -> list[Problem]:
+    problems: list[Problem] = []
+    backup = _BACKUP_WINDOW.fullmatch(spec.preferred_backup_window)
+    maint = _MAINT_WINDOW.fullmatch(spec.preferred_maintenance_window)
+    if backup is None:
+        problems.append((("preferred_backup_window",), "must be hh24:mi-hh24:mi in UTC, e.g. 03:00-04:00"))
+    if maint is None:
+        problems.append(
+            (("preferred_maintenance_window",), "must be ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:05:00-sun:06:00")
+        )
+    if backup is None or maint is None:
+        return problems
+    b_start = int(backup[1]) * 60 + int(backup[2])
+    b_len = _window_minutes(b_start, int(backup[3]) * 60 + int(backup[4]), 24 * 60)
+    if b_len < 30:
+        problems.append((("preferred_backup_window",), "must last at least 30 minutes"))
+    m_start = _DAYS.index(maint[1]) * 1440 + int(maint[2]) * 60 + int(maint[3])
+    m_end = _DAYS.index(maint[4]) * 1440 + int(maint[5]) * 60 + int(maint[6])
+    m_len = _window_minutes(m_start, m_end, _WEEK)
+    if m_len < 30:
+        problems.append((("preferred_maintenance_window",), "must last at least 30 minutes"))
+    elif b_len >= 30:
+        maint_minutes = {(m_start + i) % _WEEK for i in range(m_len)}
+        for day in range(7):
+            if any((day * 1440 + b_start + i) % _WEEK in maint_minutes for i in range(b_len)):
+                problems.append((("preferred_maintenance_window",), "must not overlap preferred_backup_window"))
+                break
+    return problems
+
+
+def warnings_for(spec: Spec) -> list[Problem]:
+    """Things that are valid but deserve the user's attention."""
+    found: list[Problem] = []
+    if not spec.is_v2:
+        found.append((("serverless", "version"), V1_WARNING))
+    if not spec.network.allowed_cidr_blocks and not spec.network.allowed_security_group_ids:
+        found.append((("network",), "no allowed_cidr_blocks or allowed_security_group_ids: nothing can connect"))
+    return found
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec with where it came from and its warnings."""
+
+    spec: Spec
+    path: Path
+    document: yamlsrc.Document
+    warnings: list[str]
+
+
+def load_spec(path: Path) -> LoadedSpec:
+    """Read, parse and validate a spec file.
+
+    Raises:
+        SpecError: With one ``FILE:LINE: field.path: message`` per problem.
+    """
+    try:
+        text = yamlsrc.read_text(path)
+    except IsADirectoryError:
+        raise SpecError([f"{path}: is a directory, not a spec file"]) from None
+    except FileNotFoundError:
+        raise SpecError([f"{path}: no such file"]) from None
+    except yamlsrc.YamlSourceError as exc:
+        raise SpecError([f"{path}:{exc.line}: {exc.message}"]) from None
+    except OSError as exc:
+        raise SpecError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    return parse_spec(text, path)
+
+
+def parse_spec(text: str, path: Path) -> LoadedSpec:
+    """Validate spec text; ``path`` only names the source in messages.
+
+    Raises:
+        SpecError: With one ``FILE:LINE: field.path: message`` per problem.
+    """
+    try:
+        document = yamlsrc.parse(text)
+    except yamlsrc.YamlSourceError as exc:
+        raise SpecError([f"{path}:{exc.line}: {exc.message}"]) from None
+    if not isinstance(document.data, dict):
+        kind = "empty" if document.data is None else f"a {type(document.data).__name__}"
+        raise SpecError([f"{path}:1: the spec must be a mapping of fields (name, region, ...), not {kind}"])
+    try:
+        spec = Spec.model_validate(document.data)
+    except ValidationError as exc:
+        problems = [_format_pydantic(error, document) for error in exc.errors(include_url=False)]
+        raise SpecError([f"{path}:{line}: {text}" for line, text in _dedupe(problems)]) from None
+    rule_problems = _rule_problems(spec)
+    if rule_problems:
+        raise SpecError([f"{path}:{document.line_of(loc)}: {_dotted(loc)}: {msg}" for loc, msg in rule_problems])
+    warnings = [f"{path}:{document.line_of(loc)}: {_dotted(loc)}: {msg}" for loc, msg in warnings_for(spec)]
+    return LoadedSpec(spec=spec, path=path, document=document, warnings=warnings)
+
+
+def _dedupe(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    seen: set[tuple[int, str]] = set()
+    ordered = []
+    for item in sorted(items, key=lambda pair: pair[0]):
+        if item not in seen:
+            seen.add(item)
+            ordered.append(item)
+    return ordered
+
+
+def _dotted(loc: yamlsrc.Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "(top level)"
+
+
+def _strip_union_tags(loc: tuple[Any, ...]) -> yamlsrc.Loc:
+    # pydantic puts the discriminator's value into the location of a tagged union member.
+    out: list[str | int] = []
+    for index, part in enumerate(loc):
+        if index and loc[index - 1] == "serverless" and part in ("v1", "v2"):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _format_pydantic(error: Any, document: yamlsrc.Document) -> tuple[int, str]:
+    loc = _strip_union_tags(tuple(error["loc"]))
+    kind = error["type"]
+    line = document.line_of(loc)
+    if kind == "missing":
+        return line, f"{_dotted(loc)}: required field is missing"
+    if kind == "extra_forbidden":
+        return line, f"{_dotted(loc)}: unknown field{_suggestion(loc)}"
+    if kind == "union_tag_invalid":
+        return line, f"{_dotted((*loc, 'version'))}: must be 'v2' or 'v1'"
+    message = error["msg"]
+    if kind == "literal_error":
+        message = message.replace("Input should be", "must be")
+    elif kind.endswith("_type"):
+        message = f"{message.replace('Input should be', 'must be')}, got {_describe(error.get('input'))}"
+    else:
+        message = message.replace("Input should be", "must be").replace("List should have", "must have")
+        message = message.replace("String should have", "must have").replace("Dictionary should have", "must have")
+    return line, f"{_dotted(loc)}: {message}"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40]}"
+
+
+def _suggestion(loc: yamlsrc.Loc) -> str:
+    known = _known_fields(loc[:-1])
+    key = str(loc[-1])
+    other_version = _other_serverless_version(loc)
+    if other_version:
+        return f" (only valid with serverless.version: {other_version})"
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; expected one of: {', '.join(sorted(known))}" if known else ""
+
+
+def _other_serverless_version(loc: yamlsrc.Loc) -> str | None:
+    if len(loc) != 2 or loc[0] != "serverless":
+        return None
+    key = str(loc[1])
+    if key in ServerlessV2.model_fields and key not in ServerlessV1.model_fields:
+        return "v2"
+    if key in ServerlessV1.model_fields and key not in ServerlessV2.model_fields:
+        return "v1"
+    return None
+
+
+def _known_fields(loc: yamlsrc.Loc) -> list[str]:
+    if loc == ("serverless",):
+        return sorted(set(ServerlessV2.model_fields) | set(ServerlessV1.model_fields))
+    model: Any = Spec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return []
+        model = _model_of(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _model_of(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the spec, for editors (yaml-language-server)."""
+    schema = Spec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "tfgen Aurora PostgreSQL Serverless spec"
+    return schema
