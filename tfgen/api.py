@@ -20,6 +20,7 @@ class RenderOutcome:
     """The result of :func:`render`."""
 
     loaded: _spec.LoadedSpec
+    directory: Path
     files: dict[str, str]
     written: _render.WriteResult | None
     """None when ``check`` was requested (nothing is written)."""
@@ -37,17 +38,35 @@ def validate(spec_path: Path) -> _spec.LoadedSpec:
 def render(spec_path: Path, out_dir: Path = DEFAULT_MODULE_DIR, *, check: bool = False) -> RenderOutcome:
     """Render the module of a spec into ``out_dir``, or compare it (``check``).
 
+    ``out_dir`` may contain ``{name}`` and ``{stem}``, see :func:`module_dir`.
+
     Raises:
         SpecError: If the spec is invalid (nothing is written).
         RenderError: If rendering or writing fails (``out_dir`` is left as it was).
         DriftError: With ``check``, if ``out_dir`` differs from a fresh render.
     """
     loaded = _spec.load_spec(spec_path)
+    out_dir = module_dir(out_dir, loaded)
     files = _render.render_module(loaded.spec)
     if check:
         _render.check_files(files, out_dir)
-        return RenderOutcome(loaded, files, None)
-    return RenderOutcome(loaded, files, _render.write_files(files, out_dir))
+        return RenderOutcome(loaded, out_dir, files, None)
+    return RenderOutcome(loaded, out_dir, files, _render.write_files(files, out_dir))
+
+
+def module_dir(template: Path, loaded: _spec.LoadedSpec) -> Path:
+    """``template`` with ``{name}`` (the cluster name) and ``{stem}`` (the spec file's stem) filled in.
+
+    Raises:
+        UsageError: If the template has other placeholders.
+    """
+    text = str(template)
+    if "{" not in text:
+        return template
+    try:
+        return Path(text.format_map({"name": loaded.spec.name, "stem": loaded.path.stem}))
+    except (KeyError, ValueError, IndexError):
+        raise UsageError(f"{text}: only {{name}} and {{stem}} may appear in braces") from None
 
 
 def schema() -> dict[str, Any]:

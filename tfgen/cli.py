@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from tfgen import __version__, api
-from tfgen.errors import DriftError, ExitCode, TfgenError
+from tfgen.errors import DriftError, ExitCode, TfgenError, UsageError
 
 app = typer.Typer(
     name="tfgen",
@@ -59,25 +59,47 @@ def validate(spec: SpecArg) -> None:
 
 @app.command()
 def render(
-    spec: SpecArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Module directory to write.")] = api.DEFAULT_MODULE_DIR,
+    specs: Annotated[list[Path], typer.Argument(help="Spec file(s) (YAML).", show_default=False)],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Module directory; {name} and {stem} stand for each spec's name and file stem."
+        ),
+    ] = api.DEFAULT_MODULE_DIR,
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if OUT differs from a fresh render.")
     ] = False,
 ) -> None:
     """Render the Terraform module of a spec (atomically), or check it for drift."""
+    if len(specs) > 1 and "{" not in str(out):
+        raise UsageError("several specs need an --out with {name} or {stem}, e.g. -o 'modules/{name}'")
+    worst = ExitCode.OK
+    for spec in specs:
+        try:
+            _render_one(spec, out, check=check)
+        except TfgenError as error:
+            if len(specs) == 1:
+                raise
+            _report(error)
+            worst = max(worst, error.exit_code)
+    if worst:
+        raise typer.Exit(int(worst))
+
+
+def _render_one(spec: Path, out: Path, *, check: bool) -> None:
     outcome = api.render(spec, out, check=check)
     _warn(outcome.loaded.warnings)
+    directory = outcome.directory
     if outcome.written is None:
-        typer.echo(f"{out}: up to date with {spec}")
+        typer.echo(f"{directory}: up to date with {spec}")
         return
     result = outcome.written
     for name in result.foreign:
-        typer.echo(f"note: {out / name} was not written by tfgen (left in place)", err=True)
+        typer.echo(f"note: {directory / name} was not written by tfgen (left in place)", err=True)
     if result.changed:
-        typer.echo(f"{out}: wrote {len(result.changed)} file(s), {len(result.unchanged)} unchanged")
+        typer.echo(f"{directory}: wrote {len(result.changed)} file(s), {len(result.unchanged)} unchanged")
     else:
-        typer.echo(f"{out}: up to date ({len(result.unchanged)} files)")
+        typer.echo(f"{directory}: up to date ({len(result.unchanged)} files)")
 
 
 @app.command()
@@ -113,19 +135,24 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code (the console script exits with it)."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="tfgen", standalone_mode=False)
+        # without standalone mode, a typer.Exit raised by a command comes back as the return value
+        code = command.main(args=argv, prog_name="tfgen", standalone_mode=False)
     except TfgenError as error:
         _report(error)
         return int(error.exit_code)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return int(done.exit_code)
-    except click.ClickException as error:
-        error.show()
-        return int(ExitCode.USAGE)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except TyperException as error:  # typer's (vendored click's) usage errors
+        show = getattr(error, "show", None)
+        if show is not None:
+            show()
+        else:
+            typer.echo(f"error: {error.format_message()}", err=True)
+        return int(error.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         return int(ExitCode.INTERRUPTED)
-    return int(ExitCode.OK)
+    return code if isinstance(code, int) else int(ExitCode.OK)
 
 
 def run() -> None:

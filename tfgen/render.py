@@ -6,6 +6,7 @@ import difflib
 import os
 import shutil
 import tempfile
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,10 +75,18 @@ def render_module(spec: Spec, env: jinja2.Environment | None = None) -> dict[str
         try:
             files[name] = env.get_template(template_name).render(values)
         except jinja2.TemplateError as exc:
-            line = getattr(exc, "lineno", None)
+            line = getattr(exc, "lineno", None) or _template_line(exc)
             where = f"{template_name}:{line}" if line else template_name
             raise RenderError(f"template {where}: {exc.message or exc}") from exc
     return files
+
+
+def _template_line(exc: BaseException) -> int | None:
+    # Jinja rewrites tracebacks so template frames carry template line numbers.
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.name in ("top-level template code", "template") or frame.name.startswith(("block ", "macro ")):
+            return frame.lineno
+    return None
 
 
 @dataclass

@@ -1,0 +1,169 @@
+"""The command line: exit codes, messages, and the real entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.goldens import GOLDENS, spec_path
+from tfgen import __version__, cli
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = cli.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_python_dash_m_entry_point() -> None:
+    result = subprocess.run([sys.executable, "-m", "tfgen", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    for command in ("validate", "render", "schema", "new"):
+        assert command in result.stdout
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--version") == (0, f"tfgen {__version__}\n", "")
+
+
+def test_validate_valid_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "validate", str(spec_path("aurora")))
+    assert code == 0
+    assert out == f"{spec_path('aurora')}: valid (orders-db, Serverless v2)\n"
+    assert err == ""
+
+
+def test_validate_invalid_spec_exits_2_with_one_line_per_problem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: orders-db\nregion: eu-west-1\nvpc_id: vpc-0a1b2c3d\nsubnet_ids: [subnet-0a1b2c3d]\nport: 80\nextra: 1\n"
+    )
+    code, out, err = run(capsys, "validate", str(bad))
+    assert code == 2
+    assert out == ""
+    assert err.splitlines() == [
+        f"error: {bad}:4: subnet_ids: must have at least 2 items, got 1",
+        f"error: {bad}:5: port: must be greater than or equal to 1150",
+        f"error: {bad}:6: extra: unknown field; expected one of: "
+        "alarms, apply_immediately, backup_retention_period, copy_tags_to_snapshot, database_name, "
+        "deletion_protection, engine_version, kms_key_id, master_password, master_username, name, network, "
+        "port, preferred_backup_window, preferred_maintenance_window, region, serverless, skip_final_snapshot, "
+        "storage_encrypted, subnet_ids, tags, vpc_id",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("name: [unclosed\n", "2: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+        ("- a\n- b\n", "1: the spec must be a mapping of fields (name, region, ...), not a list"),
+        ("", "1: the spec must be a mapping of fields (name, region, ...), not empty"),
+    ],
+)
+def test_malformed_input_is_one_line_never_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, expected: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    code, _, err = run(capsys, "render", str(bad), "-o", str(tmp_path / "out"))
+    assert code == 2
+    assert err == f"error: {bad}:{expected}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_spec_and_directory_spec(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run(capsys, "validate", str(tmp_path / "nope.yaml")) == (
+        2,
+        "",
+        f"error: {tmp_path}/nope.yaml: no such file\n",
+    )
+    assert run(capsys, "validate", str(tmp_path)) == (2, "", f"error: {tmp_path}: is a directory, not a spec file\n")
+
+
+def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "render", "--no-such-option")
+    assert code == 2
+    assert "No such option" in err
+
+
+def test_render_then_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "module"
+    code, stdout, _ = run(capsys, "render", str(spec_path("local")), "-o", str(out))
+    assert (code, stdout) == (0, f"{out}: wrote 8 file(s), 0 unchanged\n")
+    assert run(capsys, "render", str(spec_path("local")), "-o", str(out), "--check") == (
+        0,
+        f"{out}: up to date with {spec_path('local')}\n",
+        "",
+    )
+    (out / "alarms.tf").unlink()
+    code, stdout, err = run(capsys, "render", str(spec_path("local")), "-o", str(out), "--check")
+    assert code == 1
+    assert stdout.startswith("--- /dev/null\n+++ rendered/alarms.tf\n")
+    assert err == f"error: {out} differs from a fresh render of the spec\n"
+
+
+def test_v1_prints_end_of_life_warning(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "render", str(spec_path("v1-legacy")), "-o", str(tmp_path / "m"))
+    assert code == 0
+    assert "warning: " in err
+    assert "Aurora Serverless v1 reached end of life on 2025-03-31" in err
+
+
+def test_schema_describes_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert set(schema["required"]) == {"name", "region", "vpc_id", "subnet_ids"}
+    for name in GOLDENS:
+        jsonschema.validate(yaml.safe_load(spec_path(name).read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"name": "x", "region": "eu-west-1", "vpc_id": "v", "subnet_ids": [], "nope": 1}, schema)
+
+
+def test_new_writes_a_valid_starter_and_never_overwrites(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "aurora.yaml"
+    code, out, _ = run(capsys, "new", str(target))
+    assert code == 0
+    assert out == f"wrote {target}; edit it, then: tfgen render {target}\n"
+    assert run(capsys, "validate", str(target))[0] == 0
+    original = target.read_text()
+    assert run(capsys, "new", str(tmp_path)) == (2, "", f"error: {target}: already exists; not overwriting it\n")
+    assert target.read_text() == original
+
+
+def test_several_specs_with_a_name_pattern_like_the_pre_commit_hook(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pattern = str(tmp_path / "modules" / "{name}")
+    specs = [str(spec_path("local")), str(spec_path("rds-managed"))]
+    assert run(capsys, "render", *specs, "-o", pattern)[0] == 0
+    assert (tmp_path / "modules" / "tfgen-demo" / "main.tf").is_file()
+    assert (tmp_path / "modules" / "staging-api" / "main.tf").is_file()
+    assert run(capsys, "render", "--check", *specs, "-o", pattern)[0] == 0
+    (tmp_path / "modules" / "staging-api" / "outputs.tf").write_text("# edited\n")
+    code, out, err = run(capsys, "render", "--check", *specs, "-o", pattern)
+    assert code == 1
+    assert "rendered/outputs.tf" in out
+    assert err == f"error: {tmp_path}/modules/staging-api differs from a fresh render of the spec\n"
+
+
+def test_several_specs_need_a_pattern(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "render", str(spec_path("local")), str(spec_path("aurora")), "-o", str(tmp_path))
+    assert code == 2
+    assert err == "error: several specs need an --out with {name} or {stem}, e.g. -o 'modules/{name}'\n"
+
+
+def test_pre_commit_hook_runs_render_check() -> None:
+    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    (hook,) = hooks
+    assert hook["id"] == "tfgen-check"
+    assert hook["entry"] == "tfgen render --check"
+    assert hook["args"] == ["-o", "modules/{name}"]
