@@ -41,11 +41,14 @@ render: $(STAMP) ## Re-render modules/aurora_serverless/ from examples/aurora.ya
 goldens: render ## Re-render every golden file (tests/golden/) and the committed module
 	$(BIN)/python -m tests.regen_goldens
 
-demo: $(STAMP) ## The main job end to end, offline: render examples/local.yaml, terraform init + validate
-	$(BIN)/tfgen render examples/local.yaml -o .tfgen/demo
-	@mkdir -p .tfgen && printf 'provider_installation {\n  filesystem_mirror {\n    path = "%s"\n  }\n}\n' "$(TFGEN_PLUGIN_MIRROR)" > .tfgen/mirror.tfrc
-	cd .tfgen/demo && TF_CLI_CONFIG_FILE=$(if $(TFGEN_PLUGIN_MIRROR),$(CURDIR)/.tfgen/mirror.tfrc,$$TF_CLI_CONFIG_FILE) terraform init -backend=false -input=false -no-color
-	cd .tfgen/demo && terraform validate -no-color
+demo: $(STAMP) ## The main job end to end on the local AWS emulator: render, apply, output, destroy
+	@set -e; \
+	trap '$(BIN)/tfgen emulator stop' EXIT; \
+	$(BIN)/tfgen emulator start; \
+	$(BIN)/tfgen render examples/local.yaml -o .tfgen/demo-module; \
+	$(BIN)/tfgen apply examples/local.yaml --local --auto-approve --workdir .tfgen/demo; \
+	$(BIN)/tfgen output examples/local.yaml --local --workdir .tfgen/demo; \
+	$(BIN)/tfgen destroy examples/local.yaml --local --auto-approve --workdir .tfgen/demo
 
 bench: $(STAMP) ## Run the benchmarks and write BENCHMARKS.md
 	$(BIN)/python bench/run.py

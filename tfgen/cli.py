@@ -7,15 +7,23 @@ Every command calls one function of :mod:`tfgen.api`. User errors
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.exceptions import TyperException
 
 from tfgen import __version__, api
 from tfgen.errors import DriftError, ExitCode, TfgenError, UsageError
+
+if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: imported by the commands that need it
+    from tfgen import deploy, progress
+    from tfgen.terraform import PlanResult
 
 app = typer.Typer(
     name="tfgen",
@@ -115,6 +123,242 @@ def new(
     """Write an annotated starter spec."""
     written = api.new_spec(path)
     typer.echo(f"wrote {written}; edit it, then: tfgen render {written}")
+
+
+# ----------------------------------------------------------------------------- deploy
+
+WorkdirOpt = Annotated[
+    Path | None, typer.Option("--workdir", help="Working directory (state lives here). Default: .tfgen/<name>/.")
+]
+LocalOpt = Annotated[bool, typer.Option("--local", help="Use the local AWS emulator (moto) instead of real AWS.")]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option("--endpoint", help="URL of a running emulator to use (implies --local).", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print terraform's events as JSON lines.")]
+MirrorOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plugin-mirror", envvar="TFGEN_PLUGIN_MIRROR", help="Install providers from this filesystem mirror."
+    ),
+]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plugin-cache",
+        envvar="TFGEN_PLUGIN_CACHE_DIR",
+        help="Shared provider cache. Default: <user cache dir>/tfgen/plugin-cache.",
+        show_default=False,
+    ),
+]
+TerraformOpt = Annotated[
+    str, typer.Option("--terraform", envvar="TFGEN_TERRAFORM", help="terraform (or tofu) executable.")
+]
+AutoApproveOpt = Annotated[bool, typer.Option("--auto-approve", help="Apply the plan without asking.")]
+
+_SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "read": "<="}
+
+
+def _options(
+    workdir: Path | None, local: bool, endpoint: str | None, mirror: Path | None, cache: Path | None, binary: str
+) -> deploy.DeployOptions:
+    from tfgen import deploy
+    from tfgen.terraform import TerraformSettings
+
+    # the one place that reads the environment for terraform
+    env = dict(os.environ)
+    if cache is None:
+        cache_home = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        cache = cache_home / "tfgen" / "plugin-cache"
+    settings = TerraformSettings(env=env, binary=binary, plugin_mirror=mirror, plugin_cache_dir=cache)
+    return deploy.DeployOptions(terraform=settings, workdir=workdir, local=local, endpoint=endpoint)
+
+
+def _reporters(json_lines: bool) -> deploy.ReporterFactory:
+    from tfgen import progress
+
+    def factory(phase: str) -> progress.Reporter:
+        if json_lines:
+            return progress.JsonReporter(sys.stdout)
+        if phase in ("apply", "destroy"):
+            return progress.make_reporter(sys.stdout, json_lines=False, title=f"tfgen {phase}")
+        return progress.PlainReporter(sys.stderr)  # init and plan: summaries and diagnostics only
+
+    return factory
+
+
+def _print_plan(outcome: deploy.Outcome, *, json_lines: bool) -> None:
+    if not outcome.plan.changes_present:
+        typer.echo(f"{outcome.directory}: no changes; the infrastructure matches the spec", err=json_lines)
+        return
+    _print_changes(outcome.plan, json_lines=json_lines)
+
+
+def _print_changes(planned: PlanResult, *, json_lines: bool) -> None:
+    echo = functools.partial(typer.echo, err=json_lines)
+    echo(f"Plan: {planned.add} to add, {planned.change} to change, {planned.remove} to destroy.")
+    for change in planned.resource_changes:
+        echo(f"  {_SYMBOLS.get(change.action, ' ')} {change.address} ({change.action})")
+
+
+def _require_approval(auto_approve: bool, verb: str) -> None:
+    if not auto_approve and not sys.stdin.isatty():
+        raise UsageError(
+            f"refusing to {verb} without confirmation: there is no terminal to ask on", hint="pass --auto-approve"
+        )
+
+
+def _show_and_confirm(verb: str, *, auto_approve: bool, json_lines: bool) -> deploy.Confirm:
+    def confirm(planned: PlanResult) -> bool:
+        _print_changes(planned, json_lines=json_lines)
+        if auto_approve:
+            return True
+        return typer.confirm(f"{verb.capitalize()} these changes?", default=False, err=True)
+
+    return confirm
+
+
+@app.command()
+def plan(
+    spec: SpecArg,
+    workdir: WorkdirOpt = None,
+    local: LocalOpt = False,
+    endpoint: EndpointOpt = None,
+    json_lines: JsonOpt = False,
+    mirror: MirrorOpt = None,
+    cache: CacheOpt = None,
+    binary: TerraformOpt = "terraform",
+) -> None:
+    """Render the module and show what terraform would change (the plan is saved)."""
+    from tfgen import deploy
+
+    options = _options(workdir, local, endpoint, mirror, cache, binary)
+    outcome = deploy.plan(spec, options, _reporters(json_lines))
+    _warn(outcome.loaded.warnings)
+    _print_plan(outcome, json_lines=json_lines)
+
+
+def _plan_and_apply(
+    run: Callable[..., deploy.Outcome],
+    verb: str,
+    spec: Path,
+    options: deploy.DeployOptions,
+    *,
+    json_lines: bool,
+    auto_approve: bool,
+) -> None:
+    _require_approval(auto_approve, verb)
+    confirm = _show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
+    outcome = run(spec, options, _reporters(json_lines), confirm)
+    _warn(outcome.loaded.warnings)
+    if outcome.result is None:
+        if outcome.plan.changes_present:
+            typer.echo(f"{verb} cancelled", err=True)
+            raise typer.Exit(int(ExitCode.FAILED))
+        _print_plan(outcome, json_lines=json_lines)
+        return
+    done = outcome.result
+    typer.echo(f"{verb} complete: {done.add} added, {done.change} changed, {done.remove} destroyed.", err=json_lines)
+
+
+@app.command()
+def apply(
+    spec: SpecArg,
+    auto_approve: AutoApproveOpt = False,
+    workdir: WorkdirOpt = None,
+    local: LocalOpt = False,
+    endpoint: EndpointOpt = None,
+    json_lines: JsonOpt = False,
+    mirror: MirrorOpt = None,
+    cache: CacheOpt = None,
+    binary: TerraformOpt = "terraform",
+) -> None:
+    """Plan, confirm, and apply exactly that plan, with progress."""
+    from tfgen import deploy
+
+    options = _options(workdir, local, endpoint, mirror, cache, binary)
+    _plan_and_apply(deploy.apply, "apply", spec, options, json_lines=json_lines, auto_approve=auto_approve)
+
+
+@app.command()
+def destroy(
+    spec: SpecArg,
+    auto_approve: AutoApproveOpt = False,
+    workdir: WorkdirOpt = None,
+    local: LocalOpt = False,
+    endpoint: EndpointOpt = None,
+    json_lines: JsonOpt = False,
+    mirror: MirrorOpt = None,
+    cache: CacheOpt = None,
+    binary: TerraformOpt = "terraform",
+) -> None:
+    """Plan the destruction of everything the spec deployed, confirm, and apply it."""
+    from tfgen import deploy
+
+    options = _options(workdir, local, endpoint, mirror, cache, binary)
+    _plan_and_apply(deploy.destroy, "destroy", spec, options, json_lines=json_lines, auto_approve=auto_approve)
+
+
+@app.command()
+def output(
+    spec: SpecArg,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the outputs as one JSON object.")] = False,
+    show_sensitive: Annotated[bool, typer.Option("--show-sensitive", help="Show sensitive values.")] = False,
+    workdir: WorkdirOpt = None,
+    local: LocalOpt = False,
+    endpoint: EndpointOpt = None,
+    binary: TerraformOpt = "terraform",
+) -> None:
+    """Print the deployed module's outputs (sensitive values masked)."""
+    from tfgen import deploy
+
+    options = _options(workdir, local, endpoint, None, None, binary)
+    values = deploy.outputs(spec, options)
+    shown = {
+        name: (SENSITIVE_MASK if item.sensitive and not show_sensitive else item.value) for name, item in values.items()
+    }
+    if json_out:
+        typer.echo(json.dumps(shown, indent=2, sort_keys=True))
+        return
+    for name, value in shown.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        typer.echo(f"{name} = {text}")
+
+
+SENSITIVE_MASK = "(sensitive)"
+
+emulator_app = typer.Typer(help="A persistent local AWS emulator (moto) for --local.", no_args_is_help=True)
+app.add_typer(emulator_app, name="emulator")
+
+
+@emulator_app.command("start")
+def emulator_start() -> None:
+    """Start the emulator in the background (recorded in .tfgen/ of this directory)."""
+    from tfgen import emulator
+
+    info = emulator.start_background(Path.cwd())
+    typer.echo(f"emulator running at {info.url} (pid {info.pid})")
+
+
+@emulator_app.command("status")
+def emulator_status() -> None:
+    """Print the emulator's URL, or exit 1 if it is not running."""
+    from tfgen import emulator
+
+    info = emulator.status(Path.cwd())
+    if info is None:
+        typer.echo("emulator not running", err=True)
+        raise typer.Exit(int(ExitCode.FAILED))
+    typer.echo(info.url)
+
+
+@emulator_app.command("stop")
+def emulator_stop() -> None:
+    """Stop the background emulator started from this directory."""
+    from tfgen import emulator
+
+    stopped = emulator.stop_background(Path.cwd())
+    typer.echo("emulator stopped" if stopped else "emulator was not running")
 
 
 def _report(error: TfgenError) -> None:

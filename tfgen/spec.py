@@ -8,6 +8,7 @@ tested here.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import hashlib
 import ipaddress
@@ -37,13 +38,13 @@ def _fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("tfgen", message)
 
 
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]*$")
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9-]*")
 
 
 def _cluster_identifier(value: str) -> str:
     if not 1 <= len(value) <= 63:
         raise _fail("must be 1 to 63 characters")
-    if not _IDENTIFIER.match(value):
+    if not _IDENTIFIER.fullmatch(value):
         raise _fail("must start with a lowercase letter and contain only lowercase letters, digits and hyphens")
     if "--" in value or value.endswith("-"):
         raise _fail("must not contain two consecutive hyphens or end with a hyphen")
@@ -51,7 +52,7 @@ def _cluster_identifier(value: str) -> str:
 
 
 def _pattern(regex: str, what: str) -> AfterValidator:
-    compiled = re.compile(regex)
+    compiled = re.compile(regex, re.ASCII)  # \d must not match other scripts' digits
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
@@ -62,12 +63,21 @@ def _pattern(regex: str, what: str) -> AfterValidator:
 
 
 def _cidr(value: str) -> str:
+    address, slash, prefix = value.partition("/")
     try:
-        network = ipaddress.ip_network(value, strict=True)
+        ip = ipaddress.ip_address(address) if "%" not in address else None  # no IPv6 scope ids
+        # ipaddress also takes netmasks (10.0.0.0/255.255.0.0); AWS and Terraform take prefix lengths only
+        network = ipaddress.ip_network(value, strict=False) if prefix.isascii() and prefix.isdigit() else None
     except ValueError:
-        raise _fail(f"{value!r} is not a CIDR block such as 10.0.0.0/16 (host bits must be zero)") from None
+        ip = network = None
+    if ip is not None and not slash:
+        raise _fail(f"{value!r} has no prefix length; write {value}/{ip.max_prefixlen} for one address")
+    if ip is None or network is None:
+        raise _fail(f"{value!r} is not a CIDR block such as 10.0.0.0/16")
     if network.prefixlen == 0:
         raise _fail(f"{value!r} opens the database port to the whole internet; name the networks that need it")
+    if network.network_address != ip:
+        raise _fail(f"{value!r} has host bits set; write {network}")
     return value
 
 
@@ -115,7 +125,7 @@ def _v1_capacity(value: int) -> int:
 
 def _tag_key(value: str) -> str:
     if value.lower().startswith("aws:"):
-        raise _fail("tag keys starting with 'aws:' are reserved by AWS")
+        raise _fail("must not start with 'aws:' (reserved by AWS)")
     return value
 
 
@@ -137,7 +147,7 @@ Description = Annotated[str, Field(min_length=1, max_length=255)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- sections
@@ -429,9 +439,10 @@ V1_WARNING = (
 
 # --------------------------------------------------------------------------- cross-field rules
 
-_BACKUP_WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+_BACKUP_WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
 _MAINT_WINDOW = re.compile(
-    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)"
+    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)",
+    re.ASCII,
 )
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEK = 7 * 24 * 60
@@ -498,18 +509,30 @@ def _rule_problems(spec: Spec) -> list[Problem]:
             problems.append(
                 (("serverless", "min_capacity"), f"{server.min_capacity} is above max_capacity {server.max_capacity}")
             )
-    for field in ("subnet_ids",):
-        values = getattr(spec, field)
+    lists: list[tuple[yamlsrc.Loc, list[str]]] = [
+        (("subnet_ids",), spec.subnet_ids),
+        (("network", "allowed_cidr_blocks"), spec.network.allowed_cidr_blocks),
+        (("network", "allowed_security_group_ids"), spec.network.allowed_security_group_ids),
+    ]
+    for loc, values in lists:
         for index, value in enumerate(values):
             if value in values[:index]:
-                problems.append(((field, index), f"duplicate {value}"))
+                problems.append(((*loc, index), f"duplicate {value}"))
     names = [alarm.name for alarm in spec.alarms.custom]
-    builtin = {alarm.key for alarm in spec.builtin_alarms}
+    # CloudWatch names: automated "<name>-<key with - for _>", custom "<name>-<custom name>"
+    builtin = {alarm.key.replace("_", "-"): alarm.key for alarm in spec.builtin_alarms}
     for index, name in enumerate(names):
         if name in names[:index]:
             problems.append((("alarms", "custom", index, "name"), f"duplicate alarm name {name!r}"))
-        elif name in builtin:
+        elif name in builtin.values():
             problems.append((("alarms", "custom", index, "name"), f"{name!r} is the name of an automated alarm"))
+        elif name in builtin:
+            problems.append(
+                (
+                    ("alarms", "custom", index, "name"),
+                    f"{name!r} clashes with the automated alarm {builtin[name]!r} (both named {spec.name}-{name})",
+                )
+            )
     problems.extend(_window_problems(spec))
     return problems
 
@@ -597,8 +620,10 @@ def parse_spec(text: str, path: Path) -> LoadedSpec:
     except yamlsrc.YamlSourceError as exc:
         raise SpecError([f"{path}:{exc.line}: {exc.message}"]) from None
     if not isinstance(document.data, dict):
-        kind = "empty" if document.data is None else f"a {type(document.data).__name__}"
-        raise SpecError([f"{path}:1: the spec must be a mapping of fields (name, region, ...), not {kind}"])
+        kind = "empty" if document.data is None else _KINDS.get(type(document.data), "a single value")
+        raise SpecError(
+            [f"{path}:{document.line_of(())}: the spec must be a mapping of fields (name, region, ...), not {kind}"]
+        )
     try:
         spec = Spec.model_validate(document.data)
     except ValidationError as exc:
@@ -638,25 +663,54 @@ def _strip_union_tags(loc: tuple[Any, ...]) -> yamlsrc.Loc:
     return tuple(out)
 
 
+_MAPPING_TYPES = frozenset({"dict_type", "model_type", "model_attributes_type"})
+_KINDS: dict[type, str] = {
+    list: "a list",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    datetime.date: "a date",
+    datetime.datetime: "a timestamp",
+}
+
+
 def _format_pydantic(error: Any, document: yamlsrc.Document) -> tuple[int, str]:
     loc = _strip_union_tags(tuple(error["loc"]))
     kind = error["type"]
     line = document.line_of(loc)
+    value = error.get("input")
     if kind == "missing":
         return line, f"{_dotted(loc)}: required field is missing"
     if kind == "extra_forbidden":
         return line, f"{_dotted(loc)}: unknown field{_suggestion(loc)}"
     if kind == "union_tag_invalid":
-        return line, f"{_dotted((*loc, 'version'))}: must be 'v2' or 'v1'"
-    message = error["msg"]
-    if kind == "literal_error":
-        message = message.replace("Input should be", "must be")
+        return document.line_of((*loc, "version")), f"{_dotted((*loc, 'version'))}: must be 'v2' or 'v1'"
+    message = error["msg"].replace("Input should be", "must be")
+    if kind in _MAPPING_TYPES:
+        message = f"must be a mapping, got {_describe(value)}"
+    elif kind == "literal_error":
+        if error.get("ctx", {}).get("expected") == "True":
+            message = "must be true"
     elif kind.endswith("_type"):
-        message = f"{message.replace('Input should be', 'must be')}, got {_describe(error.get('input'))}"
+        message = f"{message}, got {_describe(value)}"
+        if kind == "string_type" and isinstance(value, int | float | datetime.date) and not isinstance(value, bool):
+            message += "; put it in quotes"
+        elif kind in ("int_type", "float_type") and isinstance(value, str) and _is_number(value):
+            message += "; remove the quotes"
     else:
-        message = message.replace("Input should be", "must be").replace("List should have", "must have")
-        message = message.replace("String should have", "must have").replace("Dictionary should have", "must have")
+        for noun in ("List", "String", "Dictionary"):
+            message = message.replace(f"{noun} should have", "must have")
+        # "List should have at least 2 items after validation, not 1"
+        message = re.sub(r" after validation, not (\d+)$", r", got \1", message)
+    if len(loc) >= 2 and loc[-1] == "[key]":
+        # pydantic's location of a bad mapping key: the key itself, then "[key]"
+        return line, f"{_dotted(loc[:-2])}: key {loc[-2]!r} {message}"
     return line, f"{_dotted(loc)}: {message}"
+
+
+def _is_number(text: str) -> bool:
+    return re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", text.strip(), re.ASCII) is not None
 
 
 def _describe(value: Any) -> str:
@@ -668,6 +722,8 @@ def _describe(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, datetime.date):
+        return f"{_KINDS[type(value)][2:]} {value.isoformat()}"
     text = repr(value)
     return f"{type(value).__name__} {text[:40]}"
 

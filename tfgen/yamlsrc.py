@@ -21,6 +21,14 @@ MAX_BYTES = 1_000_000
 """A spec describes one cluster; anything larger than this is not a spec."""
 MAX_NODES = 20_000
 """Upper bound on values after alias expansion."""
+MAX_DEPTH = 50
+"""Upper bound on nesting; a spec is a few levels deep."""
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+"""Lists and mappings are built as plain data; any other tag on them (!!set, !!python/...) is refused."""
+_Pair = tuple[yaml.Node, yaml.Node, bool]
+"""A key node, its value node, and whether the pair came from a merge key (``<<``)."""
 
 
 class YamlSourceError(Exception):
@@ -63,7 +71,7 @@ def read_text(path: Path) -> str:
     with path.open("rb") as handle:
         raw = handle.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
-        raise YamlSourceError(1, f"file is larger than {MAX_BYTES // 1000} kB; a spec describes one cluster")
+        raise YamlSourceError(1, f"file is larger than {MAX_BYTES / 1_000_000:g} MB; a spec describes one cluster")
     if b"\x00" in raw:
         raise YamlSourceError(1, "file is binary, not YAML text")
     try:
@@ -92,7 +100,13 @@ def parse(text: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "malformed YAML"
+        if exc.context and problem.startswith("but "):
+            # e.g. "expected a single document in the stream" + "but found another document"
+            problem = f"{exc.context} {problem}"
         raise YamlSourceError(line, f"invalid YAML: {problem}") from None
+    except RecursionError:
+        # PyYAML composes nested collections recursively
+        raise YamlSourceError(loader.line + 1, f"values nested more than {MAX_DEPTH} levels deep") from None
     except yaml.YAMLError as exc:
         raise YamlSourceError(1, f"invalid YAML: {exc}") from None
     finally:
@@ -104,32 +118,114 @@ class _Builder:
         self.loader = loader
         self.doc = doc
         self.count = 0
+        self.active: set[int] = set()
+        """Ids of the collection nodes being built: meeting one again means a recursive alias."""
+        self.merging: set[int] = set()
+        """Ids of the mappings whose merge keys are being resolved."""
+        self.flattened: dict[int, list[_Pair]] = {}
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
+        line = node.start_mark.line + 1
         self.count += 1
         if self.count > MAX_NODES:
-            raise YamlSourceError(node.start_mark.line + 1, f"more than {MAX_NODES} values (alias expansion?)")
-        self.doc.lines.setdefault(loc, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, loc)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*loc, index)) for index, item in enumerate(node.value)]
+            raise YamlSourceError(line, f"more than {MAX_NODES} values (alias expansion?)")
+        self.doc.lines.setdefault(loc, line)
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            try:
+                return self.loader.construct_object(node, deep=True)
+            except yaml.constructor.ConstructorError as exc:
+                raise YamlSourceError(line, f"invalid YAML: {exc.problem}") from None
+        if node.tag not in _PLAIN_COLLECTION_TAGS:
+            raise YamlSourceError(line, f"invalid YAML: unsupported tag {node.tag!r} on a list or mapping")
+        if id(node) in self.active:
+            raise YamlSourceError(line, "recursive alias: a value contains itself")
+        if len(loc) >= MAX_DEPTH:
+            raise YamlSourceError(line, f"values nested more than {MAX_DEPTH} levels deep")
+        self.active.add(id(node))
         try:
-            return self.loader.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
-            raise YamlSourceError(node.start_mark.line + 1, f"invalid YAML: {exc.problem}") from None
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, loc)
+            return [self.build(item, (*loc, index)) for index, item in enumerate(node.value)]
+        finally:
+            self.active.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
-        self.loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
         result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        own: set[str] = set()
+        for key_node, value_node, merged in self._pairs(node):
             line = key_node.start_mark.line + 1
-            key = self.loader.construct_object(key_node, deep=True)
-            # the key's line, recorded before its value, wins over the value's own line
-            if not isinstance(key, str):
-                raise YamlSourceError(line, f"key {key!r} must be a string")
-            if key in result:
+            key = self._key(key_node)
+            if key in own:
                 raise YamlSourceError(line, f"duplicate key {key!r}")
+            if key in result:
+                if merged:
+                    continue  # the first merged mapping that has the key wins
+                # a key of this mapping overrides a merged one: forget the merged value's lines
+                self._forget((*loc, key))
+            if not merged:
+                own.add(key)
+            # the key's line, recorded before its value, wins over the value's own line
             self.doc.lines[(*loc, key)] = line
             result[key] = self.build(value_node, (*loc, key))
         return result
+
+    def _key(self, node: yaml.Node) -> str:
+        line = node.start_mark.line + 1
+        if not isinstance(node, yaml.ScalarNode):
+            # never construct a collection key: it could be an alias bomb
+            kind = "a mapping" if isinstance(node, yaml.MappingNode) else "a list"
+            raise YamlSourceError(line, f"keys must be strings, not {kind}")
+        try:
+            key = self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            raise YamlSourceError(line, f"invalid YAML: {exc.problem}") from None
+        if not isinstance(key, str):
+            raise YamlSourceError(line, f"key {node.value or 'null'} must be a string; put it in quotes")
+        return key
+
+    def _pairs(self, node: yaml.MappingNode) -> list[_Pair]:
+        """The mapping's pairs with YAML merge keys (``<<``) resolved, without changing the node.
+
+        Merged pairs come first, flagged, each key once (earlier merged mappings win); the
+        mapping's own pairs follow and override them.
+        """
+        known = self.flattened.get(id(node))
+        if known is not None:
+            return known
+        merged: list[_Pair] = []
+        seen: set[tuple[str, str]] = set()
+        own: list[_Pair] = []
+        self.merging.add(id(node))
+        try:
+            for key_node, value_node in node.value:
+                if key_node.tag != _MERGE_TAG:
+                    own.append((key_node, value_node, False))
+                    continue
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise YamlSourceError(
+                            source.start_mark.line + 1, "invalid YAML: << must merge a mapping or a list of mappings"
+                        )
+                    if id(source) in self.merging:
+                        raise YamlSourceError(source.start_mark.line + 1, "recursive alias: a mapping merges itself")
+                    # within one source its own keys override what it merged; across sources the first wins
+                    effective = {_ident(key): (key, value, True) for key, value, _ in self._pairs(source)}
+                    for ident, pair in effective.items():
+                        if ident not in seen:
+                            seen.add(ident)
+                            merged.append(pair)
+        finally:
+            self.merging.discard(id(node))
+        pairs = merged + own
+        self.flattened[id(node)] = pairs
+        return pairs
+
+    def _forget(self, loc: Loc) -> None:
+        for known in [known for known in self.doc.lines if known[: len(loc)] == loc]:
+            del self.doc.lines[known]
+
+
+def _ident(key: yaml.Node) -> tuple[str, str]:
+    """What makes two key nodes the same key before they are constructed."""
+    return (key.tag, key.value) if isinstance(key, yaml.ScalarNode) else ("", str(id(key)))

@@ -1,0 +1,577 @@
+"""Tests of tfgen.emulator: the provider override, moto's fixes, the servers.
+
+Every server a test starts, the test stops (fixtures with ``finally``/``yield``).
+The terraform tests need ``terraform`` on PATH and the offline provider mirror in
+``TFGEN_PLUGIN_MIRROR``; they skip without them, or fail when
+``TFGEN_REQUIRE_TERRAFORM`` is set (CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from tfgen import emulator
+from tfgen.emulator import (
+    AWS_SERVICES,
+    OVERRIDE_FILENAME,
+    Emulator,
+    EmulatorInfo,
+    apply_moto_fixes,
+    provider_override,
+    running_emulator,
+    start_background,
+    state_path,
+    status,
+    stop_background,
+    write_provider_override,
+)
+from tfgen.errors import EmulatorError
+
+REGION = "eu-west-1"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _require(reason: str) -> None:
+    """Skip, or fail in CI (TFGEN_REQUIRE_TERRAFORM), when a prerequisite is missing."""
+    if os.environ.get("TFGEN_REQUIRE_TERRAFORM"):
+        pytest.fail(f"{reason} (TFGEN_REQUIRE_TERRAFORM is set, so this is not skipped)")
+    pytest.skip(reason)
+
+
+def _terraform() -> str:
+    path = shutil.which("terraform")
+    if path is None:
+        _require("terraform is not on PATH")
+    assert path is not None
+    return path
+
+
+def _mirror() -> Path:
+    value = os.environ.get("TFGEN_PLUGIN_MIRROR")
+    if not value:
+        _require("TFGEN_PLUGIN_MIRROR is not set: no offline provider mirror for terraform init")
+    mirror = Path(str(value))
+    if not (mirror / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+        _require(f"TFGEN_PLUGIN_MIRROR={mirror} holds no registry.terraform.io/hashicorp/aws")
+    return mirror
+
+
+def _terraform_env(tmp_path: Path, mirror: Path | None = None) -> dict[str, str]:
+    """An environment isolating terraform from the user's HOME, config and AWS setup."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    cli_config = home / "tfgen.tfrc"
+    if mirror is not None:
+        cli_config.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
+    else:
+        cli_config.write_text("")
+    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE")
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    env.update(
+        HOME=str(home),
+        TF_CLI_CONFIG_FILE=str(cli_config),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+    )
+    return env
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _health(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url + "/_tfgen/health", timeout=5) as response:
+        doc: dict[str, Any] = json.loads(response.read())
+    return doc
+
+
+def _accepts_connections(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+def _plain(value: Any) -> Any:
+    """python-hcl2 output without its quotes around strings and block markers."""
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items() if k != "__is_block__"}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _rds(url: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "rds", endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
+def _ec2(url: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "ec2", endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
+def _create_clusters(url: str) -> dict[str, dict[str, Any]]:
+    """Create a Serverless v2 and a v1 cluster; their DescribeDBClusters entries by mode."""
+    rds = _rds(url)
+    rds.create_db_cluster(
+        DBClusterIdentifier="v2",
+        Engine="aurora-postgresql",
+        EngineMode="provisioned",
+        EngineVersion="16.6",
+        MasterUsername="app_admin",
+        ManageMasterUserPassword=True,
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0, "MaxCapacity": 4, "SecondsUntilAutoPause": 300},
+    )
+    rds.create_db_cluster(
+        DBClusterIdentifier="v1",
+        Engine="aurora-postgresql",
+        EngineMode="serverless",
+        EngineVersion="13.12",
+        MasterUsername="app_admin",
+        MasterUserPassword="not-a-real-password",
+        ScalingConfiguration={
+            "MinCapacity": 2,
+            "MaxCapacity": 16,
+            "AutoPause": True,
+            "SecondsUntilAutoPause": 300,
+            "TimeoutAction": "RollbackCapacityChange",
+        },
+    )
+    return {c["EngineMode"]: c for c in rds.describe_db_clusters()["DBClusters"]}
+
+
+def _sg_reference_rule_description(url: str) -> str | None:
+    """Create an ingress rule referencing another group; the description AWS would echo."""
+    ec2 = _ec2(url)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    db = ec2.create_security_group(GroupName="db", Description="db", VpcId=vpc)["GroupId"]
+    app = ec2.create_security_group(GroupName="app", Description="app", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=db,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5432,
+                "ToPort": 5432,
+                "UserIdGroupPairs": [{"GroupId": app, "Description": "from the app"}],
+            }
+        ],
+    )
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [db]}])
+    [rule] = [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
+    description: str | None = rule.get("Description")
+    return description
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def local_url() -> Iterator[str]:
+    """An in-process emulator (fixes applied), stopped after the test."""
+    with Emulator() as url:
+        yield url
+
+
+@pytest.fixture
+def raw_moto_url(tmp_path: Path) -> Iterator[str]:
+    """A separate ``python -m tfgen.emulator serve --no-fixes`` process: moto as shipped."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "tfgen.emulator", "serve", "--port", str(port), "--no-fixes"]
+    with (tmp_path / "raw-moto.log").open("wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, f"raw moto server exited: {(tmp_path / 'raw-moto.log').read_text()}"
+            try:
+                if _health(url)["pid"] == proc.pid:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "raw moto server did not answer in 30s"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def base_dir(tmp_path: Path) -> Iterator[Path]:
+    """A base directory whose background emulator, if a test starts one, is stopped."""
+    base = tmp_path / "project"
+    base.mkdir()
+    try:
+        yield base
+    finally:
+        info = emulator._read_state(state_path(base))
+        if info is not None and _pid_alive(info.pid) and "tfgen.emulator" in (emulator._cmdline(info.pid) or ""):
+            stop_background(base)
+
+
+# ---------------------------------------------------------------------- provider override
+
+
+def test_override_sets_dummy_credentials_and_every_endpoint() -> None:
+    url = "http://127.0.0.1:4566"
+    text = provider_override(url + "/", REGION)
+
+    doc = hcl2.loads(text)
+    [provider] = doc["provider"]
+    aws = _plain(provider)["aws"]
+    assert aws["region"] == REGION
+    assert aws["access_key"] == "test"
+    assert aws["secret_key"] == "test"
+    for flag in ("skip_credentials_validation", "skip_metadata_api_check", "s3_use_path_style"):
+        assert aws[flag] is True, flag
+    [endpoints] = aws["endpoints"]
+    assert set(endpoints) == set(AWS_SERVICES)
+    assert all(value == url for value in endpoints.values()), "trailing slash is dropped"
+
+
+def test_aws_services_cover_the_module() -> None:
+    expected = {"rds", "ec2", "cloudwatch", "secretsmanager", "kms", "iam", "sts", "logs", "s3", "sns", "backup"}
+    assert expected <= set(AWS_SERVICES)
+    assert len(set(AWS_SERVICES)) == len(AWS_SERVICES)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "region"),
+    [
+        ("127.0.0.1:5000", REGION),
+        ("ftp://127.0.0.1:5000", REGION),
+        ('http://127.0.0.1:5000"}', REGION),
+        ("http://127.0.0.1:${var.port}", REGION),
+        ("http://127.0.0.1:5000", "Europe"),
+        ("http://127.0.0.1:5000", 'eu-west-1"'),
+    ],
+)
+def test_override_rejects_what_is_not_a_url_or_region(endpoint: str, region: str) -> None:
+    with pytest.raises(EmulatorError):
+        provider_override(endpoint, region)
+
+
+def test_write_provider_override(tmp_path: Path) -> None:
+    path = write_provider_override(tmp_path, "http://127.0.0.1:5000", REGION)
+    assert path == tmp_path / OVERRIDE_FILENAME
+    assert path.name.endswith("_override.tf"), "terraform only merges *_override.tf files as overrides"
+    assert path.read_text() == provider_override("http://127.0.0.1:5000", REGION)
+
+
+@pytest.mark.terraform
+def test_override_is_terraform_fmt_clean(tmp_path: Path) -> None:
+    terraform = _terraform()
+    (tmp_path / OVERRIDE_FILENAME).write_text(provider_override("http://127.0.0.1:45678", "us-east-1"))
+    result = _run(
+        [terraform, "fmt", "-check", "-diff", "-no-color", OVERRIDE_FILENAME], tmp_path, _terraform_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.terraform
+def test_aws_services_are_endpoints_of_the_pinned_provider(tmp_path: Path) -> None:
+    terraform, mirror = _terraform(), _mirror()
+    env = _terraform_env(tmp_path, mirror)
+    (tmp_path / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = {\n      source  = "hashicorp/aws"\n'
+        '      version = "5.100.0"\n    }\n  }\n}\n'
+    )
+    init = _run([terraform, "init", "-backend=false", "-no-color"], tmp_path, env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    schema = _run([terraform, "providers", "schema", "-json"], tmp_path, env)
+    assert schema.returncode == 0, schema.stderr
+    [provider] = json.loads(schema.stdout)["provider_schemas"].values()
+    arguments = provider["provider"]["block"]["block_types"]["endpoints"]["block"]["attributes"]
+    assert set(AWS_SERVICES) <= set(arguments), set(AWS_SERVICES) - set(arguments)
+
+
+# ---------------------------------------------------------------------------- moto fixes
+
+
+def test_apply_moto_fixes_is_idempotent() -> None:
+    from moto.rds.models import DBCluster
+
+    first = apply_moto_fixes()
+    getter = DBCluster.__dict__["scaling_configuration_info"].fget
+    assert apply_moto_fixes() == first
+    assert DBCluster.__dict__["scaling_configuration_info"].fget is getter, "patched twice"
+    assert first == ("rds-scaling-configuration-info", "ec2-security-group-rule-description")
+
+
+def test_moto_fix_scaling_configuration_info_is_in_force(local_url: str) -> None:
+    clusters = _create_clusters(local_url)
+    assert "ScalingConfigurationInfo" not in clusters["provisioned"], (
+        "a Serverless v2 (provisioned) cluster must have no ScalingConfigurationInfo, as in AWS"
+    )
+    assert clusters["provisioned"]["ServerlessV2ScalingConfiguration"]["MaxCapacity"] == 4
+    assert clusters["serverless"]["ScalingConfigurationInfo"] == {
+        "MinCapacity": 2,
+        "MaxCapacity": 16,
+        "AutoPause": True,
+        "SecondsUntilAutoPause": 300,
+        "TimeoutAction": "RollbackCapacityChange",
+    }
+
+
+def test_moto_fix_security_group_rule_description_is_in_force(local_url: str) -> None:
+    assert _sg_reference_rule_description(local_url) == "from the app"
+
+
+def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
+    """Fails when a newer moto no longer needs a fix: then delete it from apply_moto_fixes."""
+    import moto
+
+    clusters = _create_clusters(raw_moto_url)
+    assert "ScalingConfigurationInfo" in clusters["provisioned"], (
+        f"moto {moto.__version__} no longer returns ScalingConfigurationInfo for a provisioned "
+        "cluster: the rds-scaling-configuration-info fix in tfgen.emulator.apply_moto_fixes is "
+        "unnecessary; remove it"
+    )
+    assert _sg_reference_rule_description(raw_moto_url) is None, (
+        f"moto {moto.__version__} now returns the description of a rule referencing a security "
+        "group: the ec2-security-group-rule-description fix in tfgen.emulator.apply_moto_fixes is "
+        "unnecessary; remove it"
+    )
+
+
+# ------------------------------------------------------------------ in-process emulator
+
+
+def test_in_process_emulator_starts_empty_and_stops(local_url: str) -> None:
+    assert local_url.startswith("http://127.0.0.1:")
+    doc = _health(local_url)
+    assert doc["pid"] == os.getpid()
+    assert "rds-scaling-configuration-info" in doc["fixes"]
+    assert _rds(local_url).describe_db_clusters()["DBClusters"] == [], "state of earlier tests leaked"
+
+
+def test_running_emulator_stops_its_server_on_error() -> None:
+    with pytest.raises(KeyboardInterrupt), running_emulator() as url:
+        assert _accepts_connections(url)
+        raise KeyboardInterrupt
+    assert not _accepts_connections(url)
+
+
+def test_running_emulator_uses_the_given_endpoint(local_url: str) -> None:
+    with running_emulator(None, endpoint=local_url + "/") as url:
+        assert url == local_url
+    assert _accepts_connections(local_url), "a server tfgen did not start is left alone"
+
+
+def test_running_emulator_rejects_an_endpoint_nobody_listens_on() -> None:
+    with (
+        pytest.raises(EmulatorError, match="nothing accepts connections"),
+        running_emulator(None, endpoint=f"http://127.0.0.1:{_free_port()}"),
+    ):
+        pass
+
+
+def test_emulator_url_requires_a_running_server() -> None:
+    with pytest.raises(EmulatorError, match="not running"):
+        _ = Emulator().url
+
+
+# ------------------------------------------------------------------ background emulator
+
+
+def test_background_start_status_stop(base_dir: Path) -> None:
+    assert status(base_dir) is None
+    info = start_background(base_dir)
+
+    record = json.loads(state_path(base_dir).read_text())
+    assert record["pid"] == info.pid
+    assert record["port"] == info.port
+    assert record["url"] == info.url == f"http://127.0.0.1:{info.port}"
+    assert state_path(base_dir) == base_dir / ".tfgen" / "emulator.json"
+    assert info.pid != os.getpid(), "the background server is a separate process"
+    assert os.getsid(info.pid) == info.pid, "it runs in its own session (no Ctrl-C from our terminal)"
+    assert _health(info.url)["pid"] == info.pid
+    assert status(base_dir) == info
+    assert start_background(base_dir) == info, "a second start reuses the running server"
+
+    with running_emulator(base_dir) as url:
+        assert url == info.url, "--local reuses the background server"
+    assert status(base_dir) == info, "--local does not stop a background server"
+
+    assert stop_background(base_dir) is True
+    assert not _pid_alive(info.pid)
+    assert not state_path(base_dir).exists()
+    assert not _accepts_connections(info.url)
+    assert status(base_dir) is None
+    assert stop_background(base_dir) is False
+
+
+def test_stale_state_with_a_dead_pid_is_cleaned(base_dir: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    port = _free_port()
+    stale = EmulatorInfo(pid=dead.pid, port=port, url=f"http://127.0.0.1:{port}", log=base_dir / "x.log")
+    state_path(base_dir).parent.mkdir(parents=True)
+
+    emulator._write_state(state_path(base_dir), stale)
+    assert status(base_dir) is None
+    assert not state_path(base_dir).exists()
+
+    emulator._write_state(state_path(base_dir), stale)
+    assert stop_background(base_dir) is False
+    assert not state_path(base_dir).exists()
+
+
+def test_a_reused_pid_is_never_stopped(base_dir: Path) -> None:
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        state_path(base_dir).parent.mkdir(parents=True)
+        port = _free_port()
+        info = EmulatorInfo(pid=other.pid, port=port, url=f"http://127.0.0.1:{port}", log=base_dir / "x.log")
+        emulator._write_state(state_path(base_dir), info)
+        assert stop_background(base_dir) is False
+        assert other.poll() is None, "stop must end only the emulator it recorded"
+        assert not state_path(base_dir).exists()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_corrupt_state_is_cleaned(base_dir: Path) -> None:
+    state_path(base_dir).parent.mkdir(parents=True)
+    state_path(base_dir).write_text("{not json")
+    assert status(base_dir) is None
+    assert not state_path(base_dir).exists()
+
+
+def test_a_server_that_dies_at_start_is_reported(base_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", shutil.which("false") or "/bin/false")
+    with pytest.raises(EmulatorError, match="exited with code 1") as caught:
+        start_background(base_dir)
+    assert caught.value.hint is not None and "emulator.log" in caught.value.hint
+    assert not state_path(base_dir).exists()
+
+
+# -------------------------------------------------------------------- terraform (slow)
+
+_V2_CONFIG = """
+terraform {
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "5.100.0"
+    }
+  }
+}
+
+provider "aws" {
+  region = "eu-west-1"
+}
+
+resource "aws_vpc" "this" {
+  cidr_block = "10.7.0.0/16"
+}
+
+resource "aws_security_group" "app" {
+  name        = "app"
+  description = "Application"
+  vpc_id      = aws_vpc.this.id
+}
+
+resource "aws_security_group" "db" {
+  name        = "db"
+  description = "Database"
+  vpc_id      = aws_vpc.this.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "app" {
+  security_group_id            = aws_security_group.db.id
+  description                  = "PostgreSQL from the application"
+  referenced_security_group_id = aws_security_group.app.id
+  from_port                    = 5432
+  to_port                      = 5432
+  ip_protocol                  = "tcp"
+}
+
+resource "aws_rds_cluster" "this" {
+  cluster_identifier          = "tfgen-test-v2"
+  engine                      = "aurora-postgresql"
+  engine_mode                 = "provisioned"
+  engine_version              = "16.6"
+  master_username             = "app_admin"
+  manage_master_user_password = true
+  vpc_security_group_ids      = [aws_security_group.db.id]
+  storage_encrypted           = true
+  skip_final_snapshot         = true
+
+  serverlessv2_scaling_configuration {
+    min_capacity             = 0
+    max_capacity             = 4
+    seconds_until_auto_pause = 300
+  }
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.terraform
+def test_terraform_v2_cluster_plans_no_changes_after_apply(tmp_path: Path, local_url: str) -> None:
+    terraform, mirror = _terraform(), _mirror()
+    env = _terraform_env(tmp_path, mirror)
+    work = tmp_path / "module"
+    work.mkdir()
+    (work / "main.tf").write_text(_V2_CONFIG)
+    write_provider_override(work, local_url, "eu-west-1")
+
+    for args in (["init", "-no-color"], ["apply", "-auto-approve", "-no-color"]):
+        result = _run([terraform, *args], work, env)
+        assert result.returncode == 0, f"terraform {args[0]}:\n{result.stdout}\n{result.stderr}"
+    plan = _run([terraform, "plan", "-detailed-exitcode", "-no-color"], work, env)
+    assert plan.returncode == 0, f"the second plan is not empty (exit {plan.returncode}):\n{plan.stdout}\n{plan.stderr}"
+    assert "No changes." in plan.stdout
