@@ -41,7 +41,6 @@ def test_plain_reporter_one_line_per_event() -> None:
         "module.cluster.aws_rds_cluster.this: created in 31s",
         "error: creating RDS Cluster: boom (module/main.tf:42)",
         "  first\\nsecond",
-        "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.",
     ]
 
 

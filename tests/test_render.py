@@ -238,3 +238,35 @@ def test_templates_are_found_through_the_package() -> None:
 
     root = importlib.resources.files("tfgen") / "templates"
     assert (root / "module" / "main.tf.j2").is_file()
+
+
+@pytest.mark.parametrize("name", sorted(GOLDENS))
+def test_runbook_is_filled_in_and_fixes_the_design_document(name: str) -> None:
+    import re
+
+    spec = load_spec(spec_path(name)).spec
+    runbook = (GOLDENS[name] / "RUNBOOK.md").read_text()
+    body = runbook.split("\n", 1)[1]  # after the generated-by comment
+    assert not re.findall(r"<[A-Za-z][\w .-]*>", body), "placeholders left in the runbook"
+    for value in (spec.name, spec.region, spec.database_name, spec.master_username, str(spec.port)):
+        assert value in body
+    sections = re.findall(r"^## \d\. (.+)$", body, flags=re.MULTILINE)
+    assert sections == [
+        "Cluster not available",
+        "Connection issues",
+        "Query performance",
+        "High CPU utilisation",
+        "Backup issues",
+    ]
+    # cluster metrics use DBClusterIdentifier, never the document's DBInstanceIdentifier dimension
+    assert "Name=DBInstanceIdentifier" not in body
+    assert "--dimensions Name=DBClusterIdentifier,Value=\"$CLUSTER\"" in body
+    assert ("Name=Role,Value=WRITER" in body) == spec.is_v2
+    # \copy is a psql meta-command, passed to psql, not SQL in a script
+    assert "`\\copy` is a psql meta-command" in body
+    assert "psql \"host=$ENDPOINT" in body
+    if spec.is_v2:
+        assert "aws rds modify-db-cluster --db-cluster-identifier \"$CLUSTER\" --enable-performance-insights" in body
+    else:
+        assert "Performance Insights is **not available** for Aurora Serverless v1" in body
+        assert "--enable-performance-insights" not in body

@@ -100,7 +100,7 @@ class PlainReporter:
             self._line(f"applying {len(changes)} change(s)")
 
     def handle(self, event: Event) -> None:
-        """Log apply progress, summaries and diagnostics; skip the chatter."""
+        """Log apply progress and diagnostics; skip the chatter (the CLI prints the summaries)."""
         kind = event.get("type")
         hook = event.get("hook") or {}
         action = hook.get("action", "")
@@ -115,8 +115,6 @@ class PlainReporter:
             self._line(f"{_address(event)}: FAILED after {hook.get('elapsed_seconds', 0)}s")
         elif kind == "diagnostic":
             self._line(diagnostic_text(event.get("diagnostic") or {}))
-        elif kind == "change_summary":
-            self._line(str(event.get("@message", "")))
 
     def close(self) -> None:
         """Nothing to finish."""

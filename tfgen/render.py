@@ -25,6 +25,7 @@ MODULE_FILES = (
     "alarms.tf",
     "outputs.tf",
     "README.md",
+    "RUNBOOK.md",
     "examples/complete/main.tf",
 )
 """Files of the rendered module, each from ``templates/module/<name>.j2``."""
