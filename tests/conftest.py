@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg import postgres_server  # noqa: F401  (session fixture: a real PostgreSQL 15 on 127.0.0.1)
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
