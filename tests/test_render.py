@@ -260,13 +260,13 @@ def test_runbook_is_filled_in_and_fixes_the_design_document(name: str) -> None:
     ]
     # cluster metrics use DBClusterIdentifier, never the document's DBInstanceIdentifier dimension
     assert "Name=DBInstanceIdentifier" not in body
-    assert "--dimensions Name=DBClusterIdentifier,Value=\"$CLUSTER\"" in body
+    assert '--dimensions Name=DBClusterIdentifier,Value="$CLUSTER"' in body
     assert ("Name=Role,Value=WRITER" in body) == spec.is_v2
     # \copy is a psql meta-command, passed to psql, not SQL in a script
     assert "`\\copy` is a psql meta-command" in body
-    assert "psql \"host=$ENDPOINT" in body
+    assert 'psql "host=$ENDPOINT' in body
     if spec.is_v2:
-        assert "aws rds modify-db-cluster --db-cluster-identifier \"$CLUSTER\" --enable-performance-insights" in body
+        assert 'aws rds modify-db-cluster --db-cluster-identifier "$CLUSTER" --enable-performance-insights' in body
     else:
         assert "Performance Insights is **not available** for Aurora Serverless v1" in body
         assert "--enable-performance-insights" not in body

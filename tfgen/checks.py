@@ -10,7 +10,7 @@ from typing import Any
 class Status(enum.StrEnum):
     """Outcome of a check; FAIL makes `tfgen doctor` exit non-zero."""
 
-    PASS = "PASS"
+    PASS = "PASS"  # noqa: S105 -- a check outcome, not a password
     WARN = "WARN"
     FAIL = "FAIL"
 
