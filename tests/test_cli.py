@@ -55,7 +55,7 @@ def test_validate_invalid_spec_exits_2_with_one_line_per_problem(
         f"error: {bad}:6: extra: unknown field; expected one of: "
         "alarms, apply_immediately, backup_retention_period, copy_tags_to_snapshot, database_name, "
         "deletion_protection, engine_version, kms_key_id, master_password, master_username, name, network, "
-        "port, preferred_backup_window, preferred_maintenance_window, region, serverless, skip_final_snapshot, "
+        "performance_insights, port, preferred_backup_window, preferred_maintenance_window, region, serverless, skip_final_snapshot, "
         "storage_encrypted, subnet_ids, tags, vpc_id",
     ]
 

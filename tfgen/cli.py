@@ -7,11 +7,12 @@ Every command calls one function of :mod:`tfgen.api`. User errors
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,10 +20,11 @@ import typer
 from typer.exceptions import TyperException
 
 from tfgen import __version__, api
+from tfgen.checks import Status
 from tfgen.errors import DriftError, ExitCode, TfgenError, UsageError
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: imported by the commands that need it
-    from tfgen import deploy, progress
+    from tfgen import deploy, progress, runbook
     from tfgen.terraform import PlanResult
 
 app = typer.Typer(
@@ -326,6 +328,131 @@ def output(
 
 
 SENSITIVE_MASK = "(sensitive)"
+
+# ----------------------------------------------------------------------------- runbook
+
+HostOpt = Annotated[str | None, typer.Option("--host", help="Database host (default: the endpoint output, PGHOST).")]
+PortOpt = Annotated[int | None, typer.Option("--port", help="Database port (default: the port output, PGPORT).")]
+UserOpt = Annotated[str | None, typer.Option("--user", help="Database user (default: the master user, PGUSER).")]
+DbnameOpt = Annotated[str | None, typer.Option("--dbname", help="Database (default: the spec's database, PGDATABASE).")]
+
+
+def _overrides(host: str | None, port: int | None, user: str | None, dbname: str | None) -> runbook.ConnectionOverrides:
+    from tfgen import runbook
+
+    return runbook.ConnectionOverrides(host=host, port=port, user=user, dbname=dbname)
+
+
+@app.command()
+def doctor(
+    spec: SpecArg,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as one JSON document.")] = False,
+    slow: Annotated[float, typer.Option("--slow", help="Report queries running longer than this (seconds).")] = 300,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    user: UserOpt = None,
+    dbname: DbnameOpt = None,
+    workdir: WorkdirOpt = None,
+    local: LocalOpt = False,
+    endpoint: EndpointOpt = None,
+    binary: TerraformOpt = "terraform",
+) -> None:
+    """Run the runbook's checks against the deployed cluster: PASS / WARN / FAIL with evidence."""
+    from tfgen import runbook
+
+    options = _options(workdir, local, endpoint, None, None, binary)
+    report = runbook.doctor(spec, options, _overrides(host, port, user, dbname), dict(os.environ), slow_seconds=slow)
+    if json_out:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        width = max(len(result.name) for result in report.results)
+        for result in report.results:
+            typer.echo(f"{result.status!s:<4}  {result.name:<{width}}  {result.evidence}")
+            if result.next_step and result.status is not Status.PASS:
+                typer.echo(f"{'':<4}  {'':<{width}}  next: {result.next_step}")
+    if report.failed:
+        raise typer.Exit(int(ExitCode.FAILED))
+
+
+@app.command()
+def backup(
+    spec: SpecArg,
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write (appears only when complete).")],
+    table: Annotated[str | None, typer.Option("--table", help="Table to copy (quoted as an identifier).")] = None,
+    schema: Annotated[str | None, typer.Option("--schema", help="Schema of the table.")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="Copy the rows of this SELECT instead.")] = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    user: UserOpt = None,
+    dbname: DbnameOpt = None,
+    workdir: WorkdirOpt = None,
+    local: LocalOpt = False,
+    endpoint: EndpointOpt = None,
+    binary: TerraformOpt = "terraform",
+) -> None:
+    """Copy a table to CSV safely: quoted names, no half-written file, row count and sha256."""
+    from tfgen import runbook
+
+    options = _options(workdir, local, endpoint, None, None, binary)
+    with _backup_progress() as on_progress:
+        result = runbook.backup(
+            spec,
+            options,
+            _overrides(host, port, user, dbname),
+            dict(os.environ),
+            table=table,
+            schema=schema,
+            query=query,
+            out=out,
+            on_progress=on_progress,
+        )
+    typer.echo(f"backed up {result.rows} rows ({result.bytes} bytes) to {result.path}; sha256 {result.sha256}")
+
+
+@contextlib.contextmanager
+def _backup_progress() -> Iterator[Callable[[int, int], None] | None]:
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task("copying")
+
+        def update(rows: int, size: int) -> None:
+            bar.update(task, description=f"copying: ~{rows} rows, {size} bytes")
+
+        yield update
+
+
+@app.command()
+def insights(
+    spec: SpecArg,
+    enable: Annotated[
+        bool | None, typer.Option("--enable/--disable", help="Turn Performance Insights on or off.", show_default=False)
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    local: LocalOpt = False,
+    endpoint: EndpointOpt = None,
+) -> None:
+    """Turn Performance Insights on or off for the cluster (ModifyDBCluster)."""
+    from tfgen import runbook
+
+    if enable is None:
+        raise UsageError("say --enable or --disable")
+    verb = "enable" if enable else "disable"
+    _require_approval(yes, f"{verb} Performance Insights")
+    if not yes and not typer.confirm(f"{verb.capitalize()} Performance Insights of {spec}?", default=False, err=True):
+        typer.echo("cancelled", err=True)
+        raise typer.Exit(int(ExitCode.FAILED))
+    options = _options(None, local, endpoint, None, None, "terraform")
+    typer.echo(runbook.insights(spec, options, enable=enable))
+    typer.echo(
+        f"note: also set performance_insights: {str(enable).lower()} in {spec} (module variable "
+        "performance_insights_enabled), or the next apply sets it back",
+        err=True,
+    )
+
 
 emulator_app = typer.Typer(help="A persistent local AWS emulator (moto) for --local.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")

@@ -61,7 +61,7 @@ def _session(spec_path: Path, options: DeployOptions, reporters: ReporterFactory
     loaded = load_spec(spec_path)
     directory = options.workdir or workdir.default_workdir(options.base_dir, loaded.spec)
     workdir.check_target(directory, "local" if options.is_local else "aws")
-    with _endpoint(options) as endpoint:
+    with emulator_endpoint(options) as endpoint:
         prepared = workdir.prepare(loaded.spec, directory, local_endpoint=endpoint)
         tf = Terraform(directory, options.terraform)
         tf.version()
@@ -72,7 +72,8 @@ def _session(spec_path: Path, options: DeployOptions, reporters: ReporterFactory
 
 
 @contextmanager
-def _endpoint(options: DeployOptions) -> Iterator[str | None]:
+def emulator_endpoint(options: DeployOptions) -> Iterator[str | None]:
+    """The emulator's URL for ``--local`` (running while the context lasts), else None."""
     if not options.is_local:
         yield None
         return

@@ -173,6 +173,15 @@ def variables(spec: Spec) -> list[Variable]:
             ),
         ]
     )
+    if spec.is_v2:
+        found.append(
+            Variable(
+                "performance_insights_enabled",
+                "bool",
+                "Performance Insights (CloudWatch Database Insights, Standard mode) for the cluster.",
+                spec.performance_insights,
+            )
+        )
     if spec.master_password.source == "write_only":
         found.append(
             Variable(

@@ -257,6 +257,7 @@ class Spec(_Model):
     preferred_backup_window: str = "03:00-04:00"
     preferred_maintenance_window: str = "sun:05:00-sun:06:00"
     apply_immediately: bool = False
+    performance_insights: bool = False
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()
 
@@ -499,6 +500,8 @@ def _rule_problems(spec: Spec) -> list[Problem]:
                 )
             )
     else:
+        if spec.performance_insights:
+            problems.append((("performance_insights",), "is not available for Aurora Serverless v1"))
         if spec.master_password.source == "rds_managed":
             problems.append(
                 (("master_password", "source"), "rds_managed is not supported by Aurora Serverless v1; use write_only")

@@ -1,0 +1,195 @@
+"""The runbook made runnable: `tfgen doctor`, `tfgen backup` and `tfgen insights`.
+
+Connection settings come from the working directory's terraform outputs, overridden
+by explicit options and then by libpq's environment variables. The password comes
+from ``PGPASSWORD``, else the sensitive output (``random``), else the Secrets
+Manager secret (``rds_managed``, ``write_only``). It is never printed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tfgen import aws_checks, database, deploy
+from tfgen.checks import CheckResult, Status
+from tfgen.errors import TfgenError, UsageError
+from tfgen.spec import Spec, load_spec
+
+
+@dataclass(frozen=True)
+class ConnectionOverrides:
+    """``--host/--port/--user/--dbname``: win over the outputs and the environment."""
+
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    dbname: str | None = None
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """Every check's result, in the runbook's order."""
+
+    cluster: str
+    results: list[CheckResult]
+
+    @property
+    def failed(self) -> bool:
+        """True when any check FAILed."""
+        return any(result.status is Status.FAIL for result in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as one JSON-ready document."""
+        return {
+            "cluster": self.cluster,
+            "ok": not self.failed,
+            "checks": [result.to_json() for result in self.results],
+        }
+
+
+def _outputs(spec_path: Path, options: deploy.DeployOptions) -> dict[str, Any]:
+    try:
+        return {name: item.value for name, item in deploy.outputs(spec_path, options).items()}
+    except UsageError:
+        return {}  # nothing deployed through tfgen here: the options and environment must say where
+
+
+def connection_settings(
+    spec: Spec,
+    outputs: Mapping[str, Any],
+    overrides: ConnectionOverrides,
+    env: Mapping[str, str],
+    password: Callable[[], str | None],
+) -> database.ConnectionSettings:
+    """Where to connect: options, then libpq's environment, then the outputs, then the spec.
+
+    Args:
+        spec: The cluster's spec.
+        outputs: Terraform outputs of the working directory (may be empty).
+        overrides: Explicit command-line values.
+        env: The environment (``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``,
+            ``PGDATABASE``, ``PGSSLMODE``).
+        password: Looks the password up when ``PGPASSWORD`` is not set.
+
+    Raises:
+        UsageError: If no host is known or ``PGPORT`` is not a number.
+    """
+    host = overrides.host or env.get("PGHOST") or outputs.get("endpoint")
+    if not host:
+        raise UsageError(
+            f"no host for {spec.name}: no deployment in the working directory and no --host or PGHOST",
+            hint="pass --host (the cluster's endpoint), or run tfgen apply first",
+        )
+    try:
+        port = overrides.port or int(env.get("PGPORT") or outputs.get("port") or spec.port)
+    except ValueError:
+        raise UsageError(f"PGPORT={env.get('PGPORT')!r} is not a port number") from None
+    return database.ConnectionSettings(
+        host=str(host),
+        port=port,
+        user=overrides.user or env.get("PGUSER") or str(outputs.get("master_username") or spec.master_username),
+        dbname=overrides.dbname or env.get("PGDATABASE") or str(outputs.get("database_name") or spec.database_name),
+        password=env.get("PGPASSWORD") or password(),
+        sslmode=env.get("PGSSLMODE") or None,
+    )
+
+
+def _password_lookup(spec: Spec, outputs: Mapping[str, Any], aws: aws_checks.AwsClients) -> Callable[[], str | None]:
+    def lookup() -> str | None:
+        if spec.master_password.source == "random":
+            value = outputs.get("master_password")
+            return str(value) if value else None
+        arn = outputs.get("master_user_secret_arn")
+        if not arn:
+            return None
+        try:
+            secret = json.loads(aws_checks.secret_string(aws, str(arn)))
+        except (TfgenError, ValueError):
+            return None  # the connection check then reports the authentication failure
+        password = secret.get("password") if isinstance(secret, dict) else None
+        return str(password) if password else None
+
+    return lookup
+
+
+def doctor(
+    spec_path: Path,
+    options: deploy.DeployOptions,
+    overrides: ConnectionOverrides,
+    env: Mapping[str, str],
+    *,
+    slow_seconds: float = 300,
+) -> DoctorReport:
+    """Run the runbook's five checks (cluster, connection, slow queries, CPU and capacity, backups).
+
+    Raises:
+        SpecError: If the spec is invalid.
+        UsageError: If no database host can be determined.
+        EmulatorError: With ``--local``, if the emulator cannot be reached.
+    """
+    spec = load_spec(spec_path).spec
+    outputs = _outputs(spec_path, options)
+    with deploy.emulator_endpoint(options) as endpoint:
+        aws = aws_checks.clients(spec.region, endpoint)
+        results = [aws_checks.cluster_status(aws, spec)]
+        settings = connection_settings(spec, outputs, overrides, env, _password_lookup(spec, outputs, aws))
+        connection = database.check_connection(settings)
+        results.append(connection)
+        if connection.status is Status.PASS:
+            results.append(database.slow_queries(settings, slow_seconds))
+        else:
+            results.append(
+                CheckResult("slow_queries", Status.WARN, "not run: no database connection", "fix the connection first")
+            )
+        results.extend([aws_checks.cpu(aws, spec), aws_checks.capacity(aws, spec), aws_checks.backups(aws, spec)])
+    return DoctorReport(spec.name, results)
+
+
+def backup(
+    spec_path: Path,
+    options: deploy.DeployOptions,
+    overrides: ConnectionOverrides,
+    env: Mapping[str, str],
+    *,
+    table: str | None,
+    schema: str | None,
+    query: str | None,
+    out: Path,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> database.BackupResult:
+    """Copy a table (or a query's rows) to a CSV file that appears only when complete.
+
+    Raises:
+        SpecError, UsageError: On bad input.
+        DatabaseError: If the database cannot be reached or the copy fails.
+    """
+    if table is None and query is None:
+        raise UsageError("give --table or --query")
+    spec = load_spec(spec_path).spec
+    outputs = _outputs(spec_path, options)
+    with deploy.emulator_endpoint(options) as endpoint:
+        aws = aws_checks.clients(spec.region, endpoint)
+        settings = connection_settings(spec, outputs, overrides, env, _password_lookup(spec, outputs, aws))
+    return database.backup_table(settings, table=table, schema=schema, query=query, out=out, on_progress=on_progress)
+
+
+def insights(spec_path: Path, options: deploy.DeployOptions, *, enable: bool) -> str:
+    """Turn Performance Insights on or off for the cluster (ModifyDBCluster).
+
+    Raises:
+        UsageError: For Serverless v1, which cannot have Performance Insights.
+        AwsError: If AWS refuses the request.
+    """
+    spec = load_spec(spec_path).spec
+    if not spec.is_v2:
+        raise UsageError(
+            f"{spec.name} is Aurora Serverless v1: Performance Insights is not available for engine mode serverless",
+            hint="use the slow-query check of tfgen doctor and the PostgreSQL log instead",
+        )
+    with deploy.emulator_endpoint(options) as endpoint:
+        aws = aws_checks.clients(spec.region, endpoint)
+        return aws_checks.set_performance_insights(aws, spec, enable)
