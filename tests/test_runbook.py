@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -183,10 +184,8 @@ def test_insights_enable_sends_modify_db_cluster(
     for line in recording.splitlines():
         entry = json.loads(line)
         body = entry.get("body") or ""
-        try:
+        with contextlib.suppress(ValueError):  # recorded bodies are base64 when moto could encode them
             body = base64.b64decode(body).decode()
-        except ValueError:
-            pass
         bodies.append(body)
     assert any("Action=ModifyDBCluster" in b and "EnablePerformanceInsights=true" in b for b in bodies), bodies
 
