@@ -23,6 +23,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install tfgen with its test extras
 
+# Checkov pins older boto3/packaging than tfgen uses: it gets a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+export TFGEN_CHECKOV := $(CURDIR)/$(CHECKOV)
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.3,<4'
+
 lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check tfgen tests
 	$(BIN)/ruff format --check tfgen tests
@@ -32,7 +40,7 @@ format: $(STAMP) ## Apply ruff's formatting and fixes
 	$(BIN)/ruff format tfgen tests
 	$(BIN)/ruff check --fix tfgen tests
 
-test: lint ## Lint, then run every test (terraform, emulator and slow ones included)
+test: lint $(CHECKOV) ## Lint, then run every test (terraform, emulator, Checkov and slow ones included)
 	$(BIN)/pytest
 
 render: $(STAMP) ## Re-render modules/aurora_serverless/ from examples/aurora.yaml
@@ -54,4 +62,4 @@ bench: $(STAMP) ## Run the benchmarks and write BENCHMARKS.md
 	$(BIN)/python bench/run.py
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .tfgen .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .tfgen .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,8 @@ GOLDENS: dict[str, Path] = {
     "local": GOLDEN_ROOT / "local",
     "v1-legacy": GOLDEN_ROOT / "v1-legacy",
     "rds-managed": GOLDEN_ROOT / "rds-managed",
+    "production": GOLDEN_ROOT / "production",
+    "minimal": GOLDEN_ROOT / "minimal",
 }
 """Example name (examples/<name>.yaml) → directory holding its rendered module."""
 

@@ -53,10 +53,11 @@ def test_validate_invalid_spec_exits_2_with_one_line_per_problem(
         f"error: {bad}:4: subnet_ids: must have at least 2 items, got 1",
         f"error: {bad}:5: port: must be greater than or equal to 1150",
         f"error: {bad}:6: extra: unknown field; expected one of: "
-        "alarms, apply_immediately, backup_retention_period, copy_tags_to_snapshot, database_name, "
-        "deletion_protection, engine_version, kms_key_id, master_password, master_username, name, network, "
-        "performance_insights, port, preferred_backup_window, preferred_maintenance_window, region, serverless, skip_final_snapshot, "
-        "storage_encrypted, subnet_ids, tags, vpc_id",
+        "alarms, apply_immediately, backup_retention_period, copy_tags_to_snapshot, create_kms_key, database_name, "
+        "deletion_protection, engine_version, iam_database_authentication, kms_key_id, logs, master_password, "
+        "master_username, monitoring_interval, name, network, parameters, performance_insights, port, "
+        "preferred_backup_window, preferred_maintenance_window, region, serverless, skip_final_snapshot, "
+        "slow_query_ms, storage_encrypted, subnet_ids, tags, vpc_id",
     ]
 
 
@@ -97,7 +98,7 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 def test_render_then_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "module"
     code, stdout, _ = run(capsys, "render", str(spec_path("local")), "-o", str(out))
-    assert (code, stdout) == (0, f"{out}: wrote 9 file(s), 0 unchanged\n")
+    assert (code, stdout) == (0, f"{out}: wrote 12 file(s), 0 unchanged\n")
     assert run(capsys, "render", str(spec_path("local")), "-o", str(out), "--check") == (
         0,
         f"{out}: up to date with {spec_path('local')}\n",

@@ -346,7 +346,52 @@ def test_apply_moto_fixes_is_idempotent() -> None:
     getter = DBCluster.__dict__["scaling_configuration_info"].fget
     assert apply_moto_fixes() == first
     assert DBCluster.__dict__["scaling_configuration_info"].fget is getter, "patched twice"
-    assert first == ("rds-scaling-configuration-info", "ec2-security-group-rule-description")
+    assert first == (
+        "rds-scaling-configuration-info",
+        "ec2-security-group-rule-description",
+        "rds-performance-insights",
+        "iam-aws-managed-policies",
+    )
+
+
+def test_performance_insights_flag_is_kept(local_url: str) -> None:
+    import boto3
+
+    rds = boto3.client(
+        "rds", region_name="us-east-1", endpoint_url=local_url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    rds.create_db_cluster(
+        DBClusterIdentifier="pi-cluster",
+        Engine="aurora-postgresql",
+        EngineMode="provisioned",
+        MasterUsername="admin_user",
+        MasterUserPassword="password-123456",
+        EnablePerformanceInsights=True,
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="pi-instance",
+        DBClusterIdentifier="pi-cluster",
+        DBInstanceClass="db.serverless",
+        Engine="aurora-postgresql",
+        EnablePerformanceInsights=True,
+    )
+    cluster = rds.describe_db_clusters(DBClusterIdentifier="pi-cluster")["DBClusters"][0]
+    instance = rds.describe_db_instances(DBInstanceIdentifier="pi-instance")["DBInstances"][0]
+    assert cluster["PerformanceInsightsEnabled"] is True
+    assert instance["PerformanceInsightsEnabled"] is True
+    rds.modify_db_cluster(DBClusterIdentifier="pi-cluster", EnablePerformanceInsights=False, ApplyImmediately=True)
+    cluster = rds.describe_db_clusters(DBClusterIdentifier="pi-cluster")["DBClusters"][0]
+    assert cluster["PerformanceInsightsEnabled"] is False
+
+
+def test_aws_managed_policies_exist_in_the_emulator(local_url: str) -> None:
+    import boto3
+
+    iam = boto3.client(
+        "iam", region_name="us-east-1", endpoint_url=local_url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    arn = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["Arn"] == arn
 
 
 def test_moto_fix_scaling_configuration_info_is_in_force(local_url: str) -> None:

@@ -15,7 +15,7 @@ EVENTS = [
     {
         "type": "diagnostic",
         "diagnostic": {
-            "severity": "error",
+            "severity": "warning",
             "summary": "creating RDS Cluster: boom",
             "detail": "first\\nsecond",
             "range": {"filename": "module/main.tf", "start": {"line": 42}},
@@ -39,9 +39,16 @@ def test_plain_reporter_one_line_per_event() -> None:
         "module.cluster.aws_rds_cluster.this: create started",
         "module.cluster.aws_rds_cluster.this: still creating... 10s",
         "module.cluster.aws_rds_cluster.this: created in 31s",
-        "error: creating RDS Cluster: boom (module/main.tf:42)",
+        "warning: creating RDS Cluster: boom (module/main.tf:42)",
         "  first\\nsecond",
     ]
+
+
+def test_errors_are_left_to_the_final_report() -> None:
+    out = io.StringIO()
+    reporter = progress.make_reporter(out, json_lines=False, title="apply", terminal=False)
+    reporter.handle({"type": "diagnostic", "diagnostic": {"severity": "error", "summary": "boom"}})
+    assert out.getvalue() == ""
 
 
 def test_json_reporter_passes_events_through() -> None:
@@ -70,4 +77,4 @@ def test_live_reporter_rows_states_and_bar() -> None:
     assert "31s" in text
     assert "failed" in text
     assert "2/2 resources" in text
-    assert "error: creating RDS Cluster: boom (module/main.tf:42)" in text
+    assert "warning: creating RDS Cluster: boom (module/main.tf:42)" in text

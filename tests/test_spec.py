@@ -109,7 +109,11 @@ INVALID = [
     ("invalid-subnet-ids-one.yaml", 5, "subnet_ids: must have at least 2 items, got 1"),
     ("invalid-subnet-ids-duplicate.yaml", 7, "subnet_ids[1]: duplicate subnet-0a1b2c3d4e5f67891"),
     ("invalid-network-cidr-duplicate.yaml", 11, "network.allowed_cidr_blocks[1]: duplicate 10.0.0.0/16"),
-    ("invalid-performance-insights-v1.yaml", 11, "performance_insights: is not available for Aurora Serverless v1"),
+    (
+        "invalid-performance-insights-v1.yaml",
+        11,
+        "performance_insights: Performance Insights is not available for Aurora Serverless v1",
+    ),
     (
         "invalid-network-security-group-duplicate.yaml",
         11,

@@ -150,10 +150,26 @@ def apply_moto_fixes() -> tuple[str, ...]:
         ``referenced_security_group_id``. The patched ``SecurityGroupRule.description``
         falls back to the description stored with the referenced group.
 
+        ``iam-aws-managed-policies``: every AWS account has AWS's managed policies
+        (``arn:aws:iam::aws:policy/...``); moto loads them only when configured to. The
+        module attaches ``service-role/AmazonRDSEnhancedMonitoringRole`` to its
+        enhanced-monitoring role, which fails with NoSuchEntity without them. The fix
+        turns moto's ``iam.load_aws_managed_policies`` setting on (IAM backends created
+        afterwards have the policies; the emulator resets moto when it starts).
+
+        ``rds-performance-insights``: moto 5.2.5 drops ``EnablePerformanceInsights``
+        of CreateDBCluster/CreateDBInstance and never returns
+        ``PerformanceInsightsEnabled``; AWS stores and returns it. The aws provider then
+        reads ``false`` and every plan of a module with Performance Insights on shows an
+        update. The fix keeps the flag given at creation (Modify* already stores it as
+        ``enable_performance_insights``) and adds the ``performance_insights_enabled``
+        property moto's serializer reads.
+
     Returns:
         The names of the fixes in force after the call.
     """
     # moto is imported here, never at module import time (it is slow and heavy).
+    from moto.core.config import default_user_config
     from moto.ec2.models.security_groups import SecurityGroupRule
     from moto.rds.models import DBCluster
 
@@ -172,7 +188,17 @@ def apply_moto_fixes() -> tuple[str, ...]:
         ("rds-scaling-configuration-info", DBCluster, "scaling_configuration_info", scaling_configuration_info),
         ("ec2-security-group-rule-description", SecurityGroupRule, "description", description),
     ]
-    return tuple(name for name, cls, attr, fix in fixes if _patch_property(cls, attr, fix))
+    applied = [name for name, cls, attr, fix in fixes if _patch_property(cls, attr, fix)]
+    from moto.rds.models import DBInstance
+
+    if all(
+        _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")
+        for cls in (DBCluster, DBInstance)
+    ):
+        applied.append("rds-performance-insights")
+    default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
+    applied.append("iam-aws-managed-policies")
+    return tuple(applied)
 
 
 def _patch_property(cls: type, attr: str, fix: Callable[[Any, Callable[[Any], Any]], Any]) -> bool:
@@ -193,6 +219,32 @@ def _patch_property(cls: type, attr: str, fix: Callable[[Any, Callable[[Any], An
 
     setattr(getter, _FIX_MARK, True)
     getter.__doc__ = f"Patched by tfgen.emulator.apply_moto_fixes. {original.__doc__ or ''}"
+    setattr(cls, attr, property(getter))
+    return True
+
+
+def _remember_flag(cls: type, kwarg: str, attr: str) -> bool:
+    """Keep the boolean keyword ``kwarg`` of ``cls.__init__`` and expose it as property ``attr``, once.
+
+    Returns:
+        Whether the fix is in force (False if moto now has ``attr`` itself).
+    """
+    init = cls.__dict__["__init__"]
+    if getattr(init, _FIX_MARK, False):
+        return True
+    if attr in cls.__dict__:
+        return False  # a newer moto models it: nothing to fix
+
+    def patched_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        value = kwargs.get(kwarg)
+        init(self, *args, **kwargs)
+        setattr(self, kwarg, bool(value))
+
+    def getter(self: Any) -> bool:
+        return bool(getattr(self, kwarg, False))
+
+    setattr(patched_init, _FIX_MARK, True)
+    cls.__init__ = patched_init  # type: ignore[misc]
     setattr(cls, attr, property(getter))
     return True
 

@@ -59,7 +59,8 @@ def value(data: Any, indent: int = 0) -> str:
         items = [value(item, indent) for item in data]
         if any("\n" in item for item in items):
             inner = " " * (indent + 2)
-            return "[\n" + "".join(f"{inner}{item},\n" for item in items) + " " * indent + "]"
+            nested = [value(item, indent + 2) for item in data]
+            return "[\n" + "".join(f"{inner}{item},\n" for item in nested) + " " * indent + "]"
         return "[" + ", ".join(items) + "]"
     raise TypeError(f"cannot render {type(data).__name__} as HCL")
 

@@ -90,6 +90,13 @@ CUSTOM_ALARM_TYPE = """map(object({
   }))"""
 
 
+PARAMETER_TYPE = """list(object({
+    name         = string
+    value        = string
+    apply_method = optional(string, "pending-reboot")
+  }))"""
+
+
 def variables(spec: Spec) -> list[Variable]:
     """The module's input variables, defaults taken from ``spec``."""
     found = [
@@ -122,10 +129,16 @@ def variables(spec: Spec) -> list[Variable]:
             spec.network.allowed_security_group_ids,
             nullable=False,
         ),
-        Variable(
-            "kms_key_id", "string", "KMS key ARN for storage encryption (null: the AWS managed key).", spec.kms_key_id
-        ),
     ]
+    if not spec.create_kms_key:
+        found.append(
+            Variable(
+                "kms_key_id",
+                "string",
+                "Customer-managed KMS key ARN for storage, secrets, logs and Performance Insights (null: AWS managed keys).",
+                spec.kms_key_id,
+            )
+        )
     found.extend(_scaling_variables(spec))
     found.extend(
         [
@@ -174,14 +187,61 @@ def variables(spec: Spec) -> list[Variable]:
         ]
     )
     if spec.is_v2:
+        found.extend(
+            [
+                Variable(
+                    "performance_insights_enabled",
+                    "bool",
+                    "Performance Insights (CloudWatch Database Insights, Standard mode) for the cluster and instances.",
+                    spec.performance_insights_enabled,
+                ),
+                Variable(
+                    "iam_database_authentication",
+                    "bool",
+                    "Allow IAM database authentication (tokens instead of passwords).",
+                    spec.iam_auth_enabled,
+                ),
+                Variable(
+                    "monitoring_interval",
+                    "number",
+                    "Enhanced monitoring interval of the instances in seconds (0 turns it off).",
+                    spec.effective_monitoring_interval,
+                    (
+                        Validation(
+                            "contains([0, 1, 5, 10, 15, 30, 60], var.monitoring_interval)",
+                            "monitoring_interval must be 0, 1, 5, 10, 15, 30 or 60.",
+                        ),
+                    ),
+                ),
+            ]
+        )
+    if spec.log_export_enabled:
         found.append(
             Variable(
-                "performance_insights_enabled",
-                "bool",
-                "Performance Insights (CloudWatch Database Insights, Standard mode) for the cluster.",
-                spec.performance_insights,
+                "log_retention_days",
+                "number",
+                "Days CloudWatch Logs keeps the exported PostgreSQL logs.",
+                spec.logs.retention_days,
             )
         )
+    found.extend(
+        [
+            Variable(
+                "slow_query_ms",
+                "number",
+                "Log statements running longer than this many milliseconds (log_min_duration_statement; -1 is off).",
+                spec.slow_query_ms,
+                (Validation("var.slow_query_ms >= -1", "slow_query_ms must be -1 (off) or more."),),
+            ),
+            Variable(
+                "cluster_parameters",
+                PARAMETER_TYPE,
+                "Extra parameters of the cluster parameter group.",
+                [parameter.model_dump() | {"value": str(parameter.value)} for parameter in spec.parameters],
+                nullable=False,
+            ),
+        ]
+    )
     if spec.master_password.source == "write_only":
         found.append(
             Variable(
@@ -381,8 +441,26 @@ def outputs(spec: Spec) -> list[Output]:
             "Snapshot taken when the cluster is deleted (null when skip_final_snapshot is true).",
             "aws_rds_cluster.this.final_snapshot_identifier",
         ),
+        Output("parameter_group_name", "Cluster parameter group.", "aws_rds_cluster_parameter_group.this.name"),
     ]
+    if spec.create_kms_key:
+        found.append(Output("kms_key_arn", "The KMS key the module created.", "aws_kms_key.this.arn"))
+    if spec.log_export_enabled:
+        found.append(
+            Output(
+                "log_group_name",
+                "CloudWatch log group of the PostgreSQL logs.",
+                "aws_cloudwatch_log_group.postgresql.name",
+            )
+        )
     if spec.is_v2:
+        found.append(
+            Output(
+                "monitoring_role_arn",
+                "IAM role of enhanced monitoring (null when monitoring_interval is 0).",
+                "try(aws_iam_role.monitoring[0].arn, null)",
+            )
+        )
         found.append(
             Output(
                 "instance_identifiers",
@@ -413,7 +491,7 @@ def outputs(spec: Spec) -> list[Output]:
             Output(
                 "master_user_secret_arn",
                 "Secrets Manager secret, managed by RDS, holding the master password.",
-                "aws_rds_cluster.this.master_user_secret[0].secret_arn",
+                "try(aws_rds_cluster.this.master_user_secret[0].secret_arn, null)",
             )
         )
     else:

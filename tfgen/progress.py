@@ -53,6 +53,11 @@ def _address(event: Event) -> str:
     return str(resource.get("addr", "?"))
 
 
+def _is_warning(event: Event) -> bool:
+    # errors are reported once, by the CLI, when the command fails
+    return (event.get("diagnostic") or {}).get("severity") == "warning"
+
+
 def diagnostic_text(diagnostic: dict[str, Any]) -> str:
     """One diagnostic as terraform shows it: severity, summary, file:line, detail."""
     severity = diagnostic.get("severity", "error")
@@ -100,7 +105,7 @@ class PlainReporter:
             self._line(f"applying {len(changes)} change(s)")
 
     def handle(self, event: Event) -> None:
-        """Log apply progress and diagnostics; skip the chatter (the CLI prints the summaries)."""
+        """Log apply progress and warnings; skip the chatter (the CLI prints summaries and errors)."""
         kind = event.get("type")
         hook = event.get("hook") or {}
         action = hook.get("action", "")
@@ -113,7 +118,7 @@ class PlainReporter:
             self._line(f"{_address(event)}: {done} in {hook.get('elapsed_seconds', 0)}s")
         elif kind == "apply_errored":
             self._line(f"{_address(event)}: FAILED after {hook.get('elapsed_seconds', 0)}s")
-        elif kind == "diagnostic":
+        elif kind == "diagnostic" and _is_warning(event):
             self._line(diagnostic_text(event.get("diagnostic") or {}))
 
     def close(self) -> None:
@@ -167,7 +172,7 @@ class LiveReporter:
                 row.state, row.done = DONE_WORDS.get(row.action, "done"), True
             elif kind == "apply_errored":
                 row.state, row.done = "failed", True
-        elif kind == "diagnostic":
+        elif kind == "diagnostic" and _is_warning(event):
             self.diagnostics.append(diagnostic_text(event.get("diagnostic") or {}))
         self.live.update(self._render())
 

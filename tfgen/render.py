@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import shutil
 import tempfile
@@ -13,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from tfgen import __version__, hcl, module
+from tfgen import __version__, hcl, module, security
 from tfgen.errors import DriftError, RenderError, UsageError
 from tfgen.spec import Spec
 
@@ -22,10 +23,13 @@ MODULE_FILES = (
     "variables.tf",
     "main.tf",
     "network.tf",
+    "parameters.tf",
+    "monitoring.tf",
     "alarms.tf",
     "outputs.tf",
     "README.md",
     "RUNBOOK.md",
+    "tests/module.tftest.hcl",
     "examples/complete/main.tf",
 )
 """Files of the rendered module, each from ``templates/module/<name>.j2``."""
@@ -56,6 +60,11 @@ def context(spec: Spec) -> dict[str, Any]:
         "tfgen_version": __version__,
         "variables": module.variables(spec),
         "outputs": module.outputs(spec),
+        # written out at each use (not through a local) so that scanners such as Checkov see it
+        "kms_key": "aws_kms_key.this.arn" if spec.create_kms_key else "var.kms_key_id",
+        "checkov_skips": functools.partial(security.skips_for, spec),
+        "checkov_failures": security.expected_failures(spec),
+        "checkov_all_skips": security.skips(spec),
     }
 
 

@@ -234,6 +234,74 @@ class Alarms(_Model):
     custom: list[CustomAlarm] = []
 
 
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+MANAGED_PARAMETERS = {
+    "log_min_duration_statement": "slow_query_ms",
+    "log_statement": "the module (ddl)",
+    "shared_preload_libraries": "the module (pg_stat_statements)",
+}
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise _fail(f"must be one of CloudWatch Logs' retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    return value
+
+
+def _monitoring_interval(value: int) -> int:
+    if value not in MONITORING_INTERVALS:
+        raise _fail(f"must be one of {', '.join(map(str, MONITORING_INTERVALS))} (seconds; 0 turns it off)")
+    return value
+
+
+def _parameter_name(value: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_.]{0,127}", value, flags=re.ASCII):
+        raise _fail(f"{value!r} is not a PostgreSQL parameter name")
+    if value in MANAGED_PARAMETERS:
+        raise _fail(f"{value} is set by {MANAGED_PARAMETERS[value]}; it cannot be overridden here")
+    return value
+
+
+class Logs(_Model):
+    """PostgreSQL logs exported to CloudWatch Logs (Serverless v2)."""
+
+    export: bool | None = None
+    """Default: on for v2; Serverless v1 cannot export logs."""
+    retention_days: Annotated[int, AfterValidator(_log_retention)] = 365
+
+
+class Parameter(_Model):
+    """An extra parameter of the cluster parameter group."""
+
+    name: Annotated[str, AfterValidator(_parameter_name)]
+    value: Annotated[str, Field(min_length=1, max_length=4096)] | int | float
+    apply_method: Literal["immediate", "pending-reboot"] = "pending-reboot"
+
+
 class Spec(_Model):
     """One Aurora PostgreSQL Serverless cluster, as the user describes it."""
 
@@ -257,7 +325,16 @@ class Spec(_Model):
     preferred_backup_window: str = "03:00-04:00"
     preferred_maintenance_window: str = "sun:05:00-sun:06:00"
     apply_immediately: bool = False
-    performance_insights: bool = False
+    performance_insights: bool | None = None
+    """Default: on for v2 (7 days of retention are free); v1 cannot have it."""
+    iam_database_authentication: bool | None = None
+    """Default: on for v2; v1 cannot have it."""
+    create_kms_key: bool = False
+    monitoring_interval: Annotated[int, AfterValidator(_monitoring_interval)] | None = None
+    """Enhanced monitoring, seconds. Default: 60 for v2; v1 has no instances to monitor."""
+    logs: Logs = Logs()
+    slow_query_ms: Annotated[int, Field(ge=-1, le=2_147_483_647)] = 1000
+    parameters: list[Parameter] = []
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()
 
@@ -301,6 +378,59 @@ class Spec(_Model):
     def final_snapshot_prefix(self) -> str:
         """Prefix of the final snapshot identifier; the module appends the creation time."""
         return f"{self.name}-final"
+
+    @property
+    def performance_insights_enabled(self) -> bool:
+        """Performance Insights on the cluster and its instances (v2 only)."""
+        return self.is_v2 if self.performance_insights is None else self.performance_insights
+
+    @property
+    def iam_auth_enabled(self) -> bool:
+        """IAM database authentication (v2 only)."""
+        return self.is_v2 if self.iam_database_authentication is None else self.iam_database_authentication
+
+    @property
+    def log_export_enabled(self) -> bool:
+        """PostgreSQL logs exported to a CloudWatch log group the module creates (v2 only)."""
+        return self.is_v2 if self.logs.export is None else self.logs.export
+
+    @property
+    def effective_monitoring_interval(self) -> int:
+        """Enhanced monitoring interval of the instances; 0 is off."""
+        if self.monitoring_interval is not None:
+            return self.monitoring_interval
+        return 60 if self.is_v2 else 0
+
+    @property
+    def log_group_name(self) -> str:
+        """The log group RDS writes PostgreSQL logs to (created by the module, with its retention)."""
+        return f"/aws/rds/cluster/{self.name}/postgresql"
+
+    @property
+    def iam_name_prefix(self) -> str:
+        """Prefix for IAM role names (name_prefix allows at most 38 characters)."""
+        return f"{self.name[:24].rstrip('-')}-"
+
+    @property
+    def uses_cmk(self) -> bool:
+        """True when a customer-managed KMS key encrypts storage, secrets, logs and Performance Insights."""
+        return self.create_kms_key or self.kms_key_id is not None
+
+    @property
+    def cluster_parameters(self) -> list[tuple[str, str, str]]:
+        """The parameter group's managed parameters: (name, value expression, apply method).
+
+        The value is an HCL expression; ``log_min_duration_statement`` follows the
+        module variable ``slow_query_ms``.
+        """
+        managed = [
+            ("log_min_duration_statement", "tostring(var.slow_query_ms)", "immediate"),
+            ("log_statement", '"ddl"', "immediate"),
+        ]
+        if self.is_v2:
+            # Serverless v1 does not let shared_preload_libraries be changed
+            managed.append(("shared_preload_libraries", '"pg_stat_statements"', "pending-reboot"))
+        return managed
 
     @property
     def can_pause(self) -> bool:
@@ -500,8 +630,16 @@ def _rule_problems(spec: Spec) -> list[Problem]:
                 )
             )
     else:
-        if spec.performance_insights:
-            problems.append((("performance_insights",), "is not available for Aurora Serverless v1"))
+        for field_name, what in (
+            ("performance_insights", "Performance Insights"),
+            ("iam_database_authentication", "IAM database authentication"),
+        ):
+            if getattr(spec, field_name):
+                problems.append(((field_name,), f"{what} is not available for Aurora Serverless v1"))
+        if spec.logs.export:
+            problems.append((("logs", "export"), "Aurora Serverless v1 cannot export logs to CloudWatch Logs"))
+        if spec.monitoring_interval:
+            problems.append((("monitoring_interval",), "Aurora Serverless v1 has no instances to monitor"))
         if spec.master_password.source == "rds_managed":
             problems.append(
                 (("master_password", "source"), "rds_managed is not supported by Aurora Serverless v1; use write_only")
@@ -521,6 +659,12 @@ def _rule_problems(spec: Spec) -> list[Problem]:
         for index, value in enumerate(values):
             if value in values[:index]:
                 problems.append(((*loc, index), f"duplicate {value}"))
+    if spec.create_kms_key and spec.kms_key_id is not None:
+        problems.append((("create_kms_key",), "give kms_key_id or create_kms_key: true, not both"))
+    parameter_names = [parameter.name for parameter in spec.parameters]
+    for index, name in enumerate(parameter_names):
+        if name in parameter_names[:index]:
+            problems.append((("parameters", index, "name"), f"duplicate parameter {name}"))
     names = [alarm.name for alarm in spec.alarms.custom]
     # CloudWatch names: automated "<name>-<key with - for _>", custom "<name>-<custom name>"
     builtin = {alarm.key.replace("_", "-"): alarm.key for alarm in spec.builtin_alarms}

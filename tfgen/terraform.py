@@ -241,8 +241,10 @@ class TerraformRunError(TerraformError):
         diagnostics: list[Diagnostic],
         output: list[str],
         hint: str | None = None,
+        headline: str | None = None,
     ) -> None:
         super().__init__(message, hint)
+        self.headline = headline or message
         self.command = command
         self.returncode = returncode
         self.diagnostics = diagnostics
@@ -254,8 +256,8 @@ class TerraformRunError(TerraformError):
         return [d for d in self.diagnostics if d.severity == "error"]
 
     def lines(self) -> list[str]:
-        """The message, then each error (``FILE:LINE: error: summary`` plus detail), or the raw output."""
-        result = [self.message]
+        """The headline, then each error (``FILE:LINE: error: summary`` plus detail), or the raw output."""
+        result = [self.headline if self.errors else self.message]
         errors = self.errors
         for diagnostic in errors:
             result.append(f"  {diagnostic}")
@@ -790,7 +792,7 @@ class Terraform:
     def _failure(self, argv: list[str], code: int, diagnostics: list[Diagnostic], raw: list[str]) -> TerraformRunError:
         sub = _subcommand(argv)
         errors = [d for d in diagnostics if d.severity == "error"]
-        message = f"{self.name} {sub} failed in {self.workdir} (exit {code})"
+        message = headline = f"{self.name} {sub} failed in {self.workdir} (exit {code})"
         if errors:
             first = errors[0]
             message += f": {first.location + ': ' if first.location else ''}{first.summary}"
@@ -798,7 +800,9 @@ class Terraform:
                 message += f" (and {len(errors) - 1} more)"
         elif raw:
             message += f": {raw[-1].strip()}"
-        return TerraformRunError(message, command=argv, returncode=code, diagnostics=diagnostics, output=raw)
+        return TerraformRunError(
+            message, command=argv, returncode=code, diagnostics=diagnostics, output=raw, headline=headline
+        )
 
     def _init_failure(
         self, argv: list[str], code: int, diagnostics: list[Diagnostic], raw: list[str]

@@ -1,0 +1,38 @@
+"""Python values as HCL, in terraform fmt style."""
+
+from __future__ import annotations
+
+import pytest
+
+from tfgen import hcl
+
+
+def test_scalars_and_escapes() -> None:
+    assert hcl.value(None) == "null"
+    assert hcl.value(True) == "true"
+    assert hcl.value(8.0) == "8"
+    assert hcl.value(0.5) == "0.5"
+    assert hcl.value('a "quoted" ${x} %{y} \\ \n') == '"a \\"quoted\\" $${x} %%{y} \\\\ \\n"'
+    with pytest.raises(ValueError):
+        hcl.number(float("nan"))
+
+
+def test_map_alignment_follows_fmt() -> None:
+    assert hcl.value({"a": 1, "long_name": {"b": 2, "cc": "x"}, "z": 3, "quoted-key": 4, "a.b": 5}) == (
+        "{\n"
+        "  a = 1\n"
+        "  long_name = {\n"
+        "    b  = 2\n"
+        '    cc = "x"\n'
+        "  }\n"
+        "  z          = 3\n"
+        "  quoted-key = 4\n"
+        '  "a.b"      = 5\n'
+        "}"
+    )
+
+
+def test_list_of_maps_is_indented() -> None:
+    assert hcl.value([{"name": "x", "value": "1"}], 2) == (
+        '[\n    {\n      name  = "x"\n      value = "1"\n    },\n  ]'
+    )
