@@ -349,6 +349,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
     assert first == (
         "rds-scaling-configuration-info",
         "ec2-security-group-rule-description",
+        "rds-delete-automated-cluster-snapshots",
         "rds-performance-insights",
         "iam-aws-managed-policies",
     )

@@ -36,3 +36,12 @@ def test_list_of_maps_is_indented() -> None:
     assert hcl.value([{"name": "x", "value": "1"}], 2) == (
         '[\n    {\n      name  = "x"\n      value = "1"\n    },\n  ]'
     )
+
+
+def test_alignment_counts_graphemes_like_terraform_fmt() -> None:
+    assert hcl.display_width("cafe\u0301") == 4
+    assert hcl.display_width("\U0001f1e9\U0001f1ea") == 1  # a flag
+    assert hcl.display_width("\U0001f468\u200d\U0001f469") == 1  # a ZWJ sequence
+    assert hcl.display_width("x\u200by") == 3  # a zero width space is a grapheme of its own
+    assert hcl.display_width("\u6f22\u5b57") == 2
+    assert hcl.align([("cafe\u0301", '"x"'), ("abcde", '"y"')]) == ['cafe\u0301  = "x"', 'abcde = "y"']

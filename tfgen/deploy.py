@@ -62,7 +62,10 @@ def _session(spec_path: Path, options: DeployOptions, reporters: ReporterFactory
     directory = options.workdir or workdir.default_workdir(options.base_dir, loaded.spec)
     workdir.check_target(directory, "local" if options.is_local else "aws")
     with emulator_endpoint(options) as endpoint:
-        prepared = workdir.prepare(loaded.spec, directory, local_endpoint=endpoint)
+        data_dir = options.terraform.env.get("TF_DATA_DIR")
+        prepared = workdir.prepare(
+            loaded.spec, directory, local_endpoint=endpoint, data_dir=Path(data_dir) if data_dir else None
+        )
         tf = Terraform(directory, options.terraform)
         tf.version()
         if prepared.needs_init:
@@ -91,12 +94,13 @@ def _run_phase(reporters: ReporterFactory, phase: str, run: Callable[..., object
 
 def _plan(session: _Session, reporters: ReporterFactory, *, destroy: bool) -> PlanResult:
     reporter = reporters("plan")
+    plan_file = session.prepared.directory / workdir.PLAN_FILE
     try:
-        return session.terraform.plan(
-            session.prepared.directory / workdir.PLAN_FILE, destroy=destroy, on_event=reporter.handle
-        )
+        return session.terraform.plan(plan_file, destroy=destroy, on_event=reporter.handle)
     finally:
         reporter.close()
+        if plan_file.exists():
+            plan_file.chmod(0o600)  # a saved plan holds the prior state, sensitive values included
 
 
 def plan(spec_path: Path, options: DeployOptions, reporters: ReporterFactory) -> Outcome:

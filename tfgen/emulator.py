@@ -165,6 +165,14 @@ def apply_moto_fixes() -> tuple[str, ...]:
         ``enable_performance_insights``) and adds the ``performance_insights_enabled``
         property moto's serializer reads.
 
+        ``rds-delete-automated-cluster-snapshots``: moto 5.2.5 keeps a deleted
+        cluster's automated snapshot (``rds:<id>-<YYYY-MM-DD-HH-MM>``). AWS deletes
+        automated backups with the cluster (``DeleteAutomatedBackups`` defaults to
+        true), so a cluster destroyed and created again within the same minute (a
+        replacement, or destroy then apply) fails in moto with
+        DBClusterSnapshotAlreadyExistsFault. The patched
+        ``RDSBackend.delete_db_cluster`` removes them, as AWS does.
+
     Returns:
         The names of the fixes in force after the call.
     """
@@ -189,8 +197,10 @@ def apply_moto_fixes() -> tuple[str, ...]:
         ("ec2-security-group-rule-description", SecurityGroupRule, "description", description),
     ]
     applied = [name for name, cls, attr, fix in fixes if _patch_property(cls, attr, fix)]
-    from moto.rds.models import DBInstance
+    from moto.rds.models import DBInstance, RDSBackend
 
+    if _patch_method(RDSBackend, "delete_db_cluster", _delete_automated_snapshots_too):
+        applied.append("rds-delete-automated-cluster-snapshots")
     if all(
         _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")
         for cls in (DBCluster, DBInstance)
@@ -220,6 +230,39 @@ def _patch_property(cls: type, attr: str, fix: Callable[[Any, Callable[[Any], An
     setattr(getter, _FIX_MARK, True)
     getter.__doc__ = f"Patched by tfgen.emulator.apply_moto_fixes. {original.__doc__ or ''}"
     setattr(cls, attr, property(getter))
+    return True
+
+
+def _delete_automated_snapshots_too(original: Callable[..., Any], backend: Any, *args: Any, **kwargs: Any) -> Any:
+    cluster = original(backend, *args, **kwargs)
+    for snapshot_id, snapshot in list(backend.cluster_snapshots.items()):
+        if (
+            snapshot.snapshot_type == "automated"
+            and snapshot.cluster.db_cluster_identifier == cluster.db_cluster_identifier
+        ):
+            del backend.cluster_snapshots[snapshot_id]
+    return cluster
+
+
+def _patch_method(cls: type, name: str, fix: Callable[..., Any]) -> bool:
+    """Wrap the method ``cls.name`` as ``fix(original, self, *args, **kwargs)``, once.
+
+    Returns:
+        Whether the fix is in force (False if moto no longer has that method).
+    """
+    current = cls.__dict__.get(name)
+    if not callable(current):
+        return False
+    if getattr(current, _FIX_MARK, False):
+        return True
+    original = current
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return fix(original, self, *args, **kwargs)
+
+    setattr(method, _FIX_MARK, True)
+    method.__doc__ = f"Patched by tfgen.emulator.apply_moto_fixes. {original.__doc__ or ''}"
+    setattr(cls, name, method)
     return True
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -73,14 +74,45 @@ def _mapping(data: Mapping[str, Any], indent: int) -> str:
     return "{\n" + "".join(f"{inner}{line}\n" for line in align(entries)) + " " * indent + "}"
 
 
+def display_width(text: str) -> int:
+    """Width in grapheme clusters, as ``terraform fmt`` measures keys when it aligns them.
+
+    Combining marks, variation selectors and the zero width non-joiner add nothing; a
+    zero width joiner glues the next character to the previous one; two regional
+    indicators make one flag.
+    """
+    width = 0
+    joined = False
+    pending_flag = False
+    for char in text:
+        code = ord(char)
+        if char == "\u200d":
+            joined = True
+            continue
+        if unicodedata.category(char) in ("Mn", "Me") or char == "\u200c" or 0xFE00 <= code <= 0xFE0F:
+            continue
+        if joined:
+            joined = False
+            continue
+        if 0x1F1E6 <= code <= 0x1F1FF:
+            if pending_flag:
+                pending_flag = False
+                continue
+            pending_flag = True
+        else:
+            pending_flag = False
+        width += 1
+    return width
+
+
 def align(entries: Sequence[tuple[str, str]]) -> list[str]:
     """``name = value`` lines with ``=`` aligned in runs of single-line values, as fmt does."""
     lines: list[str] = []
     run: list[tuple[str, str]] = []
 
     def flush() -> None:
-        width = max((len(name) for name, _ in run), default=0)
-        lines.extend(f"{name.ljust(width)} = {text}" for name, text in run)
+        width = max((display_width(name) for name, _ in run), default=0)
+        lines.extend(f"{name}{' ' * (width - display_width(name))} = {text}" for name, text in run)
         run.clear()
 
     for name, text in entries:

@@ -252,8 +252,7 @@ def variables(spec: Spec) -> list[Variable]:
                 (_positive("master_password_version", "master_password_version"),),
             )
         )
-    if spec.alarms.enabled:
-        found.extend(_alarm_variables(spec))
+    found.extend(_alarm_variables(spec))
     found.append(
         Variable("tags", "map(string)", "Tags for every resource (copied to snapshots).", spec.tags, nullable=False)
     )
@@ -380,15 +379,21 @@ def _alarm_variables(spec: Spec) -> list[Variable]:
         )
         for alarm in spec.builtin_alarms
     ]
+    if spec.alarms.enabled:
+        found.extend(
+            [
+                Variable("alarm_period", "number", "Period of the automated alarms, in seconds.", spec.alarms.period),
+                Variable(
+                    "alarm_evaluation_periods",
+                    "number",
+                    "Periods over threshold before an alarm fires.",
+                    spec.alarms.evaluation_periods,
+                ),
+            ]
+        )
+    # custom alarms stay available when the automated ones are switched off
     found.extend(
         [
-            Variable("alarm_period", "number", "Period of the automated alarms, in seconds.", spec.alarms.period),
-            Variable(
-                "alarm_evaluation_periods",
-                "number",
-                "Periods over threshold before an alarm fires.",
-                spec.alarms.evaluation_periods,
-            ),
             Variable(
                 "alarm_actions",
                 _ID_LIST,
@@ -468,14 +473,14 @@ def outputs(spec: Spec) -> list[Output]:
                 "aws_rds_cluster_instance.this[*].identifier",
             )
         )
-    if spec.alarms.enabled:
-        found.append(
-            Output(
-                "alarm_arns",
-                "ARNs of the CloudWatch alarms, by name.",
-                "merge({ for k, a in aws_cloudwatch_metric_alarm.builtin : k => a.arn }, { for k, a in aws_cloudwatch_metric_alarm.custom : k => a.arn })",
-            )
+    builtin_arns = "{ for k, a in aws_cloudwatch_metric_alarm.builtin : k => a.arn }" if spec.alarms.enabled else "{}"
+    found.append(
+        Output(
+            "alarm_arns",
+            "ARNs of the CloudWatch alarms, by name.",
+            f"merge({builtin_arns}, {{ for k, a in aws_cloudwatch_metric_alarm.custom : k => a.arn }})",
         )
+    )
     source = spec.master_password.source
     if source == "random":
         found.append(

@@ -40,6 +40,8 @@ class Prepared:
     target: TargetKind
     needs_init: bool
     """True when providers or modules changed since the last ``terraform init``."""
+    fingerprint: str
+    """Of what ``terraform init`` depends on, recorded after it succeeds."""
 
 
 def _write(path: Path, text: str) -> None:
@@ -78,13 +80,15 @@ def check_target(directory: Path, target: TargetKind) -> None:
     )
 
 
-def prepare(spec: Spec, directory: Path, *, local_endpoint: str | None) -> Prepared:
+def prepare(spec: Spec, directory: Path, *, local_endpoint: str | None, data_dir: Path | None = None) -> Prepared:
     """Render the module and the root configuration into ``directory``.
 
     Args:
         spec: The validated spec.
         directory: The working directory (created if missing).
         local_endpoint: URL of the AWS emulator for ``--local``, else ``None`` (real AWS).
+        data_dir: terraform's data directory (``TF_DATA_DIR``), relative to ``directory``
+            unless absolute; default ``.terraform``.
 
     Raises:
         UsageError: If the directory belongs to the other target.
@@ -111,19 +115,22 @@ def prepare(spec: Spec, directory: Path, *, local_endpoint: str | None) -> Prepa
             _write(path, root[name])
         elif path.exists():
             path.unlink()
-    fingerprint = hashlib.sha256((module_files["versions.tf"] + root["main.tf"]).encode()).hexdigest()
+    data = directory / (data_dir or Path(".terraform"))
+    fingerprint = _fingerprint(module_files["versions.tf"], root["main.tf"], data)
     record = _read_record(directory)
-    needs_init = record.get("init") != fingerprint or not (directory / ".terraform" / "modules").is_dir()
+    needs_init = record.get("init") != fingerprint or not (data / "modules").is_dir()
     _write(directory / TARGET_FILE, json.dumps({"target": target, "init": record.get("init", "")}, indent=2) + "\n")
-    return Prepared(directory, target, needs_init)
+    return Prepared(directory, target, needs_init, fingerprint)
+
+
+def _fingerprint(versions_tf: str, root_main_tf: str, data_dir: Path) -> str:
+    # what `terraform init` depends on: provider requirements, the module call, where it installs
+    return hashlib.sha256(f"{versions_tf}\0{root_main_tf}\0{data_dir.resolve()}".encode()).hexdigest()
 
 
 def mark_initialised(prepared: Prepared) -> None:
     """Remember that ``terraform init`` succeeded for the current configuration."""
-    module_versions = (prepared.directory / "module" / "versions.tf").read_text(encoding="utf-8")
-    root = (prepared.directory / "main.tf").read_text(encoding="utf-8")
-    fingerprint = hashlib.sha256((module_versions + root).encode()).hexdigest()
     _write(
         prepared.directory / TARGET_FILE,
-        json.dumps({"target": prepared.target, "init": fingerprint}, indent=2) + "\n",
+        json.dumps({"target": prepared.target, "init": prepared.fingerprint}, indent=2) + "\n",
     )

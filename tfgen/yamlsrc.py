@@ -77,7 +77,9 @@ def read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        # utf-8-sig counts exc.start after a byte-order mark
+        offset = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line = raw[:offset].count(b"\n") + 1
         raise YamlSourceError(line, "file is not valid UTF-8 text") from None
 
 
@@ -88,11 +90,17 @@ def parse(text: str) -> Document:
         YamlSourceError: On malformed YAML, duplicate keys, non-string keys,
             tags other than the safe ones, or too many nodes.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        # the reader checks every character when the loader is created
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise YamlSourceError(line, f"invalid YAML: {exc.reason} (character {exc.character!r})") from None
     try:
         node = loader.get_single_node()
         doc = Document(data=None)
         if node is not None:
+            _check_tags(node)
             builder = _Builder(loader, doc)
             doc.data = builder.build(node, ())
         return doc
@@ -135,6 +143,8 @@ class _Builder:
                 return self.loader.construct_object(node, deep=True)
             except yaml.constructor.ConstructorError as exc:
                 raise YamlSourceError(line, f"invalid YAML: {exc.problem}") from None
+            except (ValueError, OverflowError, TypeError) as exc:  # e.g. 2025-13-01, !!int 0x
+                raise YamlSourceError(line, f"invalid YAML: cannot read {node.value!r} ({exc})") from None
         if node.tag not in _PLAIN_COLLECTION_TAGS:
             raise YamlSourceError(line, f"invalid YAML: unsupported tag {node.tag!r} on a list or mapping")
         if id(node) in self.active:
@@ -179,6 +189,8 @@ class _Builder:
             key = self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             raise YamlSourceError(line, f"invalid YAML: {exc.problem}") from None
+        except (ValueError, OverflowError, TypeError) as exc:
+            raise YamlSourceError(line, f"invalid YAML: cannot read {node.value!r} ({exc})") from None
         if not isinstance(key, str):
             raise YamlSourceError(line, f"key {node.value or 'null'} must be a string; put it in quotes")
         return key
@@ -224,6 +236,30 @@ class _Builder:
     def _forget(self, loc: Loc) -> None:
         for known in [known for known in self.doc.lines if known[: len(loc)] == loc]:
             del self.doc.lines[known]
+
+
+_SAFE_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "merge")
+)
+
+
+def _check_tags(root: yaml.Node) -> None:
+    """Refuse any tag but YAML's plain ones, anywhere: also in values a merge would shadow."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue  # an alias: checked once
+        seen.add(id(node))
+        allowed = _SAFE_SCALAR_TAGS if isinstance(node, yaml.ScalarNode) else _PLAIN_COLLECTION_TAGS
+        if node.tag not in allowed:
+            raise YamlSourceError(node.start_mark.line + 1, f"invalid YAML: unsupported tag {node.tag!r}")
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
 
 
 def _ident(key: yaml.Node) -> tuple[str, str]:

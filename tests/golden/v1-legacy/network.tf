@@ -30,8 +30,9 @@ resource "aws_vpc_security_group_ingress_rule" "cidr" {
   tags              = var.tags
 }
 
+# Keyed by position: the ids may be unknown until apply (a group created beside the module).
 resource "aws_vpc_security_group_ingress_rule" "security_group" {
-  for_each = toset(var.allowed_security_group_ids)
+  for_each = { for index, id in var.allowed_security_group_ids : tostring(index) => id }
 
   security_group_id            = aws_security_group.this.id
   description                  = "PostgreSQL from security group ${each.value}"
