@@ -541,6 +541,21 @@ def test_v2_local_workdir_refuses_real_aws(v2: Deployment) -> None:
 
 @pytest.mark.slow
 @pytest.mark.terraform
+def test_v2_doctor_finds_the_deployed_cluster_and_its_password(v2: Deployment) -> None:
+    # the database host of the emulator does not resolve: the connection check fails, the AWS checks run
+    run = v2.run("doctor", V2_SPEC, "--json", *v2.local_args())
+    report = json.loads(run.out)
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["cluster_status"]["status"] == "PASS", checks["cluster_status"]
+    assert checks["connection"]["status"] == "FAIL"
+    assert checks["connection"]["data"]["kind"] == "dns"
+    assert checks["backups"]["status"] == "PASS"  # moto's automated snapshot of the new cluster
+    assert run.code == ExitCode.FAILED
+    assert v2.password not in run.out + run.err
+
+
+@pytest.mark.slow
+@pytest.mark.terraform
 def test_v2_destroy_leaves_nothing(v2: Deployment) -> None:
     """Destroy plans -destroy and applies that plan: never python-terraform's `destroy -force`.
 
