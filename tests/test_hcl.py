@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from tfgen import hcl
@@ -36,6 +40,34 @@ def test_list_of_maps_is_indented() -> None:
     assert hcl.value([{"name": "x", "value": "1"}], 2) == (
         '[\n    {\n      name  = "x"\n      value = "1"\n    },\n  ]'
     )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "\x1b\u0301",
+        "\u0301a",
+        "a\u200db",
+        "\u0915\u093e",
+        "\u1100\u1161",
+        "\U0001f44d\U0001f3fb",
+        "\u0600a",
+        "\U0001f3f4\U000e0067\U000e0062\U000e007f",
+        "cafe\u0301",
+        "x\u200by",
+    ],
+)
+def test_alignment_matches_terraform_fmt(key: str, tmp_path: Path, terraform_cli_env: dict[str, str]) -> None:
+    text = 'variable "x" {\n  default = ' + hcl.value({key: "x", "abcdefgh": "y"}, 2) + "\n}\n"
+    (tmp_path / "x.tf").write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        ["terraform", "fmt", "-check", "-diff", str(tmp_path / "x.tf")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **terraform_cli_env},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
 
 
 def test_alignment_counts_graphemes_like_terraform_fmt() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -75,34 +74,19 @@ def _mapping(data: Mapping[str, Any], indent: int) -> str:
 
 
 def display_width(text: str) -> int:
-    """Width in grapheme clusters, as ``terraform fmt`` measures keys when it aligns them.
+    """Width of a key as ``terraform fmt`` measures it when it aligns ``=``.
 
-    Combining marks, variation selectors and the zero width non-joiner add nothing; a
-    zero width joiner glues the next character to the previous one; two regional
-    indicators make one flag.
+    HCL counts grapheme clusters (Unicode UAX #29) per token, and a quoted key is three
+    tokens: the quotes count one each, whatever follows the opening quote.
     """
-    width = 0
-    joined = False
-    pending_flag = False
-    for char in text:
-        code = ord(char)
-        if char == "\u200d":
-            joined = True
-            continue
-        if unicodedata.category(char) in ("Mn", "Me") or char == "\u200c" or 0xFE00 <= code <= 0xFE0F:
-            continue
-        if joined:
-            joined = False
-            continue
-        if 0x1F1E6 <= code <= 0x1F1FF:
-            if pending_flag:
-                pending_flag = False
-                continue
-            pending_flag = True
-        else:
-            pending_flag = False
-        width += 1
-    return width
+    if text.isascii():
+        return len(text)
+    # imported only for non-ASCII keys: the common case stays free of it
+    import regex
+
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return 2 + len(regex.findall(r"\X", text[1:-1]))
+    return len(regex.findall(r"\X", text))
 
 
 def align(entries: Sequence[tuple[str, str]]) -> list[str]:
