@@ -38,8 +38,20 @@ IGNORED = (".terraform", ".terraform.lock.hcl")
 """Terraform's own files in a module directory: neither ours nor drift."""
 
 
-def make_environment() -> jinja2.Environment:
-    """The one Jinja environment: strict, deterministic, no HTML escaping."""
+def make_environment(bytecode_cache: Path | None = None) -> jinja2.Environment:
+    """The one Jinja environment: strict, deterministic, no HTML escaping.
+
+    Args:
+        bytecode_cache: Directory for compiled templates, so that a new process does
+            not compile them again (Jinja keys each entry by the template's source).
+    """
+    cache = None
+    if bytecode_cache is not None:
+        try:
+            bytecode_cache.mkdir(parents=True, exist_ok=True)
+            cache = jinja2.FileSystemBytecodeCache(str(bytecode_cache))
+        except OSError:
+            cache = None  # a cache is an optimisation: render without it
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("tfgen", "templates"),
         undefined=jinja2.StrictUndefined,
@@ -47,9 +59,17 @@ def make_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,  # noqa: S701 -- renders HCL and Markdown, never HTML
+        auto_reload=False,  # templates do not change while tfgen runs
+        bytecode_cache=cache,
     )
     env.filters["hcl"] = hcl.value
     return env
+
+
+@functools.cache
+def shared_environment(bytecode_cache: Path | None = None) -> jinja2.Environment:
+    """One environment per process (and cache directory): templates compile once."""
+    return make_environment(bytecode_cache)
 
 
 def context(spec: Spec) -> dict[str, Any]:
@@ -77,7 +97,7 @@ def render_module(spec: Spec, env: jinja2.Environment | None = None) -> dict[str
     Raises:
         RenderError: If a template fails, naming the template and line.
     """
-    env = env or make_environment()
+    env = env or shared_environment()
     values = context(spec)
     files: dict[str, str] = {}
     for name in MODULE_FILES:
