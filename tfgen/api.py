@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tfgen
 from tfgen import render as _render
 from tfgen import spec as _spec
 from tfgen.errors import UsageError
 
-DEFAULT_MODULE_DIR = Path("modules/aurora_serverless")
+DEFAULT_MODULE_DIR = tfgen.DEFAULT_MODULE_DIR
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.exceptions import TyperException
 
-from tfgen import __version__, api
+from tfgen import DEFAULT_MODULE_DIR, __version__
 from tfgen.checks import Status
-from tfgen.errors import DriftError, ExitCode, TfgenError, UsageError
+from tfgen.errors import DriftError, ExitCode, SpecError, TfgenError, UsageError
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: imported by the commands that need it
-    from tfgen import deploy, progress, runbook
+    from tfgen import deploy, fleet, progress, runbook
     from tfgen.terraform import PlanResult
 
 app = typer.Typer(
@@ -37,6 +37,15 @@ app = typer.Typer(
 )
 
 SpecArg = Annotated[Path, typer.Argument(help="Spec file (YAML).", show_default=False)]
+EnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        "-e",
+        help="The spec's environment (required by plan/apply/destroy/output when the spec has environments).",
+        show_default=False,
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -54,17 +63,29 @@ def _root(
     """Render, deploy and diagnose Aurora PostgreSQL Serverless Terraform modules."""
 
 
+def _user_cache_dir() -> Path:
+    # the CLI's one reading of where the user keeps caches
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tfgen"
+
+
 def _warn(lines: list[str]) -> None:
     for line in lines:
         typer.echo(f"warning: {line}", err=True)
 
 
 @app.command()
-def validate(spec: SpecArg) -> None:
-    """Validate a spec: exit 0, or 2 with one FILE:LINE: field: message per problem."""
-    loaded = api.validate(spec)
-    _warn(loaded.warnings)
-    typer.echo(f"{spec}: valid ({loaded.spec.name}, Serverless {loaded.spec.serverless.version})")
+def validate(spec: SpecArg, env: EnvOpt = None) -> None:
+    """Validate a spec and every environment: exit 0, or 2 with one FILE:LINE: field: message per problem."""
+    from tfgen import fleet
+
+    shown: set[str] = set()
+    for loaded in fleet.validate(spec, env):
+        # an environment repeats what the base spec already warned about
+        _warn([line for line in loaded.warnings if line not in shown])
+        shown.update(loaded.warnings)
+        where = f"{spec} --env {loaded.environment}" if loaded.environment else str(spec)
+        state = f", state {loaded.spec.state_location}" if loaded.spec.state_location != "local" else ""
+        typer.echo(f"{where}: valid ({loaded.spec.name}, Serverless {loaded.spec.serverless.version}{state})")
 
 
 @app.command()
@@ -75,10 +96,11 @@ def render(
         typer.Option(
             "--out", "-o", help="Module directory; {name} and {stem} stand for each spec's name and file stem."
         ),
-    ] = api.DEFAULT_MODULE_DIR,
+    ] = DEFAULT_MODULE_DIR,
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if OUT differs from a fresh render.")
     ] = False,
+    env: EnvOpt = None,
 ) -> None:
     """Render the Terraform module of a spec (atomically), or check it for drift."""
     if len(specs) > 1 and "{" not in str(out):
@@ -86,7 +108,7 @@ def render(
     worst = ExitCode.OK
     for spec in specs:
         try:
-            _render_one(spec, out, check=check)
+            _render_one(spec, out, check=check, env=env)
         except TfgenError as error:
             if len(specs) == 1:
                 raise
@@ -96,8 +118,15 @@ def render(
         raise typer.Exit(int(worst))
 
 
-def _render_one(spec: Path, out: Path, *, check: bool) -> None:
-    outcome = api.render(spec, out, check=check)
+def _render_one(spec: Path, out: Path, *, check: bool, env: str | None) -> None:
+    if env is None:
+        from tfgen import api
+
+        outcome = api.render(spec, out, check=check, template_cache=_user_cache_dir() / "templates" / __version__)
+    else:
+        from tfgen import fleet
+
+        outcome = fleet.render(spec, out, environment=env, check=check)
     _warn(outcome.loaded.warnings)
     directory = outcome.directory
     if outcome.written is None:
@@ -115,6 +144,8 @@ def _render_one(spec: Path, out: Path, *, check: bool) -> None:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the spec (for yaml-language-server and other editors)."""
+    from tfgen import api
+
     typer.echo(api.schema_text(), nl=False)
 
 
@@ -123,6 +154,8 @@ def new(
     path: Annotated[Path, typer.Argument(help="File to create, or a directory for aurora.yaml.")] = Path("aurora.yaml"),
 ) -> None:
     """Write an annotated starter spec."""
+    from tfgen import api
+
     written = api.new_spec(path)
     typer.echo(f"wrote {written}; edit it, then: tfgen render {written}")
 
@@ -157,12 +190,28 @@ TerraformOpt = Annotated[
     str, typer.Option("--terraform", envvar="TFGEN_TERRAFORM", help="terraform (or tofu) executable.")
 ]
 AutoApproveOpt = Annotated[bool, typer.Option("--auto-approve", help="Apply the plan without asking.")]
+LockTimeoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lock-timeout", help="Wait this long for the state lock (e.g. 5m) instead of failing.", show_default=False
+    ),
+]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", help="Migrate the state without asking when the spec's backend changed.")
+]
 
 _SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "read": "<="}
 
 
 def _options(
-    workdir: Path | None, local: bool, endpoint: str | None, mirror: Path | None, cache: Path | None, binary: str
+    workdir: Path | None,
+    local: bool,
+    endpoint: str | None,
+    mirror: Path | None,
+    cache: Path | None,
+    binary: str,
+    env_name: str | None = None,
+    lock_timeout: str | None = None,
 ) -> deploy.DeployOptions:
     from tfgen import deploy
     from tfgen.terraform import TerraformSettings
@@ -170,10 +219,16 @@ def _options(
     # the one place that reads the environment for terraform
     env = dict(os.environ)
     if cache is None:
-        cache_home = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        cache = cache_home / "tfgen" / "plugin-cache"
+        cache = _user_cache_dir() / "plugin-cache"
     settings = TerraformSettings(env=env, binary=binary, plugin_mirror=mirror, plugin_cache_dir=cache)
-    return deploy.DeployOptions(terraform=settings, workdir=workdir, local=local, endpoint=endpoint)
+    return deploy.DeployOptions(
+        terraform=settings,
+        workdir=workdir,
+        local=local,
+        endpoint=endpoint,
+        environment=env_name,
+        lock_timeout=lock_timeout,
+    )
 
 
 def _reporters(json_lines: bool) -> deploy.ReporterFactory:
@@ -210,6 +265,32 @@ def _require_approval(auto_approve: bool, verb: str) -> None:
         )
 
 
+def _confirm_migration(yes: bool) -> deploy.ConfirmMigration | None:
+    """--yes migrates; a terminal asks; otherwise None (the library refuses and says to pass --yes)."""
+    if not yes and not sys.stdin.isatty():
+        return None
+
+    def confirm(migration: deploy.Migration) -> bool:
+        typer.echo(
+            f"The spec's backend changed: the state ({migration.state.describe()}) moves from "
+            f"{migration.source} to {migration.destination}.",
+            err=True,
+        )
+        return yes or typer.confirm("Migrate the state?", default=False, err=True)
+
+    return confirm
+
+
+def _print_migration(outcome: deploy.Outcome) -> None:
+    migration = outcome.migration
+    if migration is not None:
+        typer.echo(
+            f"state migrated from {migration.source} to {migration.destination} ({migration.state.describe()}); "
+            f"the state as it was is kept in {migration.backup}",
+            err=True,
+        )
+
+
 def _show_and_confirm(verb: str, *, auto_approve: bool, json_lines: bool) -> deploy.Confirm:
     def confirm(planned: PlanResult) -> bool:
         _print_changes(planned, json_lines=json_lines)
@@ -222,7 +303,10 @@ def _show_and_confirm(verb: str, *, auto_approve: bool, json_lines: bool) -> dep
 
 @app.command()
 def plan(
-    spec: SpecArg,
+    spec: Annotated[
+        Path, typer.Argument(help="Spec file (YAML), or a directory of specs to plan them all.", show_default=False)
+    ],
+    env: EnvOpt = None,
     workdir: WorkdirOpt = None,
     local: LocalOpt = False,
     endpoint: EndpointOpt = None,
@@ -230,14 +314,77 @@ def plan(
     mirror: MirrorOpt = None,
     cache: CacheOpt = None,
     binary: TerraformOpt = "terraform",
+    lock_timeout: LockTimeoutOpt = None,
+    yes: YesOpt = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="With a directory: how many plans run at once.")] = 4,
 ) -> None:
-    """Render the module and show what terraform would change (the plan is saved)."""
+    """Render the module and show what terraform would change (the plan is saved).
+
+    With a directory, plans every spec in it (every environment, or the one --env names),
+    in parallel, and ends with a summary table; the exit code is the worst plan's.
+    """
     from tfgen import deploy
 
-    options = _options(workdir, local, endpoint, mirror, cache, binary)
-    outcome = deploy.plan(spec, options, _reporters(json_lines))
+    options = _options(workdir, local, endpoint, mirror, cache, binary, env, lock_timeout)
+    if spec.is_dir():
+        if json_lines:
+            raise UsageError("--json shows the events of one plan; plan the specs of a directory one by one")
+        _plan_directory(spec, options, jobs=jobs, yes=yes)
+        return
+    outcome = deploy.plan(spec, options, _reporters(json_lines), _confirm_migration(yes))
     _warn(outcome.loaded.warnings)
+    _print_migration(outcome)
     _print_plan(outcome, json_lines=json_lines)
+
+
+def _plan_directory(directory: Path, options: deploy.DeployOptions, *, jobs: int, yes: bool) -> None:
+    from tfgen import fleet
+
+    def done(row: fleet.Row) -> None:
+        if row.outcome is not None:
+            _warn(row.outcome.loaded.warnings)
+        if row.result == "skipped":
+            return
+        if row.error is not None:
+            # a spec error names its file and line already
+            _report(row.error, prefix="" if isinstance(row.error, SpecError) else f"{row.label}: ")
+        else:
+            typer.echo(f"{row.label}: {_counts(row)}", err=True)
+
+    # several plans at once cannot share a terminal prompt: a migration needs --yes
+    result = fleet.plan_all(
+        directory, options, jobs=jobs, on_done=done, confirm_migration=_confirm_migration(yes) if yes else None
+    )
+    _print_summary(result)
+    if result.exit_code:
+        raise typer.Exit(int(result.exit_code))
+
+
+def _counts(row: fleet.Row) -> str:
+    if row.result == "no changes":
+        return "no changes"
+    return f"{row.add} to add, {row.change} to change, {row.remove} to destroy"
+
+
+def _print_summary(result: fleet.FleetPlan) -> None:
+    """The table of a directory's plans: spec, environment, adds/changes/destroys, result."""
+    header = ("SPEC", "ENV", "ADD", "CHANGE", "DESTROY", "RESULT")
+    table: list[tuple[str, ...]] = [header]
+    for row in result.rows:
+        numbers = [str(n) if n is not None else "-" for n in (row.add, row.change, row.remove)]
+        outcome = row.result
+        if row.result == "failed" and row.error is not None:
+            outcome = f"failed (exit {int(row.error.exit_code)})"
+        table.append((str(row.spec), row.environment or "-", *numbers, outcome))
+    widths = [max(len(line[column]) for line in table) for column in range(len(header))]
+    for line in table:
+        cells = [
+            cell.rjust(width) if 2 <= column <= 4 else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ]
+        typer.echo("  ".join(cells).rstrip())
+    failed = sum(row.result in ("failed", "interrupted") for row in result.rows)
+    typer.echo(f"{len(result.rows)} plan(s), {failed} failed" + (", interrupted" if result.interrupted else ""))
 
 
 def _plan_and_apply(
@@ -248,11 +395,13 @@ def _plan_and_apply(
     *,
     json_lines: bool,
     auto_approve: bool,
+    yes: bool,
 ) -> None:
     _require_approval(auto_approve, verb)
     confirm = _show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
-    outcome = run(spec, options, _reporters(json_lines), confirm)
+    outcome = run(spec, options, _reporters(json_lines), confirm, _confirm_migration(yes))
     _warn(outcome.loaded.warnings)
+    _print_migration(outcome)
     if outcome.result is None:
         if outcome.plan.changes_present:
             typer.echo(f"{verb} cancelled", err=True)
@@ -267,6 +416,7 @@ def _plan_and_apply(
 def apply(
     spec: SpecArg,
     auto_approve: AutoApproveOpt = False,
+    env: EnvOpt = None,
     workdir: WorkdirOpt = None,
     local: LocalOpt = False,
     endpoint: EndpointOpt = None,
@@ -274,18 +424,21 @@ def apply(
     mirror: MirrorOpt = None,
     cache: CacheOpt = None,
     binary: TerraformOpt = "terraform",
+    lock_timeout: LockTimeoutOpt = None,
+    yes: YesOpt = False,
 ) -> None:
     """Plan, confirm, and apply exactly that plan, with progress."""
     from tfgen import deploy
 
-    options = _options(workdir, local, endpoint, mirror, cache, binary)
-    _plan_and_apply(deploy.apply, "apply", spec, options, json_lines=json_lines, auto_approve=auto_approve)
+    options = _options(workdir, local, endpoint, mirror, cache, binary, env, lock_timeout)
+    _plan_and_apply(deploy.apply, "apply", spec, options, json_lines=json_lines, auto_approve=auto_approve, yes=yes)
 
 
 @app.command()
 def destroy(
     spec: SpecArg,
     auto_approve: AutoApproveOpt = False,
+    env: EnvOpt = None,
     workdir: WorkdirOpt = None,
     local: LocalOpt = False,
     endpoint: EndpointOpt = None,
@@ -293,12 +446,14 @@ def destroy(
     mirror: MirrorOpt = None,
     cache: CacheOpt = None,
     binary: TerraformOpt = "terraform",
+    lock_timeout: LockTimeoutOpt = None,
+    yes: YesOpt = False,
 ) -> None:
     """Plan the destruction of everything the spec deployed, confirm, and apply it."""
     from tfgen import deploy
 
-    options = _options(workdir, local, endpoint, mirror, cache, binary)
-    _plan_and_apply(deploy.destroy, "destroy", spec, options, json_lines=json_lines, auto_approve=auto_approve)
+    options = _options(workdir, local, endpoint, mirror, cache, binary, env, lock_timeout)
+    _plan_and_apply(deploy.destroy, "destroy", spec, options, json_lines=json_lines, auto_approve=auto_approve, yes=yes)
 
 
 @app.command()
@@ -306,6 +461,7 @@ def output(
     spec: SpecArg,
     json_out: Annotated[bool, typer.Option("--json", help="Print the outputs as one JSON object.")] = False,
     show_sensitive: Annotated[bool, typer.Option("--show-sensitive", help="Show sensitive values.")] = False,
+    env: EnvOpt = None,
     workdir: WorkdirOpt = None,
     local: LocalOpt = False,
     endpoint: EndpointOpt = None,
@@ -314,7 +470,7 @@ def output(
     """Print the deployed module's outputs (sensitive values masked)."""
     from tfgen import deploy
 
-    options = _options(workdir, local, endpoint, None, None, binary)
+    options = _options(workdir, local, endpoint, None, None, binary, env)
     values = deploy.outputs(spec, options)
     shown = {
         name: (SENSITIVE_MASK if item.sensitive and not show_sensitive else item.value) for name, item in values.items()
@@ -488,16 +644,12 @@ def emulator_stop() -> None:
     typer.echo("emulator stopped" if stopped else "emulator was not running")
 
 
-def _report(error: TfgenError) -> None:
+def _report(error: TfgenError, prefix: str = "") -> None:
     if isinstance(error, DriftError):
         sys.stdout.write(error.diff)
         sys.stdout.flush()
-    lines = error.lines()
-    if len(lines) == 1:
-        typer.echo(f"error: {lines[0]}", err=True)
-    else:
-        for line in lines:
-            typer.echo(f"error: {line}", err=True)
+    for line in error.lines():
+        typer.echo(f"error: {prefix}{line}", err=True)
     if error.hint:
         typer.echo(f"hint: {error.hint}", err=True)
 

@@ -1,22 +1,65 @@
-"""plan / apply / destroy / output: a spec driven through terraform, optionally on the emulator."""
+"""plan / apply / destroy / output: a spec driven through terraform, optionally on the emulator.
+
+Each command loads the spec (``--env`` picks an environment; a spec with environments
+needs one), renders the working directory, runs ``terraform init`` when what it
+depends on changed, then plans or applies. The state lives where the spec's
+``backend`` says (:mod:`tfgen.backend`); when that changes for a working directory
+that already has a state, the state is migrated, only after the user confirms, and
+checked to have arrived whole (:func:`_migrate`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
+import re
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfgen import emulator, workdir
-from tfgen.errors import UsageError
-from tfgen.progress import Reporter
+from tfgen import backend, emulator, workdir
+from tfgen.backend import StateSummary
+from tfgen.errors import TerraformError, TfgenError, UsageError
+from tfgen.progress import Event, Reporter
 from tfgen.spec import LoadedSpec, load_spec
-from tfgen.terraform import ApplyResult, OutputValue, PlanResult, Terraform, TerraformSettings
+from tfgen.terraform import ApplyResult, OutputValue, PlanResult, Terraform, TerraformRunError, TerraformSettings
 
 ReporterFactory = Callable[[str], Reporter]
-"""Builds the reporter of one phase (``"plan"``, ``"apply"``, ``"destroy"``)."""
+"""Builds the reporter of one phase (``"init"``, ``"plan"``, ``"apply"``, ``"destroy"``)."""
 Confirm = Callable[[PlanResult], bool]
 """Asked before applying a plan with changes; False cancels."""
+
+LOCK_ERROR = "Error acquiring the state lock"
+"""Summary of terraform's diagnostic when another run holds the state lock."""
+STALE_PLAN = "Saved plan is stale"
+"""Summary of terraform's diagnostic when the state changed between plan and apply."""
+_REPLANS = 2
+"""How often apply plans again (and asks again) after another run changed the state first."""
+_DURATION = re.compile(r"\d+(ms|s|m|h)")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A change of backend for a working directory that has a state.
+
+    Attributes:
+        source: Where the state is (:func:`tfgen.backend.identity`), e.g. ``local``.
+        destination: Where it goes, e.g. ``s3://bucket/tfgen/orders-prod.tfstate``.
+        state: What moves.
+        backup: The copy of the state taken before moving it (set once taken).
+    """
+
+    source: str
+    destination: str
+    state: StateSummary
+    backup: Path | None = None
+
+
+ConfirmMigration = Callable[[Migration], bool]
+"""Asked before migrating the state to another backend; False cancels."""
 
 
 @dataclass(frozen=True)
@@ -27,11 +70,15 @@ class DeployOptions:
     base_dir: Path = field(default_factory=Path.cwd)
     """Parent of ``.tfgen/`` (working directories, the background emulator's record)."""
     workdir: Path | None = None
-    """Working directory; default ``<base_dir>/.tfgen/<name>``."""
+    """Working directory; default ``<base_dir>/.tfgen/<name>`` (the name differs per environment)."""
     local: bool = False
     """Deploy to the local AWS emulator instead of real AWS."""
     endpoint: str | None = None
     """Emulator URL to use instead of starting one (implies ``local``)."""
+    environment: str | None = None
+    """The spec's environment to deploy (``--env``); required when the spec has environments."""
+    lock_timeout: str | None = None
+    """How long to wait for the state lock (``--lock-timeout``, e.g. ``5m``); default: fail at once."""
 
     @property
     def is_local(self) -> bool:
@@ -41,12 +88,14 @@ class DeployOptions:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What apply or destroy did: the plan shown, and its result (None when nothing was applied)."""
+    """What plan, apply or destroy did: the plan shown, and its result (None when nothing was applied)."""
 
     loaded: LoadedSpec
     directory: Path
     plan: PlanResult
     result: ApplyResult | None
+    migration: Migration | None = None
+    """The state migration this command made first, if any."""
 
 
 @dataclass(frozen=True)
@@ -54,24 +103,175 @@ class _Session:
     loaded: LoadedSpec
     prepared: workdir.Prepared
     terraform: Terraform
+    migration: Migration | None
+
+
+def load(spec_path: Path, environment: str | None) -> LoadedSpec:
+    """Load a spec for deploying: with ``environment`` merged; a spec with environments needs one.
+
+    Raises:
+        SpecError: If the spec (or any environment) is invalid.
+        UsageError: If the environment is missing, unknown, or given for a spec without environments.
+    """
+    loaded = load_spec(spec_path, environment)
+    if loaded.environments and environment is None:
+        names = ", ".join(loaded.environments)
+        raise UsageError(
+            f"{spec_path} has environments ({names}): choose one with --env",
+            hint=f"e.g. --env {loaded.environments[0]}; each environment is its own cluster and state",
+        )
+    return loaded
+
+
+def check_lock_timeout(value: str | None) -> None:
+    """Refuse a ``--lock-timeout`` terraform would not understand.
+
+    Raises:
+        UsageError: If ``value`` is not a duration such as ``30s`` or ``5m``.
+    """
+    if value is not None and not _DURATION.fullmatch(value):
+        raise UsageError(f"--lock-timeout {value!r} is not a duration such as 30s, 5m or 1h")
 
 
 @contextmanager
-def _session(spec_path: Path, options: DeployOptions, reporters: ReporterFactory) -> Iterator[_Session]:
-    loaded = load_spec(spec_path)
-    directory = options.workdir or workdir.default_workdir(options.base_dir, loaded.spec)
+def _session(
+    loaded: LoadedSpec,
+    options: DeployOptions,
+    reporters: ReporterFactory,
+    confirm_migration: ConfirmMigration | None,
+) -> Iterator[_Session]:
+    spec = loaded.spec
+    directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
     workdir.check_target(directory, "local" if options.is_local else "aws")
     with emulator_endpoint(options) as endpoint:
-        data_dir = options.terraform.env.get("TF_DATA_DIR")
-        prepared = workdir.prepare(
-            loaded.spec, directory, local_endpoint=endpoint, data_dir=Path(data_dir) if data_dir else None
-        )
-        tf = Terraform(directory, options.terraform)
+        settings = options.terraform
+        if endpoint is not None:
+            settings = dataclasses.replace(settings, env=backend.emulator_env(settings.env))
+            if backend.kind(spec, local=True) == "s3":
+                backend.ensure_bucket(endpoint, spec)
+        tf = Terraform(directory, settings)
+        data_dir = Path(settings.env.get("TF_DATA_DIR") or ".terraform")
+        before = workdir.recorded_backend(directory)  # not None: the directory exists
+        after = backend.identity(spec, local=endpoint is not None)
+        migration = None
+        if before is not None and before != after:
+            migration = _plan_migration(tf, data_dir, loaded, before, after, endpoint, confirm_migration)
+        prepared = workdir.prepare(spec, directory, local_endpoint=endpoint, data_dir=data_dir)
         tf.version()
-        if prepared.needs_init:
-            _run_phase(reporters, "init", tf.init)
+        if migration is not None:
+            _run_phase(reporters, "init", functools.partial(tf.init, migrate_state=True))
+            _check_migrated(tf, migration)
             workdir.mark_initialised(prepared)
-        yield _Session(loaded, prepared, tf)
+        elif prepared.needs_init:
+            # the same state at a new address (another emulator port), or nothing to move
+            reconfigure = before is not None
+            _run_phase(reporters, "init", functools.partial(tf.init, reconfigure=reconfigure))
+            workdir.mark_initialised(prepared)
+        yield _Session(loaded, prepared, tf, migration)
+
+
+def _plan_migration(
+    tf: Terraform,
+    data_dir: Path,
+    loaded: LoadedSpec,
+    source: str,
+    destination: str,
+    endpoint: str | None,
+    confirm: ConfirmMigration | None,
+) -> Migration | None:
+    """Before ``terraform init`` moves it: read the state where it is, check the destination, ask.
+
+    Returns:
+        The migration to make (its backup taken), or None when there is nothing to move.
+    """
+    text = _pull_source(tf, data_dir)
+    state = StateSummary.from_json(text)
+    if state is None or not state.resources:
+        return None
+    found = _state_at_destination(tf, loaded, endpoint)
+    if found is not None and found.resources and (found.lineage != state.lineage or found.serial > state.serial):
+        raise UsageError(
+            f"{destination} already holds a state ({found.describe()}, lineage {found.lineage}) that is not "
+            f"the one of {tf.workdir} ({state.describe()}, lineage {state.lineage}); refusing to overwrite it",
+            hint="give the spec another backend.key (or workspace), or move that state away first; nothing changed",
+        )
+    migration = Migration(source, destination, state)
+    if confirm is None:
+        raise UsageError(
+            f"the backend of {tf.workdir} changed from {source} to {destination}: moving its state "
+            f"({state.describe()}) needs confirmation",
+            hint="pass --yes to migrate, or restore the spec's backend",
+        )
+    if not confirm(migration):
+        raise TfgenError(
+            f"state migration cancelled; {tf.workdir} still keeps its state in {source}",
+            hint="restore the spec's backend, or run again and confirm",
+        )
+    backup = workdir.save_backup(tf.workdir, text, source)
+    return dataclasses.replace(migration, backup=backup)
+
+
+def _pull_source(tf: Terraform, data_dir: Path) -> str:
+    """The state where terraform last initialised this directory (its saved backend), as JSON text.
+
+    The saved backend is the truth: ``main.tf`` may already name the new one (a migration
+    that failed half way leaves it so).
+    """
+    saved_path = tf.workdir / data_dir / "terraform.tfstate"
+    saved = json.loads(saved_path.read_text(encoding="utf-8")) if saved_path.is_file() else {}
+    used = saved.get("backend") if isinstance(saved, dict) else None
+    if not isinstance(used, dict) or used.get("type") in (None, "local"):
+        return _local_state(tf.workdir)
+    block = "cloud" if used["type"] == "cloud" else "backend"
+    config = _without_nulls(used.get("config") or {})
+    settings = config if block == "cloud" else {used["type"]: config}
+    return _scratch_pull(tf, "main.tf.json", json.dumps({"terraform": {block: settings}}, indent=2))
+
+
+def _without_nulls(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _local_state(directory: Path) -> str:
+    path = directory / "terraform.tfstate"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def _state_at_destination(tf: Terraform, loaded: LoadedSpec, endpoint: str | None) -> StateSummary | None:
+    """The state the spec's backend already holds."""
+    block = backend.block(loaded.spec, endpoint=endpoint)
+    if block is None:  # the local backend: the working directory's own file
+        return StateSummary.from_json(_local_state(tf.workdir))
+    return StateSummary.from_json(_scratch_pull(tf, "main.tf", f"terraform {{\n{block}\n}}\n"))
+
+
+def _scratch_pull(tf: Terraform, name: str, text: str) -> str:
+    """``terraform state pull`` through a scratch configuration holding only a backend block."""
+    probe = tf.workdir / ".tfgen-probe"
+    shutil.rmtree(probe, ignore_errors=True)
+    probe.mkdir()
+    try:
+        (probe / name).write_text(text, encoding="utf-8")
+        env = {**tf.settings.env, "TF_DATA_DIR": str(probe / ".terraform")}  # never the working directory's
+        scratch = Terraform(probe, dataclasses.replace(tf.settings, env=env))
+        scratch.init(reconfigure=True)
+        return scratch.state_pull()
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+
+def _check_migrated(tf: Terraform, migration: Migration) -> None:
+    arrived = StateSummary.from_json(tf.state_pull())
+    if arrived is None or arrived.content != migration.state.content:  # terraform may start a new lineage
+        got = arrived.describe() if arrived else "no state"
+        raise TerraformError(
+            f"after migrating to {migration.destination}, the state there ({got}) does not record the same "
+            f"resources as the one migrated from {migration.source} ({migration.state.describe()})",
+            hint=f"the state before the migration is kept in {migration.backup}; "
+            "`terraform state push` it once the backend is right",
+        )
 
 
 @contextmanager
@@ -92,66 +292,161 @@ def _run_phase(reporters: ReporterFactory, phase: str, run: Callable[..., object
         reporter.close()
 
 
-def _plan(session: _Session, reporters: ReporterFactory, *, destroy: bool) -> PlanResult:
+def _explain(error: TerraformRunError, directory: Path) -> TerraformRunError:
+    """Add what to do to terraform's lock error."""
+    if error.hint is None and any(d.summary == LOCK_ERROR for d in error.errors):
+        error.hint = (
+            "another run holds the state lock (its ID and owner are above): wait for it, or pass "
+            "--lock-timeout 5m to wait; if that run died, `terraform force-unlock ID` "
+            f"in {directory} releases the lock"
+        )
+    return error
+
+
+def _plan(session: _Session, reporters: ReporterFactory, options: DeployOptions, *, destroy: bool) -> PlanResult:
     reporter = reporters("plan")
     plan_file = session.prepared.directory / workdir.PLAN_FILE
     try:
-        return session.terraform.plan(plan_file, destroy=destroy, on_event=reporter.handle)
+        return session.terraform.plan(
+            plan_file, destroy=destroy, on_event=reporter.handle, lock_timeout=options.lock_timeout
+        )
+    except TerraformRunError as error:
+        raise _explain(error, session.prepared.directory) from None
     finally:
         reporter.close()
         if plan_file.exists():
             plan_file.chmod(0o600)  # a saved plan holds the prior state, sensitive values included
 
 
-def plan(spec_path: Path, options: DeployOptions, reporters: ReporterFactory) -> Outcome:
+def plan(
+    spec_path: Path,
+    options: DeployOptions,
+    reporters: ReporterFactory,
+    confirm_migration: ConfirmMigration | None = None,
+) -> Outcome:
     """Render, init and plan; the saved plan stays in the working directory.
 
+    Args:
+        spec_path: The spec file.
+        options: Where and how (``options.environment`` picks the environment).
+        reporters: Progress of each phase.
+        confirm_migration: Asked before moving the state to a changed backend; None refuses.
+
     Raises:
         SpecError, UsageError, TerraformError, EmulatorError: As their names say.
     """
-    with _session(spec_path, options, reporters) as session:
-        result = _plan(session, reporters, destroy=False)
-        return Outcome(session.loaded, session.prepared.directory, result, None)
+    check_lock_timeout(options.lock_timeout)
+    return plan_loaded(load(spec_path, options.environment), options, reporters, confirm_migration)
 
 
-def apply(spec_path: Path, options: DeployOptions, reporters: ReporterFactory, confirm: Confirm) -> Outcome:
+def plan_loaded(
+    loaded: LoadedSpec,
+    options: DeployOptions,
+    reporters: ReporterFactory,
+    confirm_migration: ConfirmMigration | None = None,
+) -> Outcome:
+    """:func:`plan` for a spec already loaded (with its environment merged).
+
+    Raises:
+        UsageError, TerraformError, EmulatorError: As their names say.
+    """
+    with _session(loaded, options, reporters, confirm_migration) as session:
+        result = _plan(session, reporters, options, destroy=False)
+        return Outcome(session.loaded, session.prepared.directory, result, None, session.migration)
+
+
+def apply(
+    spec_path: Path,
+    options: DeployOptions,
+    reporters: ReporterFactory,
+    confirm: Confirm,
+    confirm_migration: ConfirmMigration | None = None,
+) -> Outcome:
     """Plan, ask ``confirm``, then apply exactly that plan with progress.
 
+    If another run changed the state between the plan and the apply (terraform: "Saved
+    plan is stale"), plans again and asks again.
+
     Raises:
         SpecError, UsageError, TerraformError, EmulatorError: As their names say.
     """
-    return _plan_and_apply(spec_path, options, reporters, confirm, destroy=False)
+    return _plan_and_apply(spec_path, options, reporters, confirm, confirm_migration, destroy=False)
 
 
-def destroy(spec_path: Path, options: DeployOptions, reporters: ReporterFactory, confirm: Confirm) -> Outcome:
+def destroy(
+    spec_path: Path,
+    options: DeployOptions,
+    reporters: ReporterFactory,
+    confirm: Confirm,
+    confirm_migration: ConfirmMigration | None = None,
+) -> Outcome:
     """Plan the destruction, ask ``confirm``, then apply exactly that plan with progress.
 
     Raises:
         SpecError, UsageError, TerraformError, EmulatorError: As their names say.
     """
-    return _plan_and_apply(spec_path, options, reporters, confirm, destroy=True)
+    return _plan_and_apply(spec_path, options, reporters, confirm, confirm_migration, destroy=True)
 
 
 def _plan_and_apply(
-    spec_path: Path, options: DeployOptions, reporters: ReporterFactory, confirm: Confirm, *, destroy: bool
+    spec_path: Path,
+    options: DeployOptions,
+    reporters: ReporterFactory,
+    confirm: Confirm,
+    confirm_migration: ConfirmMigration | None,
+    *,
+    destroy: bool,
 ) -> Outcome:
-    with _session(spec_path, options, reporters) as session:
-        planned = _plan(session, reporters, destroy=destroy)
+    check_lock_timeout(options.lock_timeout)
+    loaded = load(spec_path, options.environment)
+    with _session(loaded, options, reporters, confirm_migration) as session:
         directory = session.prepared.directory
         plan_file = directory / workdir.PLAN_FILE
-        try:
-            if not planned.changes_present or not confirm(planned):
-                return Outcome(session.loaded, directory, planned, None)
-            reporter = reporters("destroy" if destroy else "apply")
-            reporter.expect([(change.address, change.action) for change in planned.resource_changes])
+        for attempt in range(_REPLANS + 1):
+            planned = _plan(session, reporters, options, destroy=destroy)
             try:
-                result = session.terraform.apply(plan_file, on_event=reporter.handle)
+                if not planned.changes_present or not confirm(planned):
+                    return Outcome(session.loaded, directory, planned, None, session.migration)
+                result = _apply(session, reporters, plan_file, planned, options, destroy=destroy)
+            except TerraformRunError as error:
+                if attempt < _REPLANS and any(d.summary.startswith(STALE_PLAN) for d in error.errors):
+                    continue  # another run changed the state since this plan: plan (and ask) again
+                raise _explain(error, directory) from None
             finally:
-                reporter.close()
-            return Outcome(session.loaded, directory, planned, result)
-        finally:
-            # a saved plan may hold sensitive values; it is only valid once anyway
-            plan_file.unlink(missing_ok=True)
+                # a saved plan may hold sensitive values; it is only valid once anyway
+                plan_file.unlink(missing_ok=True)
+            return Outcome(session.loaded, directory, planned, result, session.migration)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _apply(
+    session: _Session,
+    reporters: ReporterFactory,
+    plan_file: Path,
+    planned: PlanResult,
+    options: DeployOptions,
+    *,
+    destroy: bool,
+) -> ApplyResult:
+    reporter = reporters("destroy" if destroy else "apply")
+    reporter.expect([(change.address, change.action) for change in planned.resource_changes])
+    try:
+        return session.terraform.apply(plan_file, on_event=reporter.handle, lock_timeout=options.lock_timeout)
+    finally:
+        reporter.close()
+
+
+class _Quiet:
+    """A reporter that shows nothing (output reads the state; errors come as exceptions)."""
+
+    def expect(self, changes: list[tuple[str, str]]) -> None:
+        """Nothing to show."""
+
+    def handle(self, event: Event) -> None:
+        """Nothing to show."""
+
+    def close(self) -> None:
+        """Nothing to close."""
 
 
 def outputs(spec_path: Path, options: DeployOptions) -> dict[str, OutputValue]:
@@ -161,11 +456,15 @@ def outputs(spec_path: Path, options: DeployOptions) -> dict[str, OutputValue]:
         UsageError: If nothing was deployed from this spec (no working directory).
         TerraformError: If terraform fails.
     """
-    loaded = load_spec(spec_path)
+    loaded = load(spec_path, options.environment)
     directory = options.workdir or workdir.default_workdir(options.base_dir, loaded.spec)
     if not (directory / "main.tf").is_file():
         raise UsageError(
-            f"{directory}: no working directory; nothing was deployed from {spec_path}", hint="tfgen apply"
+            f"{directory}: no working directory; nothing was deployed from {loaded.label}", hint="tfgen apply"
         )
     workdir.check_target(directory, "local" if options.is_local else "aws")
-    return Terraform(directory, options.terraform).output()
+    if backend.kind(loaded.spec, local=options.is_local) == "local":
+        return Terraform(directory, options.terraform).output()
+    # a remote state: the backend (and, with --local, the emulator's address) must be current
+    with _session(loaded, options, lambda phase: _Quiet(), None) as session:
+        return session.terraform.output()

@@ -181,10 +181,10 @@ def write_files(files: dict[str, str], directory: Path) -> WriteResult:
     try:
         if directory.is_dir():
             shutil.copytree(directory, staging, symlinks=True, dirs_exist_ok=True)
+        for parent in sorted({(staging / name).parent for name in files}):
+            parent.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
+            (staging / name).write_text(text, encoding="utf-8")
         if directory.is_dir():
             directory.rename(backup)
             try:

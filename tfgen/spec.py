@@ -28,8 +28,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tfgen import yamlsrc
-from tfgen.errors import SpecError
+from tfgen import environments, yamlsrc
+from tfgen.errors import SpecError, UsageError
 
 # --------------------------------------------------------------------------- rules
 
@@ -302,6 +302,65 @@ class Parameter(_Model):
     apply_method: Literal["immediate", "pending-reboot"] = "pending-reboot"
 
 
+BucketName = Annotated[
+    str,
+    _pattern(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)"),
+]
+StateKey = Annotated[
+    str,
+    Field(min_length=1, max_length=1024),
+    _pattern(r"(?!/)(?!.*//)[^\x00-\x1f]*(?<!/)", "an S3 object key (no leading or trailing / and no //)"),
+]
+
+
+def _environment_name(value: str) -> str:
+    if len(value) > 20 or not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", value, re.ASCII):
+        raise _fail("must be at most 20 lowercase letters, digits and single hyphens, starting with a letter")
+    return value
+
+
+EnvironmentName = Annotated[str, AfterValidator(_environment_name)]
+HcpName = Annotated[
+    str, _pattern(r"[A-Za-z0-9_-]{1,90}", "an HCP Terraform name (letters, digits, - and _, at most 90)")
+]
+
+
+class LocalBackend(_Model):
+    """State in the working directory (``terraform.tfstate``): one person, one machine."""
+
+    type: Literal["local"]
+
+
+class S3Backend(_Model):
+    """State in an S3 bucket, encrypted, locked by a lock object next to it (Terraform >= 1.10, no DynamoDB)."""
+
+    type: Literal["s3"]
+    bucket: BucketName
+    key: StateKey | None = None
+    """Default: ``tfgen/<name>.tfstate``, the cluster name differing per environment."""
+    region: Region | None = None
+    """Default: the spec's region."""
+    encrypt: Literal[True] = True
+    use_lockfile: bool = True
+    kms_key_id: KmsKeyArn | None = None
+
+
+class CloudBackend(_Model):
+    """HCP Terraform (or Terraform Enterprise): the ``cloud {}`` block; credentials come from ``terraform login``."""
+
+    type: Literal["cloud"]
+    organization: HcpName
+    hostname: Annotated[str, _pattern(r"[a-z0-9.-]+(:\d+)?", "a host name such as app.terraform.io")] | None = None
+    project: HcpName | None = None
+    workspace: HcpName | None = None
+    """Default: the cluster name (unless ``tags`` selects workspaces)."""
+    tags: list[HcpName] = []
+
+
+Backend = Annotated[LocalBackend | S3Backend | CloudBackend, Field(discriminator="type")]
+BACKEND_TYPES = ("local", "s3", "cloud")
+
+
 class Spec(_Model):
     """One Aurora PostgreSQL Serverless cluster, as the user describes it."""
 
@@ -337,6 +396,11 @@ class Spec(_Model):
     parameters: list[Parameter] = []
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()
+    # Neither changes the rendered module: both stay out of canonical_json() and the digest.
+    backend: Backend = Field(default=LocalBackend(type="local"), exclude=True)
+    """Where terraform keeps the state: ``local`` (default), ``s3`` or ``cloud``."""
+    environments: dict[EnvironmentName, dict[str, Any]] = Field(default={}, exclude=True)
+    """Partial specs merged over this one (maps merge, lists replace); see :mod:`tfgen.environments`."""
 
     @field_validator("serverless", mode="before")
     @classmethod
@@ -528,6 +592,38 @@ class Spec(_Model):
             )
         return alarms
 
+    @property
+    def state_key(self) -> str | None:
+        """S3 object key of the state: ``backend.key``, or ``tfgen/<name>.tfstate``; None for other backends."""
+        if not isinstance(self.backend, S3Backend):
+            return None
+        return self.backend.key or f"tfgen/{self.name}.tfstate"
+
+    @property
+    def state_region(self) -> str:
+        """Region of the state bucket: ``backend.region``, or the cluster's."""
+        if isinstance(self.backend, S3Backend) and self.backend.region:
+            return self.backend.region
+        return self.region
+
+    @property
+    def cloud_workspace(self) -> str | None:
+        """HCP Terraform workspace: ``backend.workspace``, or the cluster name; None when tags select them."""
+        if not isinstance(self.backend, CloudBackend) or self.backend.tags:
+            return None
+        return self.backend.workspace or self.name
+
+    @property
+    def state_location(self) -> str:
+        """Where the state lives, in words: ``local``, ``s3://bucket/key`` or ``cloud:org/workspace``."""
+        backend = self.backend
+        if isinstance(backend, S3Backend):
+            return f"s3://{backend.bucket}/{self.state_key}"
+        if isinstance(backend, CloudBackend):
+            where = self.cloud_workspace or "tags " + ",".join(backend.tags)
+            return f"cloud:{backend.organization}/{where}"
+        return "local"
+
     def canonical_json(self) -> str:
         """The normalised spec (defaults filled in) as stable JSON."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -681,6 +777,9 @@ def _rule_problems(spec: Spec) -> list[Problem]:
                 )
             )
     problems.extend(_window_problems(spec))
+    backend = spec.backend
+    if isinstance(backend, CloudBackend) and backend.workspace and backend.tags:
+        problems.append((("backend", "tags"), "give backend.workspace or backend.tags, not both"))
     return problems
 
 
@@ -721,6 +820,8 @@ def warnings_for(spec: Spec) -> list[Problem]:
         found.append((("serverless", "version"), V1_WARNING))
     if not spec.network.allowed_cidr_blocks and not spec.network.allowed_security_group_ids:
         found.append((("network",), "no allowed_cidr_blocks or allowed_security_group_ids: nothing can connect"))
+    if isinstance(spec.backend, S3Backend) and not spec.backend.use_lockfile:
+        found.append((("backend", "use_lockfile"), "the state is not locked: two applies at once can corrupt it"))
     return found
 
 
@@ -735,16 +836,45 @@ class LoadedSpec:
     path: Path
     document: yamlsrc.Document
     warnings: list[str]
+    environment: str | None = None
+    """The environment merged over the base spec; None for the base spec itself."""
+    environments: tuple[str, ...] = ()
+    """Every environment the file defines, in file order."""
+
+    @property
+    def label(self) -> str:
+        """The spec file, with ``--env NAME`` when an environment was chosen."""
+        return f"{self.path} --env {self.environment}" if self.environment else str(self.path)
 
 
-def load_spec(path: Path) -> LoadedSpec:
-    """Read, parse and validate a spec file.
+def load_spec(path: Path, environment: str | None = None) -> LoadedSpec:
+    """Read, parse and validate a spec file: the base spec and every environment.
+
+    Args:
+        path: The spec file.
+        environment: The environment to return, merged over the base; None for the base.
 
     Raises:
-        SpecError: With one ``FILE:LINE: field.path: message`` per problem.
+        SpecError: With one ``FILE:LINE: field.path: message`` per problem, in the base
+            spec or in any environment.
+        UsageError: If ``environment`` is given and the file has no such environment.
     """
+    text = _read(path)
+    return parse_spec(text, path, environment)
+
+
+def load_environments(path: Path) -> dict[str, LoadedSpec]:
+    """Every environment of a spec file, merged and validated (empty if it has none).
+
+    Raises:
+        SpecError: As :func:`load_spec`.
+    """
+    return _load_all(_read(path), path)[1]
+
+
+def _read(path: Path) -> str:
     try:
-        text = yamlsrc.read_text(path)
+        return yamlsrc.read_text(path)
     except IsADirectoryError:
         raise SpecError([f"{path}: is a directory, not a spec file"]) from None
     except FileNotFoundError:
@@ -753,15 +883,35 @@ def load_spec(path: Path) -> LoadedSpec:
         raise SpecError([f"{path}:{exc.line}: {exc.message}"]) from None
     except OSError as exc:
         raise SpecError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    return parse_spec(text, path)
 
 
-def parse_spec(text: str, path: Path) -> LoadedSpec:
+def parse_spec(text: str, path: Path, environment: str | None = None) -> LoadedSpec:
     """Validate spec text; ``path`` only names the source in messages.
 
     Raises:
         SpecError: With one ``FILE:LINE: field.path: message`` per problem.
+        UsageError: If ``environment`` is given and the spec has no such environment.
     """
+    base, merged = _load_all(text, path)
+    if environment is None:
+        return base
+    if environment in merged:
+        return merged[environment]
+    if not merged:
+        raise UsageError(f"{path} has no environments; drop --env {environment}")
+    close = difflib.get_close_matches(environment, list(merged), n=1, cutoff=0.6)
+    raise UsageError(
+        f"{path} has no environment {environment!r}"
+        + (f"; did you mean {close[0]!r}?" if close else "")
+        + f" (it has {', '.join(merged)})"
+    )
+
+
+Found = tuple[yamlsrc.Loc, int, str]
+"""One problem: its location in the spec, its line, and ``field.path: message``."""
+
+
+def _load_all(text: str, path: Path) -> tuple[LoadedSpec, dict[str, LoadedSpec]]:
     try:
         document = yamlsrc.parse(text)
     except yamlsrc.YamlSourceError as exc:
@@ -771,16 +921,93 @@ def parse_spec(text: str, path: Path) -> LoadedSpec:
         raise SpecError(
             [f"{path}:{document.line_of(())}: the spec must be a mapping of fields (name, region, ...), not {kind}"]
         )
+    spec, problems, warnings = _check(document)
+    if spec is None:
+        raise SpecError([f"{path}:{line}: {text}" for line, text in _dedupe([(line, t) for _, line, t in problems])])
+    names = tuple(spec.environments)
+    base = LoadedSpec(spec, path, document, [f"{path}:{line}: {t}" for _, line, t in warnings], None, names)
+    merged: dict[str, LoadedSpec] = {}
+    found: list[tuple[int, str]] = []
+    for name in names:
+        doc = environments.merge(document, name)
+        env_spec, env_problems, env_warnings = _check(doc)
+        if environments.KEY in doc.data:
+            env_problems.append(_found(doc, ("environments",), "an environment cannot have environments of its own"))
+            env_spec = None
+        found.extend((line, _in_environment(doc, loc, t)) for loc, line, t in env_problems)
+        if env_spec is not None:
+            shown = [f"{path}:{line}: {_in_environment(doc, loc, t)}" for loc, line, t in env_warnings]
+            merged[name] = LoadedSpec(env_spec, path, doc, shown, name, names)
+    if not found:
+        found = [(line, text) for line, text in _shared_by_environments(merged)]
+    if found:
+        raise SpecError([f"{path}:{line}: {text}" for line, text in _dedupe(found)])
+    return base, merged
+
+
+def _check(document: yamlsrc.Document) -> tuple[Spec | None, list[Found], list[Found]]:
+    """Validate one document: the spec (None if invalid), its problems and its warnings."""
     try:
         spec = Spec.model_validate(document.data)
     except ValidationError as exc:
-        problems = [_format_pydantic(error, document) for error in exc.errors(include_url=False)]
-        raise SpecError([f"{path}:{line}: {text}" for line, text in _dedupe(problems)]) from None
-    rule_problems = _rule_problems(spec)
-    if rule_problems:
-        raise SpecError([f"{path}:{document.line_of(loc)}: {_dotted(loc)}: {msg}" for loc, msg in rule_problems])
-    warnings = [f"{path}:{document.line_of(loc)}: {_dotted(loc)}: {msg}" for loc, msg in warnings_for(spec)]
-    return LoadedSpec(spec=spec, path=path, document=document, warnings=warnings)
+        problems = []
+        for error in exc.errors(include_url=False):
+            line, text = _format_pydantic(error, document)
+            problems.append((_strip_union_tags(tuple(error["loc"])), line, text))
+        return None, problems, []
+    rules = [_found(document, loc, message) for loc, message in _rule_problems(spec)]
+    if rules:
+        return None, rules, []
+    return spec, [], [_found(document, loc, message) for loc, message in warnings_for(spec)]
+
+
+def _found(document: yamlsrc.Document, loc: yamlsrc.Loc, message: str) -> Found:
+    return loc, document.line_of(loc), f"{_dotted(loc)}: {message}"
+
+
+def _in_environment(document: environments.Merged, loc: yamlsrc.Loc, text: str) -> str:
+    """Say which environment a problem is in.
+
+    The path under ``environments.<name>`` when the environment set the value, else the
+    base spec's path followed by the environment's name.
+    """
+    name = document.environment
+    if document.origin(loc) == "environment":
+        return f"{environments.KEY}.{name}.{text}"
+    if loc[:1] == ("name",) and document.derived_name:
+        return (
+            f"{text} (environment {name} names the cluster {document.data.get('name')!r}; "
+            f"set {environments.KEY}.{name}.name to choose another)"
+        )
+    return f"{text} (environment {name})"
+
+
+def _shared_by_environments(merged: dict[str, LoadedSpec]) -> list[tuple[int, str]]:
+    """Environments that would share a cluster or a state: each must be its own."""
+    problems: list[tuple[int, str]] = []
+    names: dict[str, str] = {}
+    states: dict[str, str] = {}
+    for env, loaded in merged.items():
+        doc = loaded.document
+        assert isinstance(doc, environments.Merged)
+        spec = loaded.spec
+        other = names.setdefault(spec.name, env)
+        if other != env:
+            loc: yamlsrc.Loc = ("name",)
+            message = f"name: {spec.name!r} is also the cluster of environment {other}; each environment needs its own"
+            problems.append((doc.line_of(loc), _in_environment(doc, loc, message)))
+        location = spec.state_location
+        if location == "local" or (isinstance(spec.backend, CloudBackend) and spec.cloud_workspace is None):
+            continue  # a local state lives in each environment's own working directory; tags: workspaces differ
+        other = states.setdefault(location, env)
+        if other != env:
+            loc = ("backend", "key") if isinstance(spec.backend, S3Backend) else ("backend", "workspace")
+            message = (
+                f"{_dotted(loc)}: the state {location} is also environment {other}'s; give each environment "
+                f"its own (or leave {_dotted(loc)} unset: it defaults to one per cluster name)"
+            )
+            problems.append((doc.line_of(loc), _in_environment(doc, loc, message)))
+    return problems
 
 
 def _dedupe(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -804,12 +1031,15 @@ def _strip_union_tags(loc: tuple[Any, ...]) -> yamlsrc.Loc:
     # pydantic puts the discriminator's value into the location of a tagged union member.
     out: list[str | int] = []
     for index, part in enumerate(loc):
-        if index and loc[index - 1] == "serverless" and part in ("v1", "v2"):
+        if index == 1 and (loc[0], part) in _UNION_MEMBERS:
             continue
         out.append(part)
     return tuple(out)
 
 
+_UNIONS = {"serverless": ("version", ("v2", "v1")), "backend": ("type", BACKEND_TYPES)}
+"""Tagged unions of the spec: the field, its discriminator and its values."""
+_UNION_MEMBERS = frozenset((field, tag) for field, (_, tags) in _UNIONS.items() for tag in tags)
 _MAPPING_TYPES = frozenset({"dict_type", "model_type", "model_attributes_type"})
 _KINDS: dict[type, str] = {
     list: "a list",
@@ -831,8 +1061,12 @@ def _format_pydantic(error: Any, document: yamlsrc.Document) -> tuple[int, str]:
         return line, f"{_dotted(loc)}: required field is missing"
     if kind == "extra_forbidden":
         return line, f"{_dotted(loc)}: unknown field{_suggestion(loc)}"
-    if kind == "union_tag_invalid":
-        return document.line_of((*loc, "version")), f"{_dotted((*loc, 'version'))}: must be 'v2' or 'v1'"
+    if kind in ("union_tag_invalid", "union_tag_not_found") and loc and loc[-1] in _UNIONS:
+        tag, values = _UNIONS[str(loc[-1])]
+        allowed = " or ".join(", ".join(repr(v) for v in values).rsplit(", ", 1))
+        if kind == "union_tag_not_found":
+            return line, f"{_dotted((*loc, tag))}: required field is missing; one of {allowed}"
+        return document.line_of((*loc, tag)), f"{_dotted((*loc, tag))}: must be {allowed}"
     message = error["msg"].replace("Input should be", "must be")
     if kind in _MAPPING_TYPES:
         message = f"must be a mapping, got {_describe(value)}"
@@ -881,9 +1115,17 @@ def _suggestion(loc: yamlsrc.Loc) -> str:
     other_version = _other_serverless_version(loc)
     if other_version:
         return f" (only valid with serverless.version: {other_version})"
+    if len(loc) == 2 and loc[0] == "backend":
+        if key.startswith("dynamodb"):
+            return "; DynamoDB locking is deprecated: the S3 backend locks with a lock object (use_lockfile, on by default)"
+        kinds = [kind for kind, model in (("s3", S3Backend), ("cloud", CloudBackend)) if key in model.model_fields]
+        if kinds:
+            return f" (only valid with backend.type: {' or '.join(kinds)})"
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if close:
         return f"; did you mean {close[0]!r}?"
+    if len(loc) == 1:  # the list names the cluster's fields; where its state lives and its environments are apart
+        known = [name for name in known if name not in ("backend", environments.KEY)]
     return f"; expected one of: {', '.join(sorted(known))}" if known else ""
 
 
@@ -901,6 +1143,8 @@ def _other_serverless_version(loc: yamlsrc.Loc) -> str | None:
 def _known_fields(loc: yamlsrc.Loc) -> list[str]:
     if loc == ("serverless",):
         return sorted(set(ServerlessV2.model_fields) | set(ServerlessV1.model_fields))
+    if loc == ("backend",):
+        return sorted(set(S3Backend.model_fields) | set(CloudBackend.model_fields))
     model: Any = Spec
     for part in loc:
         if isinstance(part, int):
@@ -929,4 +1173,24 @@ def json_schema() -> dict[str, Any]:
     schema = Spec.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "tfgen Aurora PostgreSQL Serverless spec"
+    # an environment is a partial spec: the same fields, none required, no environments of its own; its
+    # sections (mappings) merge over the base's, so they are partial too and checked once merged
+    section = schema["properties"][environments.KEY]
+    section["propertyNames"] = {"pattern": "^[a-z][a-z0-9]*(-[a-z0-9]+)*$", "maxLength": 20}
+    section["additionalProperties"] = {
+        "type": "object",
+        "properties": {
+            name: {"type": "object"} if _is_section(value) else value
+            for name, value in schema["properties"].items()
+            if name != environments.KEY
+        },
+        "additionalProperties": False,
+    }
     return schema
+
+
+def _is_section(property_schema: dict[str, Any]) -> bool:
+    """Whether a property of the spec's schema is a section (a model, or a union of models)."""
+    if "$ref" in property_schema or property_schema.get("type") == "object":
+        return True
+    return any("$ref" in option for option in property_schema.get("oneOf", []) + property_schema.get("anyOf", []))

@@ -33,6 +33,7 @@ Nothing here reads the process environment: the caller passes it in
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -94,12 +95,16 @@ class TerraformSettings:
             ``TF_CLI_CONFIG_FILE`` already in ``env``.
         plugin_cache_dir: Shared provider cache (``TF_PLUGIN_CACHE_DIR``), created if
             missing, so the large aws provider is not unpacked once per cluster.
+        cancel: When set, a running command is stopped as by one Ctrl-C (terraform stops
+            cleanly and releases its lock) and raises ``CommandInterrupted``: how commands
+            in worker threads, which get no signals, are interrupted.
     """
 
     env: Mapping[str, str]
     binary: str = "terraform"
     plugin_mirror: Path | None = None
     plugin_cache_dir: Path | None = None
+    cancel: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -341,29 +346,52 @@ class Terraform:
         """``terraform version -json``."""
         return self._argv.cmd("version", json=python_terraform.IsFlagged)
 
-    def init_argv(self) -> list[str]:
-        """``terraform init -input=false -no-color -json`` (no ``-reconfigure``, no temp var file)."""
+    def init_argv(self, *, reconfigure: bool = False, migrate_state: bool = False) -> list[str]:
+        """``terraform init -input=false -no-color -json`` (no temp var file; no ``-json`` when migrating).
+
+        Args:
+            reconfigure: Add ``-reconfigure``: use the backend configuration as it is now,
+                ignoring the saved one (the same state at a new address, e.g. a new emulator URL).
+            migrate_state: Add ``-migrate-state -force-copy``: copy the state from the saved
+                backend to the configured one, answering terraform's questions with yes
+                (the caller asked the user and checked the destination first). Terraform
+                refuses ``-json`` with it, so its output comes as plain lines.
+        """
         flag = python_terraform.IsFlagged
         off = python_terraform.IsNotFlagged
-        argv: list[str] = self._argv.init(reconfigure=off, backend=None, json=flag, var=None)
+        argv: list[str] = self._argv.init(
+            reconfigure=flag if reconfigure else off,
+            migrate_state=flag if migrate_state else None,
+            force_copy=flag if migrate_state else None,
+            backend=None,
+            json=None if migrate_state else flag,
+            var=None,
+        )
         return argv
 
-    def plan_argv(self, plan_file: Path, *, destroy: bool = False) -> list[str]:
-        """``terraform plan -detailed-exitcode -json -out=FILE [-destroy]``."""
+    def plan_argv(self, plan_file: Path, *, destroy: bool = False, lock_timeout: str | None = None) -> list[str]:
+        """``terraform plan -detailed-exitcode -json -out=FILE [-destroy] [-lock-timeout=D]``."""
         flag = python_terraform.IsFlagged
         argv: list[str] = self._argv.plan(
             out=str(plan_file.absolute()),
             destroy=flag if destroy else None,
+            lock_timeout=lock_timeout,
             json=flag,
             var=None,
         )
         return argv
 
-    def apply_argv(self, plan_file: Path) -> list[str]:
-        """``terraform apply -json -auto-approve=true FILE``: exactly the saved plan, no prompt, no var file."""
+    def apply_argv(self, plan_file: Path, *, lock_timeout: str | None = None) -> list[str]:
+        """``terraform apply -json -auto-approve=true [-lock-timeout=D] FILE``: exactly the saved plan, no prompt."""
         flag = python_terraform.IsFlagged
-        argv: list[str] = self._argv.apply(str(plan_file.absolute()), skip_plan=True, json=flag, var=None)
+        argv: list[str] = self._argv.apply(
+            str(plan_file.absolute()), skip_plan=True, lock_timeout=lock_timeout, json=flag, var=None
+        )
         return argv
+
+    def state_pull_argv(self) -> list[str]:
+        """``terraform state pull``."""
+        return self._argv.cmd("state pull")
 
     def output_argv(self) -> list[str]:
         """``terraform output -json``."""
@@ -414,23 +442,55 @@ class Terraform:
         self._version = found
         return found
 
-    def init(self, on_event: EventHandler | None = None) -> None:
+    def init(
+        self, on_event: EventHandler | None = None, *, reconfigure: bool = False, migrate_state: bool = False
+    ) -> None:
         """Run ``terraform init``, streaming its events.
 
         Args:
             on_event: Called with each event as it arrives.
+            reconfigure: See :meth:`init_argv`.
+            migrate_state: See :meth:`init_argv`.
 
         Raises:
             ProviderInstallError: A provider could not be installed; names it and says why.
             TerraformRunError: Init failed otherwise.
             CommandInterrupted: Ctrl-C.
         """
-        argv = self.init_argv()
-        diagnostics, code, raw = self._stream(argv, on_event)
+        argv = self.init_argv(reconfigure=reconfigure, migrate_state=migrate_state)
+        with self._plugin_cache_lock():
+            diagnostics, code, raw = self._stream(argv, on_event)
         if code != 0:
             raise self._init_failure(argv, code, diagnostics, raw)
 
-    def plan(self, plan_file: Path, *, destroy: bool = False, on_event: EventHandler | None = None) -> PlanResult:
+    @contextlib.contextmanager
+    def _plugin_cache_lock(self) -> Iterator[None]:
+        """Hold an exclusive lock on the shared plugin cache while terraform installs into it.
+
+        Terraform's plugin cache is not safe for concurrent installs (two inits of a new
+        provider race on its directories), and tfgen runs several at once (``--jobs``).
+        """
+        cache = self.settings.plugin_cache_dir
+        if cache is None:
+            yield
+            return
+        cache = cache.absolute()
+        cache.mkdir(parents=True, exist_ok=True)
+        with (cache / ".tfgen-init.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def plan(
+        self,
+        plan_file: Path,
+        *,
+        destroy: bool = False,
+        on_event: EventHandler | None = None,
+        lock_timeout: str | None = None,
+    ) -> PlanResult:
         """Run ``terraform plan`` and save the plan.
 
         Args:
@@ -438,6 +498,7 @@ class Terraform:
                 current directory, not the working directory.
             destroy: Plan destroying everything instead.
             on_event: Called with each event as it arrives.
+            lock_timeout: How long to wait for the state lock (e.g. ``"5m"``); default: fail at once.
 
         Returns:
             The plan; ``changes_present`` is True on exit code 2 (not a failure).
@@ -461,7 +522,7 @@ class Terraform:
             if on_event is not None:
                 on_event(event)
 
-        argv = self.plan_argv(plan_file, destroy=destroy)
+        argv = self.plan_argv(plan_file, destroy=destroy, lock_timeout=lock_timeout)
         diagnostics, code, raw = self._stream(argv, collect)
         if code not in (0, 2):  # -detailed-exitcode: 2 means "changes present"
             raise self._failure(argv, code, diagnostics, raw)
@@ -476,12 +537,15 @@ class Terraform:
             warnings=tuple(d for d in diagnostics if d.severity != "error"),
         )
 
-    def apply(self, plan_file: Path, on_event: EventHandler | None = None) -> ApplyResult:
+    def apply(
+        self, plan_file: Path, on_event: EventHandler | None = None, *, lock_timeout: str | None = None
+    ) -> ApplyResult:
         """Apply exactly a saved plan: no prompt, no variables, no new plan.
 
         Args:
             plan_file: A plan saved by :meth:`plan`.
             on_event: Called with each event as it arrives.
+            lock_timeout: How long to wait for the state lock; default: fail at once.
 
         Returns:
             The counts of terraform's ``change_summary``.
@@ -498,7 +562,7 @@ class Terraform:
             if on_event is not None:
                 on_event(event)
 
-        argv = self.apply_argv(plan_file)
+        argv = self.apply_argv(plan_file, lock_timeout=lock_timeout)
         diagnostics, code, raw = self._stream(argv, collect)
         if code != 0:
             raise self._failure(argv, code, diagnostics, raw)
@@ -554,6 +618,17 @@ class Terraform:
         except (ValueError, AttributeError):
             raise self._failure(argv, code, [], err + out) from None
 
+    def state_pull(self) -> str:
+        """The current state as JSON text (``terraform state pull``); empty when there is none.
+
+        Raises:
+            TerraformRunError: The backend could not be read.
+        """
+        out: list[str] = []
+        err: list[str] = []
+        self._run_checked(self.state_pull_argv(), out.append, err.append)
+        return "\n".join(out)
+
     def validate(self) -> list[Diagnostic]:
         """Run ``terraform validate -json`` (needs :meth:`init` first).
 
@@ -597,7 +672,9 @@ class Terraform:
 
         ``settings.env`` plus ``TF_IN_AUTOMATION=1``, ``TF_INPUT=0``,
         ``CHECKPOINT_DISABLE=1`` (unless set: no version check over the network) and
-        ``TF_PLUGIN_CACHE_DIR`` (created) when ``plugin_cache_dir`` is set.
+        ``TF_PLUGIN_CACHE_DIR`` (created, with
+        ``TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE`` so the cache is used for new
+        working directories too) when ``plugin_cache_dir`` is set.
 
         With ``plugin_mirror``, each command additionally gets ``TF_CLI_CONFIG_FILE``
         pointing at a temporary file, deleted when the command ends. That file is the
@@ -622,6 +699,9 @@ class Terraform:
             except OSError as exc:
                 raise TerraformError(f"cannot create the plugin cache {cache}: {exc.strerror}") from exc
             env["TF_PLUGIN_CACHE_DIR"] = str(cache)
+            # without it terraform >= 1.4 unpacks the provider again into every new working
+            # directory (no lock file yet); it still writes the lock file with the checksums
+            env.setdefault("TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE", "true")
         return env
 
     # -- running ----------------------------------------------------------------------
@@ -715,8 +795,12 @@ class Terraform:
                 ) from None
             with _InterruptForwarder(proc) as interrupts:
                 pipes = _Pipes(proc)
+                cancel = self.settings.cancel
                 try:
                     while pipes.open:
+                        if cancel is not None and cancel.is_set() and not interrupts.presses:
+                            interrupts.presses = 1  # as one Ctrl-C: terraform stops cleanly
+                            interrupts.stop()
                         for fd, line in pipes.read(timeout=0.5):
                             (on_stdout if fd == pipes.stdout_fd else on_stderr)(line)
                         if proc.poll() is not None:  # exited; output a straggler still holds comes soon or never

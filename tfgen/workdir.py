@@ -1,14 +1,18 @@
 """The working directory of a deployment: rendered module, root configuration, state.
 
 ``.tfgen/<name>/`` holds ``module/`` (the spec's module, rendered as ``tfgen
-render`` does), ``main.tf`` (the root configuration: provider, module call,
-outputs), the state, and ``.tfgen-target.json``, which records whether the state
-belongs to real AWS or to the local emulator, so that one is never planned against
-the other by accident.
+render`` does), ``main.tf`` (the root configuration: backend, provider, module call,
+outputs), the state (unless a remote backend holds it), and ``.tfgen-target.json``,
+which records whether the state belongs to real AWS or to the local emulator, so
+that one is never planned against the other by accident, and where the state lived
+when ``terraform init`` last succeeded, so that a backend change is seen as a
+migration. Each environment of a spec is its own cluster (``<name>-<env>``), so it
+gets its own working directory.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -16,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tfgen import emulator, module, render
+from tfgen import backend, emulator, module, render
 from tfgen.errors import UsageError
 from tfgen.spec import Spec
 
 TARGET_FILE = ".tfgen-target.json"
 PLAN_FILE = "tfgen.tfplan"
+BACKUP_DIR = ".tfgen-state-backups"
+"""Copies of the state taken before each backend migration (mode 0600: a state holds secrets)."""
 ROOT_FILES = ("main.tf", "local_network.tf", emulator.OVERRIDE_FILENAME)
 
 TargetKind = Literal["aws", "local"]
@@ -42,6 +48,8 @@ class Prepared:
     """True when providers or modules changed since the last ``terraform init``."""
     fingerprint: str
     """Of what ``terraform init`` depends on, recorded after it succeeds."""
+    backend: str = "local"
+    """Where the state lives with this configuration (:func:`tfgen.backend.identity`)."""
 
 
 def _write(path: Path, text: str) -> None:
@@ -50,6 +58,34 @@ def _write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def recorded_backend(directory: Path) -> str | None:
+    """Where the state lived when ``terraform init`` last succeeded here; None if it never did.
+
+    Working directories initialised before tfgen knew backends used the local one.
+    """
+    record = _read_record(directory)
+    if not record.get("init"):
+        return None
+    return record.get("backend") or "local"
+
+
+def save_backup(directory: Path, state: str, source: str) -> Path:
+    """Keep a copy of a state (``terraform state pull``) before it is migrated.
+
+    Returns:
+        The file written, under :data:`BACKUP_DIR`, readable by the owner only.
+    """
+    folder = directory / BACKUP_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    where = "".join(c if c.isalnum() or c in "-." else "_" for c in source)[:80]
+    path = folder / f"{stamp}-{where}.tfstate"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(state)
+    return path
 
 
 def _read_record(directory: Path) -> dict[str, str]:
@@ -96,10 +132,13 @@ def prepare(spec: Spec, directory: Path, *, local_endpoint: str | None, data_dir
     """
     target: TargetKind = "local" if local_endpoint else "aws"
     check_target(directory, target)
-    env = render.make_environment()
+    env = render.shared_environment()
     module_files = render.render_module(spec, env)
     values = render.context(spec)
     values["target"] = target
+    values["backend_block"] = backend.block(spec, endpoint=local_endpoint)
+    identity = backend.identity(spec, local=local_endpoint is not None)
+    values["state_location"] = identity
     values["outputs"] = [
         module.Output(o.name, o.description, f"module.cluster.{o.name}", o.sensitive) for o in module.outputs(spec)
     ]
@@ -119,8 +158,11 @@ def prepare(spec: Spec, directory: Path, *, local_endpoint: str | None, data_dir
     fingerprint = _fingerprint(module_files["versions.tf"], root["main.tf"], data)
     record = _read_record(directory)
     needs_init = record.get("init") != fingerprint or not (data / "modules").is_dir()
-    _write(directory / TARGET_FILE, json.dumps({"target": target, "init": record.get("init", "")}, indent=2) + "\n")
-    return Prepared(directory, target, needs_init, fingerprint)
+    kept = {"target": target, "init": record.get("init", "")}
+    if record.get("backend"):
+        kept["backend"] = record["backend"]
+    _write(directory / TARGET_FILE, json.dumps(kept, indent=2) + "\n")
+    return Prepared(directory, target, needs_init, fingerprint, identity)
 
 
 def _fingerprint(versions_tf: str, root_main_tf: str, data_dir: Path) -> str:
@@ -130,7 +172,5 @@ def _fingerprint(versions_tf: str, root_main_tf: str, data_dir: Path) -> str:
 
 def mark_initialised(prepared: Prepared) -> None:
     """Remember that ``terraform init`` succeeded for the current configuration."""
-    _write(
-        prepared.directory / TARGET_FILE,
-        json.dumps({"target": prepared.target, "init": prepared.fingerprint}, indent=2) + "\n",
-    )
+    record = {"target": prepared.target, "init": prepared.fingerprint, "backend": prepared.backend}
+    _write(prepared.directory / TARGET_FILE, json.dumps(record, indent=2) + "\n")

@@ -1,0 +1,192 @@
+"""tfgen's render context as plain data, for the renderers that do not run tfgen.
+
+:func:`export` turns ``tfgen.render.context(spec)`` into JSON-able data once:
+pydantic models and dataclasses become objects of their fields and properties, and
+every callable the templates use (``variable.attribute_lines()``,
+``checkov_skips("aws_rds_cluster.this")``) becomes the table of the calls made
+while rendering the spec with tfgen's own Jinja environment. That render must give
+exactly what ``tfgen.render.render_module`` gives, so the data is known to be
+complete, whatever the templates look like today.
+
+Encodings: ``{"__obj__": {...}}`` is an object (attribute access), ``{"__calls__":
+[[args, result], ...]}`` a recorded callable. :func:`to_data` flattens both for
+copier and cookiecutter, whose contexts hold data only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from plain_filters import call_key
+
+OBJ = "__obj__"
+CALLS = "__calls__"
+
+
+class Obj:
+    """A model or dataclass instance reduced to its public attributes."""
+
+    def __init__(self, attributes: dict[str, Any]) -> None:
+        self.__dict__.update(attributes)
+
+
+class Recorder:
+    """Wraps a callable of the context and remembers each call's arguments and result."""
+
+    def __init__(self, name: str, function: Callable[..., Any], convert: Callable[[Any], Any]) -> None:
+        self.name = name
+        self.function = function
+        self.convert = convert
+        self.calls: dict[str, tuple[list[Any], Any]] = {}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            raise TypeError(f"{self.name}: keyword arguments are not recorded")
+        key = call_key(args)
+        if key not in self.calls:
+            self.calls[key] = (list(args), self.convert(self.function(*args)))
+        return self.calls[key][1]
+
+
+@dataclass
+class Exported:
+    """The context as plain Python objects (with recorders), ready to render and to serialise."""
+
+    values: dict[str, Any]
+    recorders: list[Recorder] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The context encoded for ``plain_render.py``."""
+        return {key: _encode(value) for key, value in self.values.items()}
+
+    def to_data(self) -> dict[str, Any]:
+        """The context as data only: objects are mappings, a callable is its one result or its table."""
+        return {key: _data(value) for key, value in self.values.items()}
+
+    def callable_names(self) -> tuple[set[str], set[str]]:
+        """Names of recorded callables: (always called without arguments, called with arguments)."""
+        without: set[str] = set()
+        with_args: set[str] = set()
+        for recorder in self.recorders:
+            if not recorder.calls:
+                continue
+            if not recorder.name:
+                raise ValueError("the templates call a callable that sits in a list or mapping; cannot rewrite that")
+            if all(not args for args, _ in recorder.calls.values()):
+                without.add(recorder.name)
+            else:
+                with_args.add(recorder.name)
+        return without - with_args, with_args
+
+
+def export(values: Mapping[str, Any]) -> Exported:
+    """Convert a tfgen render context; call :meth:`Exported.to_json` after rendering with it."""
+    exported = Exported(values={})
+
+    def convert(value: Any, name: str = "") -> Any:
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        if isinstance(value, enum.Enum):
+            return convert(value.value)
+        if isinstance(value, PurePath):
+            return str(value)
+        if isinstance(value, Mapping):
+            return {str(k): convert(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [convert(item) for item in value]
+        if isinstance(value, set | frozenset):
+            return sorted(convert(item) for item in value)
+        if callable(value) and not isinstance(value, type):
+            recorder = Recorder(name, value, convert)
+            exported.recorders.append(recorder)
+            return recorder
+        if dataclasses.is_dataclass(value) or hasattr(type(value), "model_fields"):
+            return Obj(_attributes(value, convert))
+        raise TypeError(f"cannot export {type(value).__name__} ({name or 'a value'}) from the render context")
+
+    exported.values = {key: convert(value, key) for key, value in values.items()}
+    return exported
+
+
+def _attributes(value: Any, convert: Callable[..., Any]) -> dict[str, Any]:
+    cls = type(value)
+    names: list[str] = []
+    if dataclasses.is_dataclass(value):
+        names += [f.name for f in dataclasses.fields(value)]
+    else:
+        names += list(cls.model_fields)
+    own = [c for c in cls.__mro__ if c.__module__.split(".")[0] == "tfgen"]
+    for klass in own:
+        for attr, member in vars(klass).items():
+            if attr.startswith("_") or attr in names:
+                continue
+            if isinstance(member, property) or inspect.isfunction(member):
+                names.append(attr)
+    attributes: dict[str, Any] = {}
+    for attr in names:
+        try:
+            member = getattr(value, attr)
+        except Exception:  # noqa: S112 -- a property that does not apply to this spec; templates will not read it
+            continue
+        attributes[attr] = convert(member, attr)
+    return attributes
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Obj):
+        return {OBJ: {k: _encode(v) for k, v in vars(value).items()}}
+    if isinstance(value, Recorder):
+        return {CALLS: [[args, _encode(result)] for args, result in value.calls.values()]}
+    if isinstance(value, dict):
+        if OBJ in value or CALLS in value:
+            raise ValueError(f"the context holds a mapping with a key {OBJ} or {CALLS}")
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode(item) for item in value]
+    return value
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def _data(value: Any) -> Any:
+    if isinstance(value, Obj):
+        clash = _DICT_ATTRIBUTES.intersection(vars(value))
+        if clash:
+            raise ValueError(f"attribute(s) {sorted(clash)} would read a dict method in a data-only context")
+        return {k: _data(v) for k, v in vars(value).items()}
+    if isinstance(value, Recorder):
+        calls = list(value.calls.values())
+        if calls and all(not args for args, _ in calls):
+            return _data(calls[0][1])
+        return {call_key(args): _data(result) for args, result in calls}
+    if isinstance(value, dict):
+        return {k: _data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_data(item) for item in value]
+    return value
+
+
+def data_only_template(text: str, without_args: set[str], with_args: set[str]) -> str:
+    """Rewrite a template's calls for a data-only context.
+
+    ``x.name()`` becomes ``x.name`` (the value) and ``f(a)`` becomes
+    ``recorded_call(f, a)`` (a lookup in ``f``'s table).
+    """
+    for name in sorted(without_args):
+        text = re.sub(rf"(?<![\w]){re.escape(name)}\(\s*\)", name, text)
+    for name in sorted(with_args):
+        pattern = rf"(?<![\w.])((?:[A-Za-z_]\w*\.)*{re.escape(name)})\((\s*\))?"
+
+        def replace(match: re.Match[str]) -> str:
+            return f"recorded_call({match[1]})" if match[2] else f"recorded_call({match[1]}, "
+
+        text = re.sub(pattern, replace, text)
+    return text

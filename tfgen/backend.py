@@ -1,0 +1,221 @@
+"""Where terraform keeps a deployment's state: the backend block of the root configuration.
+
+The spec's ``backend`` section becomes a ``backend "s3" {}`` or ``cloud {}`` block in
+the ``terraform {}`` block of the working directory's ``main.tf`` (``local``, the
+default, needs none). Credentials never go into these files: terraform reads them
+from the environment (AWS credentials, ``TF_TOKEN_<host>`` or ``terraform login``).
+
+With ``--local`` the S3 backend talks to the emulator's S3 (path-style addressing, no
+credential, account or region checks), and :func:`ensure_bucket` creates the bucket
+there; the emulator's dummy credentials reach terraform through its environment only
+(:func:`emulator_env`). HCP Terraform cannot be emulated: with ``--local`` a ``cloud``
+spec keeps its state in the working directory.
+
+:class:`StateSummary` condenses a state (lineage, serial, resource addresses) so a
+migration can be checked to have moved every resource.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tfgen import hcl
+from tfgen.errors import EmulatorError
+from tfgen.spec import CloudBackend, S3Backend, Spec
+
+EMULATOR_SERVICES = ("s3", "sts", "iam")
+"""The ``endpoints`` the S3 backend may call (sts and iam only for assumed roles)."""
+
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+"""The emulator accepts any credentials; these dummies keep real ones away from it."""
+
+_REAL_CREDENTIALS = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+def kind(spec: Spec, *, local: bool) -> str:
+    """The backend terraform uses: ``local``, ``s3`` or ``cloud`` (``local`` for a cloud spec with ``--local``)."""
+    if isinstance(spec.backend, CloudBackend) and local:
+        return "local"
+    return spec.backend.type
+
+
+def identity(spec: Spec, *, local: bool) -> str:
+    """Where the state lives, e.g. ``s3://bucket/key``: a change of identity is a migration.
+
+    The emulator's URL is not part of it: a new emulator at another port holds the same
+    bucket and key, not another state.
+    """
+    return "local" if kind(spec, local=local) == "local" else spec.state_location
+
+
+def block(spec: Spec, *, endpoint: str | None) -> str | None:
+    """The backend block for the root ``terraform {}`` block, indented by two spaces.
+
+    Args:
+        spec: The validated spec.
+        endpoint: The emulator URL with ``--local``, else None.
+
+    Returns:
+        The block (``terraform fmt`` style, no trailing newline), or None for the local backend.
+    """
+    backend = spec.backend
+    if isinstance(backend, S3Backend):
+        entries: list[tuple[str, Any]] = [
+            ("bucket", backend.bucket),
+            ("key", spec.state_key),
+            ("region", spec.state_region),
+            ("encrypt", backend.encrypt),
+            ("use_lockfile", backend.use_lockfile),
+        ]
+        if backend.kms_key_id:
+            entries.append(("kms_key_id", backend.kms_key_id))
+        lines = _attributes(entries, 4)
+        if endpoint is not None:
+            lines += [
+                "",
+                "    # --local: the emulator's S3; its dummy credentials come from the environment",
+                *_attributes(
+                    [
+                        ("endpoints", dict.fromkeys(EMULATOR_SERVICES, endpoint.rstrip("/"))),
+                        ("use_path_style", True),
+                        ("skip_credentials_validation", True),
+                        ("skip_requesting_account_id", True),
+                        ("skip_metadata_api_check", True),
+                        ("skip_region_validation", True),
+                    ],
+                    4,
+                ),
+            ]
+        return "\n".join(['  backend "s3" {', *lines, "  }"])
+    if isinstance(backend, CloudBackend) and endpoint is None:
+        workspaces: list[tuple[str, Any]] = []
+        if spec.cloud_workspace:
+            workspaces.append(("name", spec.cloud_workspace))
+        else:
+            workspaces.append(("tags", list(backend.tags)))
+        if backend.project:
+            workspaces.append(("project", backend.project))
+        top: list[tuple[str, Any]] = [("organization", backend.organization)]
+        if backend.hostname:
+            top.append(("hostname", backend.hostname))
+        return "\n".join(
+            ["  cloud {", *_attributes(top, 4), "", "    workspaces {", *_attributes(workspaces, 6), "    }", "  }"]
+        )
+    return None
+
+
+def _attributes(entries: list[tuple[str, Any]], indent: int) -> list[str]:
+    pad = " " * indent
+    return [pad + line for line in hcl.align([(name, hcl.value(value, indent)) for name, value in entries])]
+
+
+def emulator_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` for a terraform talking to the emulator: its dummy credentials, none of the real ones."""
+    child = {name: value for name, value in env.items() if name not in _REAL_CREDENTIALS}
+    child.update(EMULATOR_CREDENTIALS)
+    return child
+
+
+def ensure_bucket(endpoint: str, spec: Spec) -> bool:
+    """Create the spec's state bucket on the emulator if it is missing.
+
+    Args:
+        endpoint: The emulator URL.
+        spec: A spec with an S3 backend.
+
+    Returns:
+        True if the bucket was created.
+
+    Raises:
+        EmulatorError: If the emulator refuses.
+    """
+    import boto3  # heavy: only --local with an S3 backend needs it
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    assert isinstance(spec.backend, S3Backend)
+    bucket, region = spec.backend.bucket, spec.state_region
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region, **_boto_credentials())
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise EmulatorError(f"the emulator's S3 refused bucket {bucket}: {exc}") from exc
+    except BotoCoreError as exc:
+        raise EmulatorError(f"cannot reach the emulator's S3 at {endpoint}: {exc}") from exc
+    try:
+        options: dict[str, Any] = {}
+        if region != "us-east-1":  # S3 refuses a location constraint naming its default region
+            options["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(Bucket=bucket, **options)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "BucketAlreadyOwnedByYou":
+            return False  # another plan of the same run created it meanwhile
+        raise EmulatorError(f"cannot create bucket {bucket} on the emulator: {exc}") from exc
+    except BotoCoreError as exc:
+        raise EmulatorError(f"cannot create bucket {bucket} on the emulator: {exc}") from exc
+    return True
+
+
+def _boto_credentials() -> dict[str, str]:
+    return {
+        "aws_access_key_id": EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
+@dataclass(frozen=True)
+class StateSummary:
+    """What identifies a state and what it holds.
+
+    Attributes:
+        lineage: Terraform's id of the state's history. A migration to an empty backend
+            may start a new one (terraform 1.11 does, local to S3), so it does not tell
+            whether resources moved.
+        serial: Increases with every write (a new lineage starts again at 1).
+        resources: Every resource instance address, sorted.
+        content: sha256 of the resources with all their attributes (and the outputs):
+            equal exactly when the same infrastructure is recorded.
+    """
+
+    lineage: str
+    serial: int
+    resources: tuple[str, ...]
+    content: str = ""
+
+    @classmethod
+    def from_json(cls, text: str) -> StateSummary | None:
+        """Summarise ``terraform state pull`` output; None when there is no state.
+
+        Raises:
+            ValueError: If the text is not a state.
+        """
+        if not text.strip():
+            return None
+        data = json.loads(text)
+        if not isinstance(data, dict) or "lineage" not in data:
+            raise ValueError("not a terraform state")
+        addresses = []
+        for resource in data.get("resources") or []:
+            prefix = f"{resource['module']}." if resource.get("module") else ""
+            prefix += "data." if resource.get("mode") == "data" else ""
+            base = f"{prefix}{resource['type']}.{resource['name']}"
+            for instance in resource.get("instances") or []:
+                index = instance.get("index_key")
+                addresses.append(base if index is None else f"{base}[{json.dumps(index)}]")
+        recorded = {"resources": data.get("resources") or [], "outputs": data.get("outputs") or {}}
+        content = hashlib.sha256(json.dumps(recorded, sort_keys=True).encode()).hexdigest()
+        return cls(
+            lineage=str(data["lineage"]),
+            serial=int(data.get("serial", 0)),
+            resources=tuple(sorted(addresses)),
+            content=content,
+        )
+
+    def describe(self) -> str:
+        """E.g. ``27 resources, serial 4``."""
+        return f"{len(self.resources)} resource{'' if len(self.resources) == 1 else 's'}, serial {self.serial}"
