@@ -18,24 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-)
-from pydantic_core import PydanticCustomError
-
 from tfgen import environments, yamlsrc
 from tfgen.errors import SpecError, UsageError
+from tfgen.records import AfterValidator, BeforeValidator, Field, Invalid, Issue, Record, ValidationError
 
 # --------------------------------------------------------------------------- rules
 
 
-def _fail(message: str) -> PydanticCustomError:
-    return PydanticCustomError("tfgen", message)
+def _fail(message: str) -> Invalid:
+    return Invalid(message)
 
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9-]*")
@@ -146,8 +137,8 @@ TagValue = Annotated[str, Field(max_length=256)]
 Description = Annotated[str, Field(min_length=1, max_length=255)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+class _Model(Record):
+    """A section of the spec: strict (nothing coerced), unknown fields refused, frozen."""
 
 
 # --------------------------------------------------------------------------- sections
@@ -175,7 +166,13 @@ class ServerlessV1(_Model):
     timeout_action: Literal["RollbackCapacityChange", "ForceApplyCapacityChange"] = "RollbackCapacityChange"
 
 
-Serverless = Annotated[ServerlessV2 | ServerlessV1, Field(discriminator="version")]
+def _default_version(value: Any) -> Any:
+    if isinstance(value, dict) and "version" not in value:
+        return {"version": "v2", **value}
+    return value
+
+
+Serverless = Annotated[ServerlessV2 | ServerlessV1, BeforeValidator(_default_version), Field(discriminator="version")]
 
 
 class MasterPassword(_Model):
@@ -401,13 +398,6 @@ class Spec(_Model):
     """Where terraform keeps the state: ``local`` (default), ``s3`` or ``cloud``."""
     environments: dict[EnvironmentName, dict[str, Any]] = Field(default={}, exclude=True)
     """Partial specs merged over this one (maps merge, lists replace); see :mod:`tfgen.environments`."""
-
-    @field_validator("serverless", mode="before")
-    @classmethod
-    def _default_version(cls, value: Any) -> Any:
-        if isinstance(value, dict) and "version" not in value:
-            return {"version": "v2", **value}
-        return value
 
     # ---------------------------------------------------------------- derived values
 
@@ -951,9 +941,9 @@ def _check(document: yamlsrc.Document) -> tuple[Spec | None, list[Found], list[F
         spec = Spec.model_validate(document.data)
     except ValidationError as exc:
         problems = []
-        for error in exc.errors(include_url=False):
-            line, text = _format_pydantic(error, document)
-            problems.append((_strip_union_tags(tuple(error["loc"])), line, text))
+        for issue in exc.errors():
+            line, text = _format_issue(issue, document)
+            problems.append((issue["loc"], line, text))
         return None, problems, []
     rules = [_found(document, loc, message) for loc, message in _rule_problems(spec)]
     if rules:
@@ -1027,19 +1017,8 @@ def _dotted(loc: yamlsrc.Loc) -> str:
     return text or "(top level)"
 
 
-def _strip_union_tags(loc: tuple[Any, ...]) -> yamlsrc.Loc:
-    # pydantic puts the discriminator's value into the location of a tagged union member.
-    out: list[str | int] = []
-    for index, part in enumerate(loc):
-        if index == 1 and (loc[0], part) in _UNION_MEMBERS:
-            continue
-        out.append(part)
-    return tuple(out)
-
-
 _UNIONS = {"serverless": ("version", ("v2", "v1")), "backend": ("type", BACKEND_TYPES)}
 """Tagged unions of the spec: the field, its discriminator and its values."""
-_UNION_MEMBERS = frozenset((field, tag) for field, (_, tags) in _UNIONS.items() for tag in tags)
 _MAPPING_TYPES = frozenset({"dict_type", "model_type", "model_attributes_type"})
 _KINDS: dict[type, str] = {
     list: "a list",
@@ -1052,11 +1031,12 @@ _KINDS: dict[type, str] = {
 }
 
 
-def _format_pydantic(error: Any, document: yamlsrc.Document) -> tuple[int, str]:
-    loc = _strip_union_tags(tuple(error["loc"]))
-    kind = error["type"]
+def _format_issue(issue: Issue, document: yamlsrc.Document) -> tuple[int, str]:
+    """Word one validation problem for people: its line, then ``field.path: message`` with a hint."""
+    loc: yamlsrc.Loc = issue["loc"]
+    kind = issue["type"]
     line = document.line_of(loc)
-    value = error.get("input")
+    value = issue.get("input")
     if kind == "missing":
         return line, f"{_dotted(loc)}: required field is missing"
     if kind == "extra_forbidden":
@@ -1067,11 +1047,11 @@ def _format_pydantic(error: Any, document: yamlsrc.Document) -> tuple[int, str]:
         if kind == "union_tag_not_found":
             return line, f"{_dotted((*loc, tag))}: required field is missing; one of {allowed}"
         return document.line_of((*loc, tag)), f"{_dotted((*loc, tag))}: must be {allowed}"
-    message = error["msg"].replace("Input should be", "must be")
+    message: str = issue["msg"]
     if kind in _MAPPING_TYPES:
         message = f"must be a mapping, got {_describe(value)}"
     elif kind == "literal_error":
-        if error.get("ctx", {}).get("expected") == "True":
+        if issue.get("ctx", {}).get("expected") == "True":
             message = "must be true"
     elif kind.endswith("_type"):
         message = f"{message}, got {_describe(value)}"
@@ -1079,13 +1059,8 @@ def _format_pydantic(error: Any, document: yamlsrc.Document) -> tuple[int, str]:
             message += "; put it in quotes"
         elif kind in ("int_type", "float_type") and isinstance(value, str) and _is_number(value):
             message += "; remove the quotes"
-    else:
-        for noun in ("List", "String", "Dictionary"):
-            message = message.replace(f"{noun} should have", "must have")
-        # "List should have at least 2 items after validation, not 1"
-        message = re.sub(r" after validation, not (\d+)$", r", got \1", message)
     if len(loc) >= 2 and loc[-1] == "[key]":
-        # pydantic's location of a bad mapping key: the key itself, then "[key]"
+        # the location of a bad mapping key: the key itself, then "[key]"
         return line, f"{_dotted(loc[:-2])}: key {loc[-2]!r} {message}"
     return line, f"{_dotted(loc)}: {message}"
 
@@ -1149,17 +1124,17 @@ def _known_fields(loc: yamlsrc.Loc) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, Record) else None
         if field is None:
             return []
         model = _model_of(field.annotation)
-    if isinstance(model, type) and issubclass(model, BaseModel):
+    if isinstance(model, type) and issubclass(model, Record):
         return list(model.model_fields)
     return []
 
 
 def _model_of(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, Record):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
         found = _model_of(arg)
