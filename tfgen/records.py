@@ -26,6 +26,7 @@ Errors are :class:`Issue` mappings ``{type, loc, msg, input, ctx}`` in a
 from __future__ import annotations
 
 import math
+import operator
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -341,10 +342,6 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _number(value: float) -> str:
-    return str(value)
-
-
 def _check_for(hint: Any) -> Check:
     """The check of one annotation (see the module docstring for what is supported)."""
     origin = get_origin(hint)
@@ -590,34 +587,29 @@ def _step(item: Any) -> Check | None:
     raise TypeError(f"records do not understand the annotation {item!r}")
 
 
+_BOUNDS = (
+    ("gt", "greater_than", "greater than", operator.gt),
+    ("ge", "greater_than_equal", "greater than or equal to", operator.ge),
+    ("lt", "less_than", "less than", operator.lt),
+    ("le", "less_than_equal", "less than or equal to", operator.le),
+)
+
+
 def _constraint_check(info: FieldInfo) -> Check | None:
     bounds = [
-        (bound, kind, words)
-        for bound, kind, words in (
-            (info.gt, "greater_than", "greater than"),
-            (info.ge, "greater_than_equal", "greater than or equal to"),
-            (info.lt, "less_than", "less than"),
-            (info.le, "less_than_equal", "less than or equal to"),
-        )
-        if bound is not None
+        (bound, kind, f"must be {words} {bound}", holds)
+        for option, kind, words, holds in _BOUNDS
+        if (bound := getattr(info, option)) is not None
     ]
-    sized = info.min_length is not None or info.max_length is not None
-    if not bounds and not sized:
+    if not bounds and info.min_length is None and info.max_length is None:
         return None
 
     def check(value: Any, loc: Loc, issues: list[Issue]) -> Any:
         if isinstance(value, str):
             return _length(value, loc, issues, info.min_length, info.max_length, "character", "String")
-        for bound, kind, words in bounds:
-            assert bound is not None
-            ok = {
-                "greater_than": value > bound,
-                "greater_than_equal": value >= bound,
-                "less_than": value < bound,
-                "less_than_equal": value <= bound,
-            }[kind]
-            if not ok:
-                return _issue(issues, kind, loc, f"must be {words} {_number(bound)}", value, **{kind: bound})
+        for bound, kind, message, holds in bounds:
+            if not holds(value, bound):
+                return _issue(issues, kind, loc, message, value, **{kind: bound})
         return value
 
     return check
