@@ -97,7 +97,7 @@ def run_benchmark(bench: Bench) -> Section:
     section.body += [
         "",
         f"Median of {bench.batch_reps} worker process(es) per row (`bench/batch_worker.py`). Per spec: "
-        "`tfgen.spec.parse_spec` (YAML with line tracking, pydantic validation, cross-field rules), "
+        "`tfgen.spec.parse_spec` (YAML with line tracking, `tfgen.records` validation, cross-field rules), "
         "`tfgen.render.render_module`, `tfgen.render.write_files` into a new directory (atomic: staging directory "
         "+ rename). The variants of `examples/aurora.yaml` differ in name, capacities, instance count, CIDRs and "
         "tags. The clock includes making the environment, so a batch of 1 carries the template compilation. "

@@ -53,7 +53,7 @@ def run_benchmark(bench: Bench) -> Section:
             section.findings.append(
                 f"**{name} takes {ratio:.2f}× tfgen's time (target ≥ {minimum:g}×).** Both render the same "
                 "template files with the same context, and the outputs are byte-identical, so the templating "
-                "work is equal; what is left is process start-up, where tfgen's imports (typer, pydantic, "
+                "work is equal; what is left is process start-up, where tfgen's imports (its CLI layer, "
                 "see section 1) cost about as much as the peer's. The start-up fixes of section 1 widen the "
                 "margin by what they save; they do not change the peer."
             )

@@ -60,7 +60,7 @@ def _find_mirror(given: Path | None) -> Path | None:
 
 def _versions(python: Path, terraform: str | None, mirror: Path | None) -> dict[str, str]:
     found = {"Python": platform.python_version()}
-    for name in ("tfgen", "jinja2", "pyyaml", "pydantic", "typer", "moto"):
+    for name in ("tfgen", "jinja2", "pyyaml", "typer", "moto"):
         try:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
