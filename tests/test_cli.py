@@ -12,11 +12,12 @@ import pytest
 import yaml
 
 from tests.goldens import GOLDENS, spec_path
-from tfgen import __version__, cli
+from tfgen import __version__, entry
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.main(list(args))
+    """The console script's ``main``: the fast path where it applies, Typer otherwise."""
+    code = entry.main(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

@@ -1,5 +1,5 @@
 """``python -m tfgen``."""
 
-from tfgen.cli import run
+from tfgen.entry import run
 
 run()

@@ -27,29 +27,43 @@ class RenderOutcome:
     """None when ``check`` was requested (nothing is written)."""
 
 
-def validate(spec_path: Path) -> _spec.LoadedSpec:
-    """Load and validate a spec.
+def validate(spec_path: Path, environment: str | None = None) -> list[_spec.LoadedSpec]:
+    """Validate a spec: the base and every environment, or only ``environment``.
+
+    Returns:
+        The base spec, then each environment (merged), in file order; or the one environment.
 
     Raises:
-        SpecError: If the spec is invalid.
+        SpecError: If the base or any environment is invalid (every problem of every environment).
+        UsageError: If ``environment`` is not one of the spec's.
     """
-    return _spec.load_spec(spec_path)
+    if environment is not None:
+        return [_spec.load_spec(spec_path, environment)]
+    base = _spec.load_spec(spec_path)
+    return [base, *_spec.load_environments(spec_path).values()] if base.environments else [base]
 
 
 def render(
-    spec_path: Path, out_dir: Path = DEFAULT_MODULE_DIR, *, check: bool = False, template_cache: Path | None = None
+    spec_path: Path,
+    out_dir: Path = DEFAULT_MODULE_DIR,
+    *,
+    environment: str | None = None,
+    check: bool = False,
+    template_cache: Path | None = None,
 ) -> RenderOutcome:
-    """Render the module of a spec into ``out_dir``, or compare it (``check``).
+    """Render the module of a spec (or of one of its environments) into ``out_dir``, or compare it (``check``).
 
-    ``out_dir`` may contain ``{name}`` and ``{stem}``, see :func:`module_dir`;
-    ``template_cache`` is a directory for compiled templates (faster start-up).
+    ``out_dir`` may contain ``{name}`` and ``{stem}``, see :func:`module_dir` (an
+    environment's cluster name fills ``{name}``); ``template_cache`` is a directory for
+    compiled templates (faster start-up).
 
     Raises:
         SpecError: If the spec is invalid (nothing is written).
+        UsageError: If ``environment`` is not one of the spec's.
         RenderError: If rendering or writing fails (``out_dir`` is left as it was).
         DriftError: With ``check``, if ``out_dir`` differs from a fresh render.
     """
-    loaded = _spec.load_spec(spec_path)
+    loaded = _spec.load_spec(spec_path, environment)
     out_dir = module_dir(out_dir, loaded)
     files = _render.render_module(loaded.spec, _render.shared_environment(template_cache))
     if check:

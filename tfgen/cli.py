@@ -2,7 +2,10 @@
 
 Every command calls one function of :mod:`tfgen.api`. User errors
 (:class:`~tfgen.errors.TfgenError`) are rendered in exactly one place,
-:func:`main`; anything else is a bug and keeps its traceback.
+:func:`tfgen.entry.run_command`; anything else is a bug and keeps its traceback.
+The console script starts in :mod:`tfgen.entry`, which runs common invocations of
+``render``, ``validate`` and ``--version`` without importing Typer (through the same
+command functions as the commands below) and hands everything else to :func:`main`.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.exceptions import TyperException
 
-from tfgen import DEFAULT_MODULE_DIR, __version__
+from tfgen import DEFAULT_MODULE_DIR, entry
 from tfgen.checks import Status
-from tfgen.errors import DriftError, ExitCode, SpecError, TfgenError, UsageError
+from tfgen.errors import ExitCode, SpecError, UsageError
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: imported by the commands that need it
     from tfgen import deploy, fleet, progress, runbook
@@ -50,7 +53,7 @@ EnvOpt = Annotated[
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"tfgen {__version__}")
+        entry.show_version()
         raise typer.Exit()
 
 
@@ -63,29 +66,10 @@ def _root(
     """Render, deploy and diagnose Aurora PostgreSQL Serverless Terraform modules."""
 
 
-def _user_cache_dir() -> Path:
-    # the CLI's one reading of where the user keeps caches
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tfgen"
-
-
-def _warn(lines: list[str]) -> None:
-    for line in lines:
-        typer.echo(f"warning: {line}", err=True)
-
-
 @app.command()
 def validate(spec: SpecArg, env: EnvOpt = None) -> None:
     """Validate a spec and every environment: exit 0, or 2 with one FILE:LINE: field: message per problem."""
-    from tfgen import fleet
-
-    shown: set[str] = set()
-    for loaded in fleet.validate(spec, env):
-        # an environment repeats what the base spec already warned about
-        _warn([line for line in loaded.warnings if line not in shown])
-        shown.update(loaded.warnings)
-        where = f"{spec} --env {loaded.environment}" if loaded.environment else str(spec)
-        state = f", state {loaded.spec.state_location}" if loaded.spec.state_location != "local" else ""
-        typer.echo(f"{where}: valid ({loaded.spec.name}, Serverless {loaded.spec.serverless.version}{state})")
+    entry.validate_spec(spec=spec, env=env)
 
 
 @app.command()
@@ -103,42 +87,9 @@ def render(
     env: EnvOpt = None,
 ) -> None:
     """Render the Terraform module of a spec (atomically), or check it for drift."""
-    if len(specs) > 1 and "{" not in str(out):
-        raise UsageError("several specs need an --out with {name} or {stem}, e.g. -o 'modules/{name}'")
-    worst = ExitCode.OK
-    for spec in specs:
-        try:
-            _render_one(spec, out, check=check, env=env)
-        except TfgenError as error:
-            if len(specs) == 1:
-                raise
-            _report(error)
-            worst = max(worst, error.exit_code)
-    if worst:
-        raise typer.Exit(int(worst))
-
-
-def _render_one(spec: Path, out: Path, *, check: bool, env: str | None) -> None:
-    if env is None:
-        from tfgen import api
-
-        outcome = api.render(spec, out, check=check, template_cache=_user_cache_dir() / "templates" / __version__)
-    else:
-        from tfgen import fleet
-
-        outcome = fleet.render(spec, out, environment=env, check=check)
-    _warn(outcome.loaded.warnings)
-    directory = outcome.directory
-    if outcome.written is None:
-        typer.echo(f"{directory}: up to date with {spec}")
-        return
-    result = outcome.written
-    for name in result.foreign:
-        typer.echo(f"note: {directory / name} was not written by tfgen (left in place)", err=True)
-    if result.changed:
-        typer.echo(f"{directory}: wrote {len(result.changed)} file(s), {len(result.unchanged)} unchanged")
-    else:
-        typer.echo(f"{directory}: up to date ({len(result.unchanged)} files)")
+    code = entry.render_specs(specs=specs, out=out, check=check, env=env)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -219,7 +170,7 @@ def _options(
     # the one place that reads the environment for terraform
     env = dict(os.environ)
     if cache is None:
-        cache = _user_cache_dir() / "plugin-cache"
+        cache = entry.user_cache_dir() / "plugin-cache"
     settings = TerraformSettings(env=env, binary=binary, plugin_mirror=mirror, plugin_cache_dir=cache)
     return deploy.DeployOptions(
         terraform=settings,
@@ -332,7 +283,7 @@ def plan(
         _plan_directory(spec, options, jobs=jobs, yes=yes)
         return
     outcome = deploy.plan(spec, options, _reporters(json_lines), _confirm_migration(yes))
-    _warn(outcome.loaded.warnings)
+    entry.warn(outcome.loaded.warnings)
     _print_migration(outcome)
     _print_plan(outcome, json_lines=json_lines)
 
@@ -342,12 +293,12 @@ def _plan_directory(directory: Path, options: deploy.DeployOptions, *, jobs: int
 
     def done(row: fleet.Row) -> None:
         if row.outcome is not None:
-            _warn(row.outcome.loaded.warnings)
+            entry.warn(row.outcome.loaded.warnings)
         if row.result == "skipped":
             return
         if row.error is not None:
             # a spec error names its file and line already
-            _report(row.error, prefix="" if isinstance(row.error, SpecError) else f"{row.label}: ")
+            entry.report(row.error, prefix="" if isinstance(row.error, SpecError) else f"{row.label}: ")
         else:
             typer.echo(f"{row.label}: {_counts(row)}", err=True)
 
@@ -400,7 +351,7 @@ def _plan_and_apply(
     _require_approval(auto_approve, verb)
     confirm = _show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
     outcome = run(spec, options, _reporters(json_lines), confirm, _confirm_migration(yes))
-    _warn(outcome.loaded.warnings)
+    entry.warn(outcome.loaded.warnings)
     _print_migration(outcome)
     if outcome.result is None:
         if outcome.plan.changes_present:
@@ -644,25 +595,16 @@ def emulator_stop() -> None:
     typer.echo("emulator stopped" if stopped else "emulator was not running")
 
 
-def _report(error: TfgenError, prefix: str = "") -> None:
-    if isinstance(error, DriftError):
-        sys.stdout.write(error.diff)
-        sys.stdout.flush()
-    for line in error.lines():
-        typer.echo(f"error: {prefix}{line}", err=True)
-    if error.hint:
-        typer.echo(f"hint: {error.hint}", err=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return the exit code (the console script exits with it)."""
+    """Run the Typer command line (``sys.argv[1:]`` by default) and return the exit code."""
+    return entry.run_command(functools.partial(_run_typer, argv))
+
+
+def _run_typer(argv: list[str] | None) -> int:
     command = typer.main.get_command(app)
     try:
         # without standalone mode, a typer.Exit raised by a command comes back as the return value
         code = command.main(args=argv, prog_name="tfgen", standalone_mode=False)
-    except TfgenError as error:
-        _report(error)
-        return int(error.exit_code)
     except typer.Exit as done:
         return int(done.exit_code)
     except TyperException as error:  # typer's (vendored click's) usage errors
@@ -676,8 +618,3 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("interrupted", err=True)
         return int(ExitCode.INTERRUPTED)
     return code if isinstance(code, int) else int(ExitCode.OK)
-
-
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())

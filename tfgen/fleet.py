@@ -1,10 +1,9 @@
 """Many clusters from one command: every environment of a spec, and directories of specs.
 
-:func:`validate` checks a spec's base and each of its environments; :func:`render`
-renders one environment's module. :func:`plan_all` plans every spec of a directory
-(each environment of each spec, or the one ``--env`` names) in parallel, each in its
-own working directory, and reports one :class:`Row` per plan: one failure does not
-stop the others.
+:func:`tfgen.api.validate` and :func:`tfgen.api.render` take an environment;
+:func:`plan_all` plans every spec of a directory (each environment of each spec, or
+the one ``--env`` names) in parallel, each in its own working directory, and reports
+one :class:`Row` per plan: one failure does not stop the others.
 """
 
 from __future__ import annotations
@@ -16,44 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfgen import api, deploy, workdir
-from tfgen import render as _render
+from tfgen import deploy, workdir
 from tfgen.errors import CommandInterrupted, ExitCode, SpecError, TfgenError, UsageError
 from tfgen.progress import Event
 from tfgen.spec import LoadedSpec, load_environments, load_spec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
-
-
-def validate(spec_path: Path, environment: str | None = None) -> list[LoadedSpec]:
-    """Validate a spec: the base and every environment, or only ``environment``.
-
-    Returns:
-        The base spec, then each environment (merged), in file order; or the one environment.
-
-    Raises:
-        SpecError: If the base or any environment is invalid (every problem of every environment).
-        UsageError: If ``environment`` is not one of the spec's.
-    """
-    if environment is not None:
-        return [load_spec(spec_path, environment)]
-    base = load_spec(spec_path)
-    return [base, *load_environments(spec_path).values()] if base.environments else [base]
-
-
-def render(spec_path: Path, out_dir: Path, *, environment: str, check: bool = False) -> api.RenderOutcome:
-    """:func:`tfgen.api.render` for one environment of a spec (its cluster name fills ``{name}``).
-
-    Raises:
-        SpecError, UsageError, RenderError, DriftError: As :func:`tfgen.api.render`.
-    """
-    loaded = load_spec(spec_path, environment)
-    out_dir = api.module_dir(out_dir, loaded)
-    files = _render.render_module(loaded.spec)
-    if check:
-        _render.check_files(files, out_dir)
-        return api.RenderOutcome(loaded, out_dir, files, None)
-    return api.RenderOutcome(loaded, out_dir, files, _render.write_files(files, out_dir))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,235 @@
+"""The fast path of the console script: held to Typer's parsing, and free of Typer at run time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.goldens import spec_path
+from tfgen import cli, entry
+
+# Every spelling, order and repetition the fast path accepts for the hot commands.
+ACCEPTED = [
+    ["--version"],
+    ["validate", "a.yaml"],
+    ["validate", "a.yaml", "--env", "prod"],
+    ["validate", "--env=prod", "a.yaml"],
+    ["validate", "-e", "prod", "a.yaml"],
+    ["validate", "a.yaml", "-eprod"],
+    ["validate", "a.yaml", "-e=prod"],
+    ["validate", "a.yaml", "--env", "dev", "-e", "prod"],
+    ["validate", "--", "a.yaml"],
+    ["validate", "-e", "prod", "--", "-a.yaml"],
+    ["render", "a.yaml"],
+    ["render", "a.yaml", "-o", "out"],
+    ["render", "a.yaml", "-oout"],
+    ["render", "a.yaml", "-o=out"],
+    ["render", "a.yaml", "-oe"],
+    ["render", "a.yaml", "--out", "out/"],
+    ["render", "a.yaml", "--out=out"],
+    ["render", "--out", "modules/{name}", "a.yaml", "b.yaml"],
+    ["render", "a.yaml", "-o", "m/{stem}", "b.yaml", "--check"],
+    ["render", "--check", "a.yaml", "--env", "prod", "-o", "x", "b.yaml"],
+    ["render", "a.yaml", "-e", "prod"],
+    ["render", "a.yaml", "-eprod", "--check"],
+    ["render", "a.yaml", "--env=prod"],
+    ["render", "a.yaml", "-o", "x", "-o", "y", "--out=z"],
+    ["render", "--check", "--check", "a.yaml"],
+    ["render", "a.yaml", "--out=a=b", "-e", "x=y"],
+    ["render", "./dir//a.yaml", "-o", "/tmp/out dir/ü", "dir/../b.yaml"],
+    ["render", "a.yaml", "--", "b.yaml", "--check", "-o"],
+    ["render", "-o", "x", "--", "-a.yaml"],
+    ["render", "--", "--", "-"],
+]
+
+# What the fast path leaves to Typer: help, errors, other commands, anything unusual.
+DECLINED = [
+    [],
+    ["--help"],
+    ["--version", "render", "a.yaml"],
+    ["--version=1"],
+    ["render"],
+    ["render", "--help"],
+    ["render", "a.yaml", "--help"],
+    ["render", "a.yaml", "-h"],
+    ["render", "--check"],
+    ["render", "a.yaml", "--check=yes"],
+    ["render", "a.yaml", "--no-such-option"],
+    ["render", "a.yaml", "--ou", "x"],
+    ["render", "a.yaml", "-x"],
+    ["render", "a.yaml", "-o"],
+    ["render", "a.yaml", "--out"],
+    ["render", "a.yaml", "--out="],
+    ["render", "a.yaml", "-o", ""],
+    ["render", "a.yaml", "-o", "--check"],
+    ["render", "a.yaml", "--env", "-o"],
+    ["render", "-", "-o", "x"],
+    ["render", ""],
+    ["render", "--", ""],
+    ["validate"],
+    ["validate", "a.yaml", "b.yaml"],
+    ["validate", "a.yaml", "--check"],
+    ["validate", "a.yaml", "-o", "x"],
+    ["validate", "--help"],
+    ["validate", "a.yaml", "--env"],
+    ["Render", "a.yaml"],
+    ["schema"],
+    ["new", "a.yaml"],
+    ["plan", "a.yaml"],
+    ["emulator", "start"],
+]
+
+
+@pytest.mark.parametrize("argv", ACCEPTED, ids=" ".join)
+def test_fast_path_passes_what_typer_passes(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = entry.parse_fast(argv)
+    assert fast is not None
+    name = fast.func.__name__
+    assert fast.func is getattr(entry, name)
+    assert fast.args == ()
+
+    calls: list[dict[str, Any]] = []
+
+    def record(**arguments: Any) -> int:
+        calls.append(arguments)
+        return 0
+
+    monkeypatch.setattr(entry, name, record)
+    assert cli.main(argv) == 0
+    assert calls == [fast.keywords]
+    # Path("x") == "x" is false, but True == 1 is not: compare the types too
+    assert {key: type(value) for key, value in fast.keywords.items()} == {
+        key: type(value) for key, value in calls[0].items()
+    }
+
+
+def test_fast_path_knows_every_option_typer_declares() -> None:
+    import typer
+
+    group = typer.main.get_command(cli.app)
+    assert isinstance(group, typer.core.TyperGroup)
+    declared = {
+        name: {opt for param in group.commands[name].params for opt in param.opts if opt.startswith("-")}
+        for name in ("render", "validate")
+    }
+    assert declared == {
+        "render": set(entry._RENDER) | set(entry._RENDER_FLAGS),
+        "validate": set(entry._ENV),
+    }
+
+
+@pytest.mark.parametrize("argv", DECLINED, ids=lambda argv: " ".join(argv) or "(nothing)")
+def test_fast_path_leaves_the_rest_to_typer(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert entry.parse_fast(argv) is None
+    handed: list[list[str] | None] = []
+    monkeypatch.setattr(cli, "main", lambda argv=None: handed.append(argv) or 7)
+    assert entry.main(argv) == 7
+    assert handed == [argv]
+
+
+def test_completion_requests_go_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_TFGEN_COMPLETE", "bash_complete")
+    handed: list[list[str] | None] = []
+    monkeypatch.setattr(cli, "main", lambda argv=None: handed.append(argv) or 0)
+    assert entry.main(["render", "a.yaml"]) == 0
+    assert handed == [["render", "a.yaml"]]
+
+
+def _both(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
+    """Run ``argv`` on the fast path, then on Typer's; both must print and exit alike."""
+    assert entry.parse_fast(argv) is not None
+    results = []
+    for main in (entry.main, cli.main):
+        code = main(argv)
+        captured = capsys.readouterr()
+        results.append((code, captured.out, captured.err))
+    assert results[0] == results[1]
+    return results[0]
+
+
+def test_both_paths_print_and_exit_alike(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = str(tmp_path / "module")
+    local, v1 = str(spec_path("local")), str(spec_path("v1-legacy"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    pattern = str(tmp_path / "m" / "{stem}")
+
+    assert _both(capsys, ["--version"])[0] == 0
+    assert _both(capsys, ["validate", local])[0] == 0
+    assert _both(capsys, ["validate", str(bad)])[0] == 2
+    assert _both(capsys, ["validate", str(tmp_path / "missing.yaml")])[0] == 2
+    assert entry.main(["render", v1, "-o", out]) == 0  # so that both paths find it up to date
+    capsys.readouterr()
+    code, stdout, err = _both(capsys, ["render", v1, "-o", out])
+    assert (code, stdout) == (0, f"{out}: up to date (12 files)\n")
+    assert err.startswith("warning: ")
+    (tmp_path / "module" / "main.tf").write_text("# edited\n")
+    code, diff, _ = _both(capsys, ["render", "--check", v1, "-o", out])
+    assert (code, diff.startswith("--- ")) == (1, True)
+    assert _both(capsys, ["render", local, v1, "-o", out])[0] == 2  # several specs need a pattern
+    code, _, err = _both(capsys, ["render", local, str(bad), "--check", "-o", pattern])
+    assert code == 2  # each spec's error, then the worst code
+    assert err.splitlines() == [
+        f"error: {tmp_path / 'm' / 'local'} differs from a fresh render of the spec",
+        f"error: {bad}:2: invalid YAML: expected ',' or ']', but got '<stream end>'",
+    ]
+
+
+def test_ctrl_c_exits_130_quietly_on_both_paths(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tfgen import api
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "validate", interrupted)
+    assert _both(capsys, ["validate", "a.yaml"]) == (130, "", "")
+
+
+def test_console_script_runs_the_fast_path() -> None:
+    (script,) = entry_points(group="console_scripts", name="tfgen")
+    assert script.load() is entry.run
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["render", str(spec_path("local")), "-o", "{tmp}/module"], ["validate", str(spec_path("local"))], ["--version"]],
+    ids=lambda argv: argv[0],
+)
+def test_hot_commands_never_import_typer_click_or_rich(argv: list[str], tmp_path: Path) -> None:
+    argv = [word.replace("{tmp}", str(tmp_path)) for word in argv]
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tfgen", *argv], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    imported = {
+        line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "tfgen.entry" in imported
+    assert not {name for name in imported if name.partition(".")[0] in ("typer", "click", "rich")}
+
+
+TYPER_MAIN = "import sys; from tfgen.cli import main; sys.exit(main())"
+
+
+@pytest.mark.parametrize("path", ["fast", "typer"])
+@pytest.mark.parametrize("command", ["validate", "render --check"])
+def test_a_closed_pipe_exits_1_without_a_traceback(path: str, command: str, tmp_path: Path) -> None:
+    start = ["-m", "tfgen"] if path == "fast" else ["-c", TYPER_MAIN]
+    argv = [*command.split(), str(spec_path("local")), *(["-o", str(tmp_path)] if "render" in command else [])]
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before tfgen writes anything
+    try:
+        result = subprocess.run(
+            [sys.executable, *start, *argv], stdout=write, stderr=subprocess.PIPE, text=True, check=False
+        )
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (1, "")
