@@ -21,6 +21,7 @@ from tfgen.spec import load_spec
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "examples" / "local.yaml"  # cluster tfgen-demo, v2, write_only, us-east-1
 V1 = ROOT / "examples" / "v1-legacy.yaml"
+ENVIRONMENTS = ROOT / "tests" / "fixtures" / "teams" / "environments.yaml"  # orders: dev, staging, prod
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +116,31 @@ def test_doctor_without_any_host_is_a_usage_error(
     monkeypatch.delenv("PGHOST", raising=False)
     assert cli.main(["doctor", str(LOCAL), "--endpoint", cluster]) == 2
     assert "no host for tfgen-demo" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["doctor"], ["backup", "--table", "t", "--out", "x.csv"], ["insights", "--enable", "--yes"]],
+    ids=lambda argv: argv[0],
+)
+def test_a_spec_with_environments_needs_env(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    command, *rest = argv
+    assert cli.main([command, str(ENVIRONMENTS), *rest]) == 2
+    assert "has environments (dev, staging, prod): choose one with --env" in capsys.readouterr().err
+
+
+def test_doctor_checks_the_cluster_of_the_environment(
+    moto_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["doctor", str(ENVIRONMENTS), "--env", "dev", "--endpoint", moto_url, "--json"]
+    code = cli.main([*argv, "--host", "127.0.0.1", "--port", "9", "--user", "u", "--dbname", "d"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["cluster"] == "orders-dev"  # <name>-<env>, not the base spec's cluster
+    cluster_status = next(check for check in report["checks"] if check["name"] == "cluster_status")
+    assert cluster_status["status"] == "FAIL"
+    assert "orders-dev" in cluster_status["evidence"]
+    assert code == 1
 
 
 def test_backup_through_the_cli(

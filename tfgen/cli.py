@@ -463,11 +463,12 @@ def doctor(
     local: LocalOpt = False,
     endpoint: EndpointOpt = None,
     binary: TerraformOpt = "terraform",
+    env: EnvOpt = None,
 ) -> None:
     """Run the runbook's checks against the deployed cluster: PASS / WARN / FAIL with evidence."""
     from tfgen import runbook
 
-    options = _options(workdir, local, endpoint, None, None, binary)
+    options = _options(workdir, local, endpoint, None, None, binary, env_name=env)
     report = runbook.doctor(spec, options, _overrides(host, port, user, dbname), dict(os.environ), slow_seconds=slow)
     if json_out:
         typer.echo(json.dumps(report.to_json(), indent=2))
@@ -496,11 +497,12 @@ def backup(
     local: LocalOpt = False,
     endpoint: EndpointOpt = None,
     binary: TerraformOpt = "terraform",
+    env: EnvOpt = None,
 ) -> None:
     """Copy a table to CSV safely: quoted names, no half-written file, row count and sha256."""
     from tfgen import runbook
 
-    options = _options(workdir, local, endpoint, None, None, binary)
+    options = _options(workdir, local, endpoint, None, None, binary, env_name=env)
     with _backup_progress() as on_progress:
         result = runbook.backup(
             spec,
@@ -541,6 +543,7 @@ def insights(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     local: LocalOpt = False,
     endpoint: EndpointOpt = None,
+    env: EnvOpt = None,
 ) -> None:
     """Turn Performance Insights on or off for the cluster (ModifyDBCluster)."""
     from tfgen import runbook
@@ -552,7 +555,7 @@ def insights(
     if not yes and not typer.confirm(f"{verb.capitalize()} Performance Insights of {spec}?", default=False, err=True):
         typer.echo("cancelled", err=True)
         raise typer.Exit(int(ExitCode.FAILED))
-    options = _options(None, local, endpoint, None, None, "terraform")
+    options = _options(None, local, endpoint, None, None, "terraform", env_name=env)
     typer.echo(runbook.insights(spec, options, enable=enable))
     typer.echo(
         f"note: also set performance_insights: {str(enable).lower()} in {spec} (module variable "

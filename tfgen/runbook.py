@@ -17,7 +17,7 @@ from typing import Any
 from tfgen import aws_checks, database, deploy
 from tfgen.checks import CheckResult, Status
 from tfgen.errors import TfgenError, UsageError
-from tfgen.spec import Spec, load_spec
+from tfgen.spec import Spec
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def doctor(
         UsageError: If no database host can be determined.
         EmulatorError: With ``--local``, if the emulator cannot be reached.
     """
-    spec = load_spec(spec_path).spec
+    spec = deploy.load(spec_path, options.environment).spec
     outputs = _outputs(spec_path, options)
     with deploy.emulator_endpoint(options) as endpoint:
         aws = aws_checks.clients(spec.region, endpoint)
@@ -169,7 +169,7 @@ def backup(
     """
     if table is None and query is None:
         raise UsageError("give --table or --query")
-    spec = load_spec(spec_path).spec
+    spec = deploy.load(spec_path, options.environment).spec
     outputs = _outputs(spec_path, options)
     with deploy.emulator_endpoint(options) as endpoint:
         aws = aws_checks.clients(spec.region, endpoint)
@@ -184,7 +184,7 @@ def insights(spec_path: Path, options: deploy.DeployOptions, *, enable: bool) ->
         UsageError: For Serverless v1, which cannot have Performance Insights.
         AwsError: If AWS refuses the request.
     """
-    spec = load_spec(spec_path).spec
+    spec = deploy.load(spec_path, options.environment).spec
     if not spec.is_v2:
         raise UsageError(
             f"{spec.name} is Aurora Serverless v1: Performance Insights is not available for engine mode serverless",
