@@ -7,6 +7,13 @@ and ``tfgen.render.write_files`` into ``OUT_DIR/<name>``. Without ``--shared-env
 ``render_module`` is called as ``tfgen.api.render`` calls it (no environment: it makes
 its own); with it, one ``make_environment()`` serves the whole batch. The variants
 (names, capacities, CIDRs, instance counts, tags) are made before the clock starts.
+
+Before the clock starts, the worker also measures what a new file costs at the output
+location (``create_us``: empty files made in a fresh folder next to ``OUT_DIR``, kept):
+a new module is :data:`MODULE_INODES` new inodes, and their allocation is the part of
+the write phase that depends on the filesystem's state rather than on tfgen (see
+``bench_batch.py``). ``system`` is the kernel CPU time of the batch (parse and render
+make no system calls, so it is the write phase's).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import argparse
 import copy
 import cProfile
 import json
+import os
 import resource
 import sys
 import time
@@ -22,6 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+PROBE_FILES = 160
+MODULE_INODES = 16
+"""New inodes per module written into a new directory: 12 files, ``tests/``, ``examples/``,
+``examples/complete/`` and the module directory itself (the staging directory, renamed)."""
 
 MAX_CAPACITIES = (2, 4, 8, 16, 32, 64, 128, 256)
 MIN_CAPACITIES = (0, 0.5, 1, 2)
@@ -53,6 +66,17 @@ def variants(base_text: str, count: int) -> list[str]:
     return texts
 
 
+def create_cost(parent: Path, name: str, count: int = PROBE_FILES) -> float:
+    """Microseconds per new empty file in a new folder ``parent/name`` (left in place: see ``bench_batch.py``)."""
+    folder = parent / name
+    folder.mkdir(parents=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    start = time.perf_counter()
+    for i in range(count):
+        os.close(os.open(folder / f"f{i}", flags, 0o666))
+    return (time.perf_counter() - start) / count * 1e6
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec", type=Path)
@@ -67,12 +91,13 @@ def main(argv: list[str]) -> int:
 
     texts = variants(args.spec.read_text(encoding="utf-8"), args.count)
     paths = [Path(f"variant-{i:04d}.yaml") for i in range(args.count)]
+    create_us = create_cost(args.out.parent, f".probe-{args.out.name}")
     phases = {"parse": 0.0, "render": 0.0, "write": 0.0}
     profiler = cProfile.Profile() if args.profile else None
     clock = time.perf_counter
     if profiler is not None:
         profiler.enable()
-    start, start_cpu = clock(), time.process_time()
+    start, start_cpu, start_system = clock(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_stime
     env = make_environment() if args.shared_env else None
     for text, path in zip(texts, paths, strict=True):
         t0 = clock()
@@ -86,6 +111,7 @@ def main(argv: list[str]) -> int:
         phases["render"] += t2 - t1
         phases["write"] += t3 - t2
     seconds, cpu = clock() - start, time.process_time() - start_cpu
+    system = resource.getrusage(resource.RUSAGE_SELF).ru_stime - start_system
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -96,6 +122,8 @@ def main(argv: list[str]) -> int:
         "count": args.count,
         "seconds": seconds,
         "cpu": cpu,
+        "system": system,
+        "create_us": create_us,
         "phases": phases,
         "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }

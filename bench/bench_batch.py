@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -44,7 +42,12 @@ def run_benchmark(bench: Bench) -> Section:
                     continue
                 out = work / f"{mode}-{count}-{rep}"
                 samples.setdefault((mode, count), []).append(_worker(bench, count, out, shared=mode == "shared"))
-                shutil.rmtree(out, ignore_errors=True)
+                # Kept until bench/run.py removes its scratch directory at the very end, not deleted here: on
+                # ext4 without a journal every new inode skips each free inode of its block group that was freed
+                # in the last 60-360 s (fs/ext4/ialloc.c, recently_deleted()), so deleting 16,000 inodes here
+                # made the next worker's every open() and mkdir() ~250 µs instead of ~12 µs -- the bench
+                # charging tfgen for its own clean-up. The files are still written for real (and take ~85 MB
+                # per 1,000 modules until the run ends).
         bench.log(f"  round {rep + 1}/{bench.batch_reps}")
 
     def per_spec(mode: str, count: int, key: str = "seconds") -> float:
@@ -71,8 +74,9 @@ def run_benchmark(bench: Bench) -> Section:
                     label if count == SIZES[0] else "",
                     count,
                     f"{per_spec(mode, count):.2f} ms",
-                    f"{per_spec(mode, count, 'cpu'):.2f} ms",
+                    f"{per_spec(mode, count, 'cpu'):.2f} ms ({per_spec(mode, count, 'system'):.2f})",
                     " / ".join(f"{per_spec(mode, count, phase):.2f}" for phase in ("parse", "render", "write")) + " ms",
+                    f"{statistics.median(r['create_us'] for r in runs):.0f} µs",
                     seconds(statistics.median(r["seconds"] for r in runs)),
                     mib(statistics.median(r["maxrss_kb"] for r in runs)),
                     f"≤ {TARGET_MS:g} ms" if verdict else "",
@@ -85,8 +89,9 @@ def run_benchmark(bench: Bench) -> Section:
             "API use",
             "specs",
             "per spec",
-            "CPU per spec",
+            "CPU per spec (kernel)",
             "parse / render / write",
+            "new file",
             "batch",
             "peak RSS",
             "target",
@@ -101,9 +106,14 @@ def run_benchmark(bench: Bench) -> Section:
         "`tfgen.render.render_module`, `tfgen.render.write_files` into a new directory (atomic: staging directory "
         "+ rename). The variants of `examples/aurora.yaml` differ in name, capacities, instance count, CIDRs and "
         "tags. The clock includes making the environment, so a batch of 1 carries the template compilation. "
-        "Wall time minus CPU time is mostly waiting for the filesystem."
+        "Kernel: the system part of the CPU time (parse and render make no system calls: it is the write phase's). "
+        f"New file: what one empty file cost next to the output just before the batch "
+        f"(`batch_worker.create_cost`, {batch_worker.PROBE_FILES} files), a gauge of the filesystem's state; a "
+        f"new module is {batch_worker.MODULE_INODES} new inodes (12 files, 3 folders, the directory). Every "
+        "output is kept until the end of the run (see `run_benchmark`)."
         + (" `--quick` stops the first mode at 100 specs." if bench.quick else ""),
     ]
+    section.body += _filesystem_note(samples, work)
     shared_profile, api_profile = work / "shared.prof", work / "api.prof"
     api_count = 10 if bench.quick else 100
     _worker(bench, SIZES[-1], work / "profiled-shared", shared=True, profile=shared_profile)
@@ -143,6 +153,62 @@ def run_benchmark(bench: Bench) -> Section:
     return section
 
 
+SLOW_INODE_US = 30.0
+"""Kernel CPU per new inode of the batch (its data and the rename included) above which the filesystem is slow:
+where nothing was deleted lately, a module costs ~0.2-0.35 ms of kernel time on ext4, 12-20 µs per inode."""
+
+
+def _filesystem_note(samples: dict[tuple[str, int], list[dict[str, Any]]], work: Path) -> list[str]:
+    """What the filesystem costs per spec in the largest batch: kernel time against the write phase."""
+    mode, count = max(samples, key=lambda key: (key[1], key[0] == "shared"))
+    runs = samples[(mode, count)]
+    write = statistics.median(float(r["phases"]["write"]) for r in runs) / count * 1000
+    kernel = statistics.median(float(r["system"]) for r in runs) / count * 1000
+    per_inode = kernel / batch_worker.MODULE_INODES * 1000
+    probes = sorted(float(r["create_us"]) for row in samples.values() for r in row)
+    text = (
+        f"Filesystem: in the batch of {count} ({mode}) the kernel took {kernel:.2f} ms/spec of the {write:.2f} "
+        f"ms/spec write phase, {per_inode:.0f} µs for each of a module's {batch_worker.MODULE_INODES} new inodes "
+        f"(its data and the rename included); tfgen's Python is the rest. An empty file made just before each "
+        f"batch cost {statistics.median(probes):.0f} µs (median of {len(probes)} workers, "
+        f"{probes[0]:.0f}–{probes[-1]:.0f} µs)."
+    )
+    if per_inode > SLOW_INODE_US:
+        text += " That is slow" + (
+            ": this is ext4 without a journal, where allocating an inode skips, one buffer-cache lookup each, "
+            "every free inode of the block group freed in the last 60 s (300 s more while its inode table "
+            "block is unwritten) -- `recently_deleted()` in `fs/ext4/ialloc.c`. Whatever deleted many files "
+            "near where the batch writes lately (this machine's other processes, an earlier bench run's "
+            "clean-up) makes every `open(O_CREAT)` and `mkdir` pay for it; rerun on a quiet machine, a few "
+            "minutes after the last run, or with `TMPDIR` elsewhere."
+            if _ext4_without_journal(work)
+            else ": the filesystem, not tfgen, sets this part of the write phase."
+        )
+    return ["", text]
+
+
+def _ext4_without_journal(path: Path) -> bool:
+    """Whether ``path`` is on ext4 mounted without a journal (Linux only; False when unknown)."""
+    try:
+        mounts = [line.split()[:3] for line in Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines()]
+    except OSError:
+        return False
+    resolved = path.resolve().as_posix()
+    found = [
+        (point, device, kind)
+        for device, point, kind in mounts
+        if resolved == point or resolved.startswith(point.rstrip("/") + "/")
+    ]
+    if not found:
+        return False
+    _, device, kind = max(found, key=lambda entry: len(entry[0]))
+    journal = Path("/sys/fs/ext4") / Path(device).name / "journal_task"
+    try:
+        return kind == "ext4" and journal.read_text(encoding="utf-8").strip() == "<none>"
+    except OSError:
+        return False
+
+
 def _worker(bench: Bench, count: int, out: Path, *, shared: bool, profile: Path | None = None) -> dict[str, Any]:
     argv = [str(bench.python), str(BENCH / "batch_worker.py"), str(EXAMPLE), str(count), str(out)]
     if shared:
@@ -164,7 +230,7 @@ def _per_item(items: list[Any], action: Callable[[Any], object]) -> float:
     return statistics.median(passes)
 
 
-def _what_if(*, compose: bool, auto_reload: bool, count: int = 200) -> dict[str, float]:
+def _what_if(scratch: Path, *, compose: bool, auto_reload: bool, count: int = 200) -> dict[str, float]:
     """In this process: what the proposed fixes would save, per spec (only for the fixes that apply)."""
     from tfgen.render import make_environment, render_module, write_files
     from tfgen.spec import parse_spec
@@ -192,18 +258,18 @@ def _what_if(*, compose: bool, auto_reload: bool, count: int = 200) -> dict[str,
         env.auto_reload = False
         found["render_module, auto_reload=False"] = _per_item(specs, lambda spec: render_module(spec, env))
     files = render_module(specs[0], env)
-    with tempfile.TemporaryDirectory(prefix="tfgen-bench-write-") as tmp:
-        names = iter(range(10 * count))
-        found["write_files"] = _per_item(specs, lambda _: write_files(files, Path(tmp) / f"w{next(names)}"))
+    tmp = scratch / "what-if-write"  # kept, as the workers' outputs are (see run_benchmark)
+    names = iter(range(10 * count))
+    found["write_files"] = _per_item(specs, lambda _: write_files(files, tmp / f"w{next(names)}"))
 
-        def plain_write(_: object) -> None:
-            base = Path(tmp) / f"p{next(names)}"
-            for folder in sorted({(base / name).parent for name in files}):
-                folder.mkdir(parents=True, exist_ok=True)
-            for name, text in files.items():
-                (base / name).write_text(text, encoding="utf-8")
+    def plain_write(_: object) -> None:
+        base = tmp / f"p{next(names)}"
+        for folder in sorted({(base / name).parent for name in files}):
+            folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (base / name).write_text(text, encoding="utf-8")
 
-        found["plain write_text of the same files"] = _per_item(specs, plain_write)
+    found["plain write_text of the same files"] = _per_item(specs, plain_write)
     return found
 
 
@@ -224,7 +290,7 @@ def _fast_path_finding(per_spec: Callable[..., float], profile: Path, api_count:
     count = SIZES[-1]
     yaml_share = report.share_of(profile, [f"site-packages/yaml/{name}.py" for name in PURE_YAML])
     auto_reload = make_environment().auto_reload
-    what_if = _what_if(compose=yaml_share >= HOT_SHARE, auto_reload=auto_reload)
+    what_if = _what_if(profile.parent, compose=yaml_share >= HOT_SHARE, auto_reload=auto_reload)
     fixes: list[str] = []
     saved = 0.0
     if "compose (CSafeLoader)" in what_if:
@@ -272,9 +338,8 @@ def _fast_path_finding(per_spec: Callable[..., float], profile: Path, api_count:
         text += "Proposed fixes: " + "; ".join(f"({i}) {fix}" for i, fix in enumerate(fixes, 1)) + ". "
     text += (
         f"Atomic writing (`write_files`: staging directory, rename) costs {staging:.1f}× writing the same files "
-        "plainly; worth keeping. The rest is rendering, the work plain Jinja2 does too, and the filesystem: "
-        "`io.open` and `mkdir` lead the profile, and the write phase grows with the number of files already "
-        "written in the run (compare 100 and 1000). "
+        "plainly; worth keeping. The rest is rendering, the work plain Jinja2 does too, and the filesystem's "
+        "inode allocation (see the note under the table). "
     )
     if saved:
         text += f"Projected with the measured savings: ≈ {per_spec('shared', count) - saved:.2f} ms/spec."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import subprocess
 from pathlib import Path
@@ -185,29 +186,211 @@ def test_invalid_spec_leaves_output_untouched(tmp_path: Path) -> None:
     assert not (tmp_path / "fresh").exists()
 
 
+def fail_write_number(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the ``n``-th file :func:`render.write_files` writes fail as a full disk does."""
+    real_write_new = render._write_new
+    calls = {"n": 0}
+
+    def failing_write_new(path: str, data: bytes, folder_fd: int | None = None) -> None:
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write_new(path, data, folder_fd)
+
+    monkeypatch.setattr(render, "_write_new", failing_write_new)
+
+
+def inodes(directory: Path) -> dict[str, int]:
+    return {path.relative_to(directory).as_posix(): path.lstat().st_ino for path in directory.rglob("*")}
+
+
 def test_write_failure_midway_leaves_existing_directory_identical(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "module"
     api.render(spec_path("local"), out)
-    before = tree(out)
-    real_write_text = Path.write_text
-    calls = {"n": 0}
-
-    def failing_write_text(self: Path, data: str, *args: object, **kwargs: object) -> int:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise OSError(28, "No space left on device")
-        return real_write_text(self, data, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Path, "write_text", failing_write_text)
+    (out / "notes.txt").write_text("mine\n")
+    before, before_inodes = tree(out), inodes(out)
+    fail_write_number(3, monkeypatch)
     changed = load_spec(spec_path("v1-legacy")).spec
     with pytest.raises(RenderError) as info:
         render.write_files(render.render_module(changed), out)
     monkeypatch.undo()
     assert "No space left on device" in info.value.message
     assert tree(out) == before
+    assert inodes(out) == before_inodes, "the original files must stay the same files"
     assert not list(tmp_path.glob(".module.tfgen-*")), "staging directory left behind"
+
+
+def test_write_failure_in_a_new_directory_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "modules" / "db"
+    fail_write_number(5, monkeypatch)
+    with pytest.raises(RenderError) as info:
+        render.write_files(render.render_module(load_spec(spec_path("local")).spec), out)
+    assert "No space left on device" in info.value.message
+    assert sorted(out.parent.iterdir()) == [], "module or staging directory left behind"
+
+
+def test_failed_swap_restores_the_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "modules" / "db"
+    api.render(spec_path("local"), out)
+    before = tree(out)
+    real_rename = os.rename
+
+    def failing_rename(source: str | Path, target: str | Path) -> None:
+        name = Path(source).name
+        if name.startswith(".db.tfgen-") and not name.endswith(".old") and Path(target) == out:
+            raise OSError(errno.EACCES, "Permission denied")
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    with pytest.raises(RenderError) as info:
+        render.write_files(render.render_module(load_spec(spec_path("v1-legacy")).spec), out)
+    monkeypatch.undo()
+    assert info.value.message == f"{out}: cannot write: Permission denied"
+    assert tree(out) == before
+    assert sorted(out.parent.iterdir()) == [out], "staging or backup directory left behind"
+
+
+def test_new_directory_gets_every_file_and_no_leftovers(tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b" / "module"
+    files = render.render_module(load_spec(spec_path("local")).spec)
+    result = render.write_files(files, out)
+    assert result.changed == list(files)
+    assert result.unchanged == []
+    assert result.foreign == []
+    assert tree(out) == {name: text.encode() for name, text in files.items()}
+    assert sorted(out.parent.iterdir()) == [out]
+
+
+def test_new_directory_gets_the_umask_mode_not_a_temporary_directorys(tmp_path: Path) -> None:
+    files = render.render_module(load_spec(spec_path("local")).spec)
+    previous = os.umask(0o022)
+    try:
+        render.write_files(files, tmp_path / "module")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "module").stat().st_mode & 0o777 == 0o755  # mkdtemp's would be 0o700
+
+
+def test_rewrite_keeps_foreign_files_as_they_are(tmp_path: Path) -> None:
+    out = tmp_path / "modules" / "db"
+    api.render(spec_path("local"), out)
+    (out / "extra.tf").write_text("# hand-written\n")
+    (out / "extra.tf").chmod(0o600)
+    (out / "notes").mkdir()
+    (out / "notes" / "todo.txt").write_text("mine\n")
+    (out / "link.tf").symlink_to("extra.tf")
+    (out / ".terraform" / "modules").mkdir(parents=True)
+    (out / ".terraform" / "modules" / "modules.json").write_text("{}\n")
+    (out / ".terraform.lock.hcl").write_text("# lock\n")
+    kept = ["extra.tf", "notes", "notes/todo.txt", "link.tf", ".terraform/modules/modules.json", ".terraform.lock.hcl"]
+    before = inodes(out)
+    files = render.render_module(load_spec(spec_path("v1-legacy")).spec)
+    result = render.write_files(files, out)
+    assert result.foreign == ["extra.tf", "link.tf", "notes/todo.txt"]
+    assert sorted(result.changed) == sorted(files)
+    assert (out / "extra.tf").read_text() == "# hand-written\n"
+    assert (out / "extra.tf").stat().st_mode & 0o777 == 0o600
+    assert (out / "notes" / "todo.txt").read_text() == "mine\n"
+    assert os.readlink(out / "link.tf") == "extra.tf"
+    assert (out / ".terraform" / "modules" / "modules.json").read_text() == "{}\n"
+    assert (out / ".terraform.lock.hcl").read_text() == "# lock\n"
+    after = inodes(out)
+    # hard links, not copies: the files are the very same files (only directories are new)
+    assert {name: after[name] for name in kept if name != "notes"} == {
+        name: before[name] for name in kept if name != "notes"
+    }
+    assert tree(out) == {
+        **{name: text.encode() for name, text in files.items()},
+        "extra.tf": b"# hand-written\n",
+        "notes/todo.txt": b"mine\n",
+        "link.tf": b"# hand-written\n",
+    }
+    assert sorted(out.parent.iterdir()) == [out], "staging or backup directory left behind"
+
+
+def test_rewrite_without_hard_links_copies_foreign_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "module"
+    api.render(spec_path("local"), out)
+    (out / "extra.tf").write_text("# hand-written\n")
+    (out / "link.tf").symlink_to("extra.tf")
+
+    def no_link(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_link)
+    files = render.render_module(load_spec(spec_path("v1-legacy")).spec)
+    result = render.write_files(files, out)
+    monkeypatch.undo()
+    assert result.foreign == ["extra.tf", "link.tf"]
+    assert (out / "extra.tf").read_text() == "# hand-written\n"
+    assert os.readlink(out / "link.tf") == "extra.tf"
+    assert tree(out) == {
+        **{name: text.encode() for name, text in files.items()},
+        "extra.tf": b"# hand-written\n",
+        "link.tf": b"# hand-written\n",
+    }
+
+
+def test_rewrite_writes_only_changed_files(tmp_path: Path) -> None:
+    out = tmp_path / "module"
+    files = render.render_module(load_spec(spec_path("local")).spec)
+    render.write_files(files, out)
+    (out / "main.tf").write_text("# edited by hand\n")
+    before = inodes(out)
+    result = render.write_files(files, out)
+    assert result.changed == ["main.tf"]
+    assert result.unchanged == [name for name in files if name != "main.tf"]
+    assert tree(out) == {name: text.encode() for name, text in files.items()}
+    after = inodes(out)
+    assert after["main.tf"] != before["main.tf"]
+    assert {name: after[name] for name in result.unchanged} == {name: before[name] for name in result.unchanged}
+    again = render.write_files(files, out)
+    assert again.changed == []
+    assert inodes(out) == after, "nothing to change: nothing touched"
+
+
+def test_rewrite_replaces_a_symlink_instead_of_writing_through_it(tmp_path: Path) -> None:
+    out = tmp_path / "module"
+    files = render.render_module(load_spec(spec_path("local")).spec)
+    render.write_files(files, out)
+    outside = tmp_path / "outside.tf"
+    outside.write_text("# not tfgen's\n")
+    (out / "main.tf").unlink()
+    (out / "main.tf").symlink_to(outside)
+    result = render.write_files(files, out)
+    assert result.changed == ["main.tf"]
+    assert not (out / "main.tf").is_symlink()
+    assert (out / "main.tf").read_text() == files["main.tf"]
+    assert outside.read_text() == "# not tfgen's\n"
+
+
+def test_folder_in_the_way_fails_without_touching_the_directory(tmp_path: Path) -> None:
+    out = tmp_path / "modules" / "db"
+    files = render.render_module(load_spec(spec_path("local")).spec)
+    render.write_files(files, out)
+    for path in sorted((out / "tests").iterdir()):
+        path.unlink()
+    (out / "tests").rmdir()
+    (out / "tests").write_text("a file where tfgen needs a folder\n")
+    before, before_inodes = tree(out), inodes(out)
+    with pytest.raises(RenderError) as info:
+        render.write_files(files, out)
+    assert info.value.message == f"{out}: cannot write: Not a directory"
+    assert tree(out) == before
+    assert inodes(out) == before_inodes
+    assert sorted(out.parent.iterdir()) == [out], "staging directory left behind"
+
+
+def test_unreadable_or_undecodable_file_counts_as_changed(tmp_path: Path) -> None:
+    out = tmp_path / "module"
+    files = render.render_module(load_spec(spec_path("local")).spec)
+    render.write_files(files, out)
+    (out / "main.tf").write_bytes(b"\xff\xfe not utf-8\n")
+    result = render.write_files(files, out)
+    assert result.changed == ["main.tf"]
+    assert (out / "main.tf").read_text() == files["main.tf"]
 
 
 def test_template_error_becomes_render_error_naming_the_template(tmp_path: Path) -> None:

@@ -17,6 +17,9 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 def string(value: str) -> str:
     """A quoted HCL string literal; ``${`` and ``%{`` stay literal."""
+    # most strings (names, descriptions) need no escaping: six `in` tests cost half of seven replaces
+    if not ("\\" in value or '"' in value or "\n" in value or "\r" in value or "\t" in value or "{" in value):
+        return f'"{value}"'
     escaped = (
         value.replace("\\", "\\\\")
         .replace('"', '\\"')
@@ -45,10 +48,15 @@ def key(name: str) -> str:
 
 def value(data: Any, indent: int = 0) -> str:
     """Render ``data`` as an HCL expression whose continuation lines start at ``indent``."""
+    kind = type(data)  # exact types first (bool has no subclasses); subclasses take the general path below
+    if kind is str:
+        return string(data)
+    if kind is bool:
+        return "true" if data else "false"
+    if kind is int or kind is float:
+        return number(data)
     if data is None:
         return "null"
-    if isinstance(data, bool):
-        return "true" if data else "false"
     if isinstance(data, (int, float)):
         return number(data)
     if isinstance(data, str):
@@ -93,17 +101,21 @@ def align(entries: Sequence[tuple[str, str]]) -> list[str]:
     """``name = value`` lines with ``=`` aligned in runs of single-line values, as fmt does."""
     lines: list[str] = []
     run: list[tuple[str, str]] = []
-
-    def flush() -> None:
-        width = max((display_width(name) for name, _ in run), default=0)
-        lines.extend(f"{name}{' ' * (width - display_width(name))} = {text}" for name, text in run)
-        run.clear()
-
     for name, text in entries:
         if "\n" in text:
-            flush()
+            if run:
+                lines += _aligned(run)
+                run = []
             lines.append(f"{name} = {text}")
         else:
             run.append((name, text))
-    flush()
+    if run:
+        lines += _aligned(run)
     return lines
+
+
+def _aligned(run: list[tuple[str, str]]) -> list[str]:
+    """One run of single-line entries, ``=`` aligned (each name measured once)."""
+    widths = [display_width(name) for name, _ in run]
+    width = max(widths)
+    return [f"{name}{' ' * (width - own)} = {text}" for (name, text), own in zip(run, widths, strict=True)]

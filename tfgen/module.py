@@ -8,6 +8,7 @@ can still override them; structural choices (v1/v2, password source) are fixed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +35,17 @@ class Variable:
     validations: tuple[Validation, ...] = ()
     nullable: bool = True
 
+    @functools.cached_property
+    def _default(self) -> str:
+        # rendered once for both uses: a value that fits on one line is the same at any indent
+        return hcl.value(self.default, 2)
+
     def attribute_lines(self) -> list[str]:
         """The block's attribute lines, aligned as ``terraform fmt`` aligns them."""
         entries = [
             ("description", hcl.string(self.description)),
             ("type", self.type),
-            ("default", hcl.value(self.default, 2)),
+            ("default", self._default),
         ]
         if not self.nullable:
             entries.append(("nullable", "false"))
@@ -48,7 +54,7 @@ class Variable:
     @property
     def default_text(self) -> str:
         """The default as one short line for the README."""
-        text = hcl.value(self.default)
+        text = self._default
         return text if "\n" not in text else "(see variables.tf)"
 
 
