@@ -39,9 +39,10 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from tfgen import cli, emulator, workdir
+from tfgen import cli, emulator, render, workdir
 from tfgen.errors import ExitCode
 from tfgen.spec import ServerlessV2, Spec, load_spec
+from tfgen.terraform import Terraform
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -493,6 +494,43 @@ def test_v2_second_plan_shows_no_changes(v2: Deployment) -> None:
     assert summaries and summaries[-1]["changes"]["add"] == summaries[-1]["changes"]["change"] == 0
     assert not [e for e in events if e.get("type") == "planned_change"]
     assert "no changes" in as_json.err
+
+
+@pytest.mark.slow
+@pytest.mark.terraform
+def test_v2_plan_of_a_prepared_workdir_runs_only_terraform_plan(
+    v2: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing changed: no render, no `terraform version`, no init; a changed spec renders (and inits) again."""
+    commands: list[str] = []
+    renders: list[str] = []
+    execute, render_module = Terraform._execute, render.render_module
+
+    def spy(self: Terraform, argv: list[str], *args: Any, **kwargs: Any) -> int:
+        commands.append(argv[1])
+        return execute(self, argv, *args, **kwargs)
+
+    def counting(spec: Spec, env: Any = None) -> dict[str, str]:
+        renders.append(spec.name)
+        return render_module(spec, env)
+
+    monkeypatch.setattr(Terraform, "_execute", spy)
+    monkeypatch.setattr(render, "render_module", counting)
+
+    def plan(spec_path: Path) -> list[str]:
+        commands.clear()
+        ok(v2.run("plan", spec_path, *v2.local_args()))
+        return list(commands)
+
+    assert plan(v2.spec_path) == ["plan"]
+    assert renders == []
+    retagged = derive_spec(V2_SPEC, tmp_path, tags={"purpose": "retagged"})
+    assert plan(retagged) == ["plan"]  # the same providers and module call: no init
+    assert '"retagged"' in (v2.directory / "module" / "variables.tf").read_text(encoding="utf-8")
+    assert plan(v2.spec_path) == ["plan"]  # and back
+    assert plan(v2.spec_path) == ["plan"]
+    assert len(renders) == 2
+    check_render_matches_workdir(v2.spec_path, v2.directory, tmp_path / "rendered")
 
 
 @pytest.mark.slow

@@ -396,6 +396,86 @@ def test_version_is_checked_once(fake: Fake) -> None:
     assert [call["argv"] for call in fake.calls()].count(["version", "-json"]) == 1
 
 
+def versions_run(fake: Fake) -> int:
+    return [call["argv"] for call in fake.calls()].count(["version", "-json"])
+
+
+def test_version_is_remembered_per_binary_file(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tfgen.terraform._is_shim", lambda invoked, real: False)  # the fake is a script
+    cache = fake.tmp_path / "versions.json"
+    assert fake.terraform(version_cache=cache).version() == "1.11.4"
+    assert fake.terraform(version_cache=cache).version() == "1.11.4"
+    assert versions_run(fake) == 1
+    entry = json.loads(cache.read_text(encoding="utf-8"))[str(fake.binary.resolve())]
+    assert entry["version"] == "1.11.4"
+    # another file at the same path (an upgrade): checked again
+    fake.binary.write_text(fake.binary.read_text(encoding="utf-8") + "# upgraded\n", encoding="utf-8")
+    assert fake.terraform(version_cache=cache, version="1.12.1").version() == "1.12.1"
+    assert versions_run(fake) == 2
+    assert fake.terraform(version_cache=cache, version="1.12.1").version() == "1.12.1"
+    assert versions_run(fake) == 2
+    # a too old binary is never remembered as fine
+    fake.binary.write_text(fake.binary.read_text(encoding="utf-8") + "# downgraded\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(TerraformError, match="too old"):
+            fake.terraform(version_cache=cache, version="1.5.7").version()
+    assert versions_run(fake) == 4
+    fake.terraform().version()  # without a cache: every instance checks
+    assert versions_run(fake) == 5
+
+
+def test_version_of_a_shim_is_checked_every_time(fake: Fake) -> None:
+    cache = fake.tmp_path / "versions.json"
+    fake.terraform(version_cache=cache).version()
+    fake.terraform(version_cache=cache).version()
+    assert versions_run(fake) == 2  # the fake is a script, as tfenv's and asdf's shims are
+    assert not cache.exists()
+
+
+def test_what_counts_as_a_shim(tmp_path: Path) -> None:
+    from tfgen.terraform import _is_shim
+
+    binary = tmp_path / "terraform_1.11.4"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(64))
+    script = tmp_path / "tfenv-shim"
+    script.write_text("#!/usr/bin/env bash\nexec real-terraform\n", encoding="utf-8")
+    multiplexer = tmp_path / "mise"
+    multiplexer.write_bytes(binary.read_bytes())
+    assert not _is_shim(str(binary), str(binary))
+    assert not _is_shim(str(tmp_path / "terraform"), str(binary))  # a link to a versioned file (tfswitch)
+    assert _is_shim(str(tmp_path / "terraform"), str(script))
+    assert _is_shim(str(tmp_path / "terraform"), str(multiplexer))
+
+
+def test_a_command_corrects_a_wrong_remembered_version(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same file, another terraform (a proxy that picks one at run time): the version event tells."""
+    monkeypatch.setattr("tfgen.terraform._is_shim", lambda invoked, real: False)
+    cache = fake.tmp_path / "versions.json"
+    fake.terraform(version_cache=cache).version()
+    fake.program(plan={"lines": [{"type": "version", "terraform": "1.12.0"}, summary("plan")], "exit": 0})
+    tf = fake.terraform(version_cache=cache)
+    tf.plan(fake.workdir / "p")
+    assert tf.version() == "1.12.0"
+    assert json.loads(cache.read_text(encoding="utf-8"))[str(fake.binary.resolve())]["version"] == "1.12.0"
+    # too old: stopped at its first event, before it plans anything
+    fake.program(plan={"lines": [{"type": "version", "terraform": "1.5.7"}, {"sleep": 30}, summary("plan")], "exit": 0})
+    started = time.monotonic()
+    with pytest.raises(TerraformError, match=r"1\.5\.7 is too old"):
+        fake.terraform(version_cache=cache).plan(fake.workdir / "p")
+    assert time.monotonic() - started < 20
+    with pytest.raises(TerraformError, match=r"1\.5\.7 is too old"):
+        fake.terraform(version_cache=cache).version()
+    assert versions_run(fake) == 1
+
+
+@pytest.mark.terraform
+def test_real_terraform_version_is_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "versions.json"
+    found = real_terraform(tmp_path, tmp_path, version_cache=cache).version()
+    monkeypatch.setattr(Terraform, "version_argv", lambda self: pytest.fail("terraform version ran again"))
+    assert real_terraform(tmp_path, tmp_path, version_cache=cache).version() == found
+
+
 # -- environment and CLI config ------------------------------------------------------------------
 
 

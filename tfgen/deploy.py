@@ -1,8 +1,10 @@
 """plan / apply / destroy / output: a spec driven through terraform, optionally on the emulator.
 
 Each command loads the spec (``--env`` picks an environment; a spec with environments
-needs one), renders the working directory, runs ``terraform init`` when what it
-depends on changed, then plans or applies. The state lives where the spec's
+needs one), checks terraform's version (remembered per binary in the working
+directory), renders the working directory unless it already holds what the spec
+renders to, runs ``terraform init`` when what it depends on changed, then plans or
+applies: on a prepared working directory, ``terraform plan`` is the only command. The state lives where the spec's
 ``backend`` says (:mod:`tfgen.backend`); when that changes for a working directory
 that already has a state, the state is migrated, only after the user confirms, and
 checked to have arrived whole (:func:`_migrate`).
@@ -149,15 +151,18 @@ def _session(
             settings = dataclasses.replace(settings, env=backend.emulator_env(settings.env))
             if backend.kind(spec, local=True) == "s3":
                 backend.ensure_bucket(endpoint, spec)
-        tf = Terraform(directory, settings)
+        directory.mkdir(parents=True, exist_ok=True)  # terraform starts there, `version` too
+        tf = Terraform(directory, _with_version_cache(settings, directory))
+        version = tf.version()
         data_dir = Path(settings.env.get("TF_DATA_DIR") or ".terraform")
         before = workdir.recorded_backend(directory)  # not None: the directory exists
         after = backend.identity(spec, local=endpoint is not None)
         migration = None
         if before is not None and before != after:
             migration = _plan_migration(tf, data_dir, loaded, before, after, endpoint, confirm_migration)
-        prepared = workdir.prepare(spec, directory, local_endpoint=endpoint, data_dir=data_dir)
-        tf.version()
+        prepared = workdir.prepare(
+            spec, directory, local_endpoint=endpoint, data_dir=data_dir, tool=f"{tf.name} {version}"
+        )
         if migration is not None:
             _run_phase(reporters, "init", functools.partial(tf.init, migrate_state=True))
             _check_migrated(tf, migration)
@@ -168,6 +173,13 @@ def _session(
             _run_phase(reporters, "init", functools.partial(tf.init, reconfigure=reconfigure))
             workdir.mark_initialised(prepared)
         yield _Session(loaded, prepared, tf, migration)
+
+
+def _with_version_cache(settings: TerraformSettings, directory: Path) -> TerraformSettings:
+    """``settings`` remembering terraform's version in the working directory, unless the caller chose a cache."""
+    if settings.version_cache is not None:
+        return settings
+    return dataclasses.replace(settings, version_cache=directory / workdir.VERSION_CACHE)
 
 
 def _plan_migration(
@@ -464,7 +476,7 @@ def outputs(spec_path: Path, options: DeployOptions) -> dict[str, OutputValue]:
         )
     workdir.check_target(directory, "local" if options.is_local else "aws")
     if backend.kind(loaded.spec, local=options.is_local) == "local":
-        return Terraform(directory, options.terraform).output()
+        return Terraform(directory, _with_version_cache(options.terraform, directory)).output()
     # a remote state: the backend (and, with --local, the emulator's address) must be current
     with _session(loaded, options, lambda phase: _Quiet(), None) as session:
         return session.terraform.output()

@@ -98,6 +98,10 @@ class TerraformSettings:
         cancel: When set, a running command is stopped as by one Ctrl-C (terraform stops
             cleanly and releases its lock) and raises ``CommandInterrupted``: how commands
             in worker threads, which get no signals, are interrupted.
+        version_cache: A JSON file remembering the version of each binary checked, by its
+            resolved path, device, inode, size, mtime and ctime: ``terraform version -json``
+            then runs once per binary, not before every command (see :meth:`Terraform.version`).
+            None: check every time.
     """
 
     env: Mapping[str, str]
@@ -105,6 +109,7 @@ class TerraformSettings:
     plugin_mirror: Path | None = None
     plugin_cache_dir: Path | None = None
     cancel: threading.Event | None = None
+    version_cache: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -321,7 +326,7 @@ class _ArgvBuilder(python_terraform.Terraform):  # type: ignore[misc]
 class Terraform:
     """Runs terraform in one working directory.
 
-    Every command checks ``terraform version -json`` first (once per instance) and
+    Every command checks the version first (once per instance; see :meth:`version`) and
     runs with ``TF_IN_AUTOMATION=1`` and ``TF_INPUT=0``.
 
     Args:
@@ -412,6 +417,14 @@ class Terraform:
     def version(self) -> str:
         """Check that terraform runs and is recent enough.
 
+        With ``settings.version_cache``, a binary whose version was checked before is not
+        run again while it is the same file (resolved path, device, inode, size, mtime,
+        ctime). Shell-script shims (tfenv, asdf) and binaries that resolve to a file of
+        another name (mise, snap) pick the real terraform at run time, so they are checked
+        every time. Each ``-json`` command also reports its version first: a remembered
+        version that turns out wrong is corrected there, and a too old terraform is
+        stopped before it does anything (:meth:`_stream`).
+
         Returns:
             The version, e.g. ``"1.11.4"``.
 
@@ -420,6 +433,13 @@ class Terraform:
         """
         if self._version is not None:
             return self._version
+        stamp = self._binary_stamp()
+        if stamp is not None:
+            remembered = self._remembered_version(stamp)
+            if remembered is not None:
+                self._check_minimum(remembered)
+                self._version = remembered
+                return remembered
         argv = self.version_argv()
         out: list[str] = []
         err: list[str] = []
@@ -433,14 +453,86 @@ class Terraform:
                 + (" ".join(err + out).strip()[:200] or "no output"),
                 hint=f"tfgen needs Terraform >= {_dotted(MINIMUM_VERSION)}, which has `version -json`",
             ) from None
+        self._check_minimum(found)
+        self._version = found
+        if stamp is not None:
+            self._remember_version(stamp, found)
+        return found
+
+    def _check_minimum(self, found: str) -> None:
         match = re.match(r"(\d+)\.(\d+)", found)
         if match is None or (int(match[1]), int(match[2])) < MINIMUM_VERSION:
             raise TerraformError(
                 f"{self.name} {found} is too old: tfgen needs >= {_dotted(MINIMUM_VERSION)} (write-only attributes)",
                 hint=f"install Terraform {_dotted(MINIMUM_VERSION)} or newer, or point tfgen at it",
             )
-        self._version = found
-        return found
+
+    def _binary_stamp(self) -> tuple[str, str] | None:
+        """``(resolved path, identity of the file)`` of the binary, or None when its version must not be remembered."""
+        if self.settings.version_cache is None:
+            return None
+        binary = self.settings.binary
+        if os.sep in binary:
+            found: str | None = str(self.workdir / binary)  # terraform starts in the working directory
+        else:
+            found = shutil.which(binary, path=self.settings.env.get("PATH", os.defpath))
+        if found is None or not os.path.isabs(found):
+            return None  # not found (running it gives the error), or found through a relative PATH entry
+        real = os.path.realpath(found)
+        try:
+            if _is_shim(found, real):
+                return None
+            info = os.stat(real)
+        except OSError:
+            return None
+        return real, f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+
+    def _read_version_cache(self) -> dict[str, Any]:
+        path = self.settings.version_cache
+        if path is None:
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _remembered_version(self, stamp: tuple[str, str]) -> str | None:
+        entry = self._read_version_cache().get(stamp[0])
+        if not isinstance(entry, dict) or entry.get("stamp") != stamp[1]:
+            return None
+        version = entry.get("version")
+        return version if isinstance(version, str) else None
+
+    def _remember_version(self, stamp: tuple[str, str], version: str) -> None:
+        """Record the version of a binary (atomically; a cache, so failures are ignored)."""
+        path = self.settings.version_cache
+        if path is None:
+            return
+        data = self._read_version_cache()
+        data[stamp[0]] = {"stamp": stamp[1], "version": version}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+    def _reported_version(self, event: Event) -> None:
+        """The ``version`` event a ``-json`` command starts with: correct what :meth:`version` assumed.
+
+        Raises:
+            TerraformError: The terraform actually running is too old (it is then stopped).
+        """
+        reported = event.get("terraform") or event.get("tofu")
+        if not isinstance(reported, str) or reported == self._version:
+            return
+        self._version = reported
+        stamp = self._binary_stamp()
+        if stamp is not None:
+            self._remember_version(stamp, reported)
+        self._check_minimum(reported)
 
     def init(
         self, on_event: EventHandler | None = None, *, reconfigure: bool = False, migrate_state: bool = False
@@ -717,8 +809,11 @@ class Terraform:
         raw: list[str] = []
 
         def handle(event: Event) -> None:
-            if event.get("type") == "diagnostic" and isinstance(event.get("diagnostic"), dict):
+            kind = event.get("type")
+            if kind == "diagnostic" and isinstance(event.get("diagnostic"), dict):
                 diagnostics.append(Diagnostic.from_json(event["diagnostic"]))
+            elif kind == "version":
+                self._reported_version(event)
             if on_event is not None:
                 on_event(event)
 
@@ -1068,6 +1163,20 @@ def _stop(proc: subprocess.Popen[bytes], pipes: _Pipes, interrupts: _InterruptFo
 
 
 # -- helpers ----------------------------------------------------------------------------
+
+
+def _is_shim(invoked: str, real: str) -> bool:
+    """Whether a binary picks the terraform to run each time it starts, so its version cannot be remembered.
+
+    A script (tfenv's and asdf's shims), or a link to a program of another name (mise, snap).
+
+    Raises:
+        OSError: If ``real`` cannot be read.
+    """
+    if not Path(real).name.startswith(Path(invoked).name):
+        return True
+    with open(real, "rb") as handle:
+        return handle.read(2) == b"#!"
 
 
 def _parse_event(line: str) -> Event | None:

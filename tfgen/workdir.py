@@ -6,26 +6,33 @@ outputs), the state (unless a remote backend holds it), and ``.tfgen-target.json
 which records whether the state belongs to real AWS or to the local emulator, so
 that one is never planned against the other by accident, and where the state lived
 when ``terraform init`` last succeeded, so that a backend change is seen as a
-migration. Each environment of a spec is its own cluster (``<name>-<env>``), so it
-gets its own working directory.
+migration, and what the last render was made from (so that an unchanged spec is not
+rendered again). ``.tfgen-terraform.json`` remembers the version of the terraform
+binaries used here (:data:`VERSION_CACHE`). Each environment of a spec is its own
+cluster (``<name>-<env>``), so it gets its own working directory.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
+import importlib.util
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from tfgen import backend, emulator, module, render
+from tfgen import backend, emulator
 from tfgen.errors import UsageError
 from tfgen.spec import Spec
 
 TARGET_FILE = ".tfgen-target.json"
 PLAN_FILE = "tfgen.tfplan"
+VERSION_CACHE = ".tfgen-terraform.json"
+"""The versions of the terraform binaries checked here (:attr:`tfgen.terraform.TerraformSettings.version_cache`)."""
 BACKUP_DIR = ".tfgen-state-backups"
 """Copies of the state taken before each backend migration (mode 0600: a state holds secrets)."""
 ROOT_FILES = ("main.tf", "local_network.tf", emulator.OVERRIDE_FILENAME)
@@ -68,7 +75,7 @@ def recorded_backend(directory: Path) -> str | None:
     record = _read_record(directory)
     if not record.get("init"):
         return None
-    return record.get("backend") or "local"
+    return str(record.get("backend") or "local")
 
 
 def save_backup(directory: Path, state: str, source: str) -> Path:
@@ -88,7 +95,7 @@ def save_backup(directory: Path, state: str, source: str) -> Path:
     return path
 
 
-def _read_record(directory: Path) -> dict[str, str]:
+def _read_record(directory: Path) -> dict[str, Any]:
     try:
         data = json.loads((directory / TARGET_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -116,8 +123,15 @@ def check_target(directory: Path, target: TargetKind) -> None:
     )
 
 
-def prepare(spec: Spec, directory: Path, *, local_endpoint: str | None, data_dir: Path | None = None) -> Prepared:
+def prepare(
+    spec: Spec, directory: Path, *, local_endpoint: str | None, data_dir: Path | None = None, tool: str = ""
+) -> Prepared:
     """Render the module and the root configuration into ``directory``.
+
+    When the directory already holds exactly what this spec renders to (same spec, backend,
+    target, emulator URL, tfgen and templates; every file as tfgen wrote it), nothing is
+    rendered again: :data:`TARGET_FILE` records what went into the last render and a hash of each
+    file written, and the files are read back and compared with those hashes.
 
     Args:
         spec: The validated spec.
@@ -125,6 +139,8 @@ def prepare(spec: Spec, directory: Path, *, local_endpoint: str | None, data_dir
         local_endpoint: URL of the AWS emulator for ``--local``, else ``None`` (real AWS).
         data_dir: terraform's data directory (``TF_DATA_DIR``), relative to ``directory``
             unless absolute; default ``.terraform``.
+        tool: The terraform binary's name and version (``terraform 1.11.4``); another one
+            needs ``terraform init`` again.
 
     Raises:
         UsageError: If the directory belongs to the other target.
@@ -132,12 +148,40 @@ def prepare(spec: Spec, directory: Path, *, local_endpoint: str | None, data_dir
     """
     target: TargetKind = "local" if local_endpoint else "aws"
     check_target(directory, target)
+    identity = backend.identity(spec, local=local_endpoint is not None)
+    block = backend.block(spec, endpoint=local_endpoint)
+    record = _read_record(directory)
+    key = _render_key(spec, target, local_endpoint, block, identity)
+    written = _rendered(directory, record, key)
+    if written is None:
+        written = _render(spec, directory, target, local_endpoint, block, identity)
+    hashes = {name: _digest(text) for name, text in written.items()}
+    data = directory / (data_dir or Path(".terraform"))
+    fingerprint = _fingerprint(written["module/versions.tf"], written["main.tf"], data, tool)
+    needs_init = record.get("init") != fingerprint or not (data / "modules").is_dir()
+    kept: dict[str, Any] = {"target": target, "init": record.get("init", "")}
+    if record.get("backend"):
+        kept["backend"] = record["backend"]
+    kept["render"] = {"key": key, "files": hashes}
+    _write(directory / TARGET_FILE, json.dumps(kept, indent=2) + "\n")
+    return Prepared(directory, target, needs_init, fingerprint, identity)
+
+
+def _render(
+    spec: Spec, directory: Path, target: TargetKind, local_endpoint: str | None, block: str | None, identity: str
+) -> dict[str, str]:
+    """Render and write the module and the root files.
+
+    Returns:
+        Every file written, by its path relative to ``directory`` (``module/main.tf``, ``main.tf``...).
+    """
+    from tfgen import module, render  # Jinja is needed only when something is rendered
+
     env = render.shared_environment()
     module_files = render.render_module(spec, env)
     values = render.context(spec)
     values["target"] = target
-    values["backend_block"] = backend.block(spec, endpoint=local_endpoint)
-    identity = backend.identity(spec, local=local_endpoint is not None)
+    values["backend_block"] = block
     values["state_location"] = identity
     values["outputs"] = [
         module.Output(o.name, o.description, f"module.cluster.{o.name}", o.sensitive) for o in module.outputs(spec)
@@ -154,23 +198,92 @@ def prepare(spec: Spec, directory: Path, *, local_endpoint: str | None, data_dir
             _write(path, root[name])
         elif path.exists():
             path.unlink()
-    data = directory / (data_dir or Path(".terraform"))
-    fingerprint = _fingerprint(module_files["versions.tf"], root["main.tf"], data)
-    record = _read_record(directory)
-    needs_init = record.get("init") != fingerprint or not (data / "modules").is_dir()
-    kept = {"target": target, "init": record.get("init", "")}
-    if record.get("backend"):
-        kept["backend"] = record["backend"]
-    _write(directory / TARGET_FILE, json.dumps(kept, indent=2) + "\n")
-    return Prepared(directory, target, needs_init, fingerprint, identity)
+    return {**{f"module/{name}": text for name, text in module_files.items()}, **root}
 
 
-def _fingerprint(versions_tf: str, root_main_tf: str, data_dir: Path) -> str:
-    # what `terraform init` depends on: provider requirements, the module call, where it installs
-    return hashlib.sha256(f"{versions_tf}\0{root_main_tf}\0{data_dir.resolve()}".encode()).hexdigest()
+def _rendered(directory: Path, record: Mapping[str, Any], key: str) -> dict[str, str] | None:
+    """The files of the last render when ``key`` is what it was rendered from and no file changed since; else None."""
+    last = record.get("render")
+    if not isinstance(last, dict) or last.get("key") != key or not isinstance(last.get("files"), dict):
+        return None
+    hashes: dict[str, Any] = last["files"]
+    if "module/versions.tf" not in hashes or "main.tf" not in hashes:
+        return None
+    if any(name not in hashes and (directory / name).exists() for name in ROOT_FILES):
+        return None  # a root file this target does not have (it would be deleted)
+    found: dict[str, str] = {}
+    for name, digest in hashes.items():
+        try:
+            text = (directory / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        if _digest(text) != digest:
+            return None
+        found[name] = text
+    return found
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _render_key(spec: Spec, target: TargetKind, local_endpoint: str | None, block: str | None, identity: str) -> str:
+    """What a render depends on: tfgen itself, the spec, the target and emulator URL, the backend.
+
+    The spec's digest covers the module (its defaults filled in) but not the backend, which
+    only the root configuration shows: its block and the state's identity are keyed apart.
+    """
+    parts = [code_signature(), spec.digest(), target, local_endpoint or "", block or "", identity]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+@functools.cache
+def code_signature() -> str:
+    """The code that renders, as a digest: tfgen's version and the size and mtime of each of its files.
+
+    Covers tfgen's modules and templates (an edited template in a development checkout
+    changes the render without a new version) and jinja2's package (an upgrade).
+    Computed once per process.
+    """
+    from tfgen import __version__
+
+    package = Path(__file__).resolve().parent
+    roots = [package]
+    jinja = importlib.util.find_spec("jinja2")
+    if jinja is not None and jinja.origin:
+        roots.append(Path(jinja.origin).parent)
+    entries = [__version__]
+    for root in roots:
+        for folder, dirs, names in os.walk(root, followlinks=True):  # tfgen/templates may be a symlink
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(names):
+                path = os.path.join(folder, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                entries.append(f"{path}\0{info.st_size}\0{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+
+
+def _fingerprint(versions_tf: str, root_main_tf: str, data_dir: Path, tool: str) -> str:
+    # what `terraform init` depends on: provider requirements, the module call, where it
+    # installs, and which terraform (another version or tofu may need another install);
+    # not the comments (the module's header names the spec's digest, which any change of
+    # the spec changes)
+    text = f"{_without_comments(versions_tf)}\0{_without_comments(root_main_tf)}\0{data_dir.resolve()}\0{tool}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _without_comments(text: str) -> str:
+    """``text`` without its whole-line ``#`` comments (the only comments tfgen writes)."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
 
 
 def mark_initialised(prepared: Prepared) -> None:
     """Remember that ``terraform init`` succeeded for the current configuration."""
-    record = {"target": prepared.target, "init": prepared.fingerprint, "backend": prepared.backend}
+    record: dict[str, Any] = {"target": prepared.target, "init": prepared.fingerprint, "backend": prepared.backend}
+    last = _read_record(prepared.directory).get("render")
+    if last is not None:
+        record["render"] = last
     _write(prepared.directory / TARGET_FILE, json.dumps(record, indent=2) + "\n")
