@@ -163,17 +163,12 @@ def _findings(outcomes: dict[str, Outcome], setups: list[Setup]) -> list[str]:
     if breaking.later > 0.5 * cached.later:
         return []
     return [
-        "**Provider install with the shared cache (informational).** From a packed mirror the cache saves disk "
-        f"({size(cached.per_dir)} per directory instead of {size(no_cache.per_dir)}) but much less time than it "
-        f"could: each fresh directory after the first still takes {seconds(cached.later)} (without a cache "
-        f"{seconds(no_cache.later)}), because terraform ≥ 1.4 does not trust a cached provider for a directory whose "
-        "lock file lacks its checksum and installs it from the mirror again. With "
-        f"`plugin_cache_may_break_dependency_lock_file = true` it takes {seconds(breaking.later)}. Every new tfgen "
-        "working directory starts without a lock file, so the README's promise (the cache avoids unpacking the "
-        "aws provider per cluster) holds for disk, not for time. Proposed "
-        "fix (`tfgen/terraform.py` `_write_cli_config`, which already writes a temporary CLI config): add "
-        "`plugin_cache_may_break_dependency_lock_file = true` when a plugin cache is used (terraform still writes "
-        "the lock file with the checksum it computes), or seed a new working directory with a lock file holding "
-        "the provider's hashes. On this machine's unpacked mirror terraform only makes symlinks, so neither "
-        "matters here."
+        "**Provider install with the shared cache (informational).** From a packed mirror a plain shared cache "
+        f"saves disk ({size(cached.per_dir)} per directory instead of {size(no_cache.per_dir)}) but little time "
+        f"({seconds(cached.later)} per fresh directory after the first, {seconds(no_cache.later)} without a cache): "
+        "terraform ≥ 1.4 does not trust a cached provider for a directory whose lock file lacks its checksum. "
+        "tfgen therefore sets `TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE` whenever it uses its shared cache "
+        "(`tfgen/terraform.py`; terraform still writes the lock file with the checksum it computes), so a new "
+        f"tfgen working directory costs what the last row shows: {seconds(breaking.later)}. On this machine's "
+        "unpacked mirror terraform only makes symlinks, so none of this matters here."
     ]
