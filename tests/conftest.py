@@ -61,3 +61,19 @@ def terraform_cli_env(plugin_mirror: Path, tmp_path_factory: pytest.TempPathFact
         "TF_IN_AUTOMATION": "1",
         "CHECKPOINT_DISABLE": "1",
     }
+
+
+@pytest.fixture(scope="module")
+def endpoint(shared_dir: Path) -> Iterator[str]:
+    """A background moto server (its own process) for a whole module; stopped at the end.
+
+    The requesting module defines ``shared_dir`` (its plugin cache, HOME and this emulator's record).
+    """
+    from tfgen import emulator
+
+    base = shared_dir / "emulator"
+    info = emulator.start_background(base)
+    try:
+        yield info.url
+    finally:
+        emulator.stop_background(base)

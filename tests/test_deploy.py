@@ -350,17 +350,6 @@ def deploy_env(isolated_env: None, monkeypatch: pytest.MonkeyPatch, shared_dir: 
     _deploy_env(monkeypatch, shared_dir)
 
 
-@pytest.fixture(scope="module")
-def endpoint(shared_dir: Path) -> Iterator[str]:
-    """URL of a background moto server (its own process) for the whole module; stopped at the end."""
-    base = shared_dir / "emulator"
-    info = emulator.start_background(base)
-    try:
-        yield info.url
-    finally:
-        emulator.stop_background(base)
-
-
 @dataclass
 class Deployment:
     """The shared v2 deployment of examples/local.yaml."""

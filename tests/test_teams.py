@@ -26,7 +26,6 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from tests.test_deploy import Background, Run, aws, ok, tfgen
+from tests.test_deploy import Background, Run, _deploy_env, aws, ok, tfgen
 from tfgen import backend, deploy, emulator, workdir
 from tfgen.backend import StateSummary
 from tfgen.errors import ExitCode, SpecError, UsageError
@@ -468,13 +467,6 @@ def test_bad_lock_timeout_and_directory_options(tmp_path: Path) -> None:
 # ======================================================================== terraform + moto
 
 
-def _deploy_env(mp: pytest.MonkeyPatch, shared: Path) -> None:
-    mp.setenv("TFGEN_PLUGIN_CACHE_DIR", str(shared / "plugin-cache"))
-    mp.delenv("TF_DATA_DIR", raising=False)  # .terraform/ in each working directory: two at once never share one
-    mp.delenv("TF_CLI_ARGS", raising=False)
-    mp.setenv("CHECKPOINT_DISABLE", "1")
-
-
 @pytest.fixture(scope="module")
 def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Module-wide directory: plugin cache, HOME of the module fixtures, emulator record."""
@@ -488,17 +480,6 @@ def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def deploy_env(isolated_env: None, monkeypatch: pytest.MonkeyPatch, shared_dir: Path) -> None:
     """On top of conftest's isolation: the module's plugin cache, .terraform/ in each working directory."""
     _deploy_env(monkeypatch, shared_dir)
-
-
-@pytest.fixture(scope="module")
-def endpoint(shared_dir: Path) -> Iterator[str]:
-    """A background moto server (its own process) for the whole module; stopped at the end."""
-    base = shared_dir / "emulator"
-    info = emulator.start_background(base)
-    try:
-        yield info.url
-    finally:
-        emulator.stop_background(base)
 
 
 def s3(url: str) -> Any:
