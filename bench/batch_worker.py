@@ -2,8 +2,8 @@
 
 Usage: python batch_worker.py SPEC COUNT OUT_DIR [--shared-env] [--profile FILE]
 
-Per spec: ``tfgen.spec.parse_spec`` (YAML + validation), ``tfgen.render.render_module``
-and ``tfgen.render.write_files`` into ``OUT_DIR/<name>``. Without ``--shared-env``
+Per spec: ``tfgen.spec.model.parse_spec`` (YAML + validation), ``tfgen.render.templates.render_module``
+and ``tfgen.render.templates.write_files`` into ``OUT_DIR/<name>``. Without ``--shared-env``
 ``render_module`` is called as ``tfgen.api.render`` calls it (no environment: it makes
 its own); with it, one ``make_environment()`` serves the whole batch. The variants
 (names, capacities, CIDRs, instance counts, tags) are made before the clock starts.
@@ -86,8 +86,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--profile", type=Path)
     args = parser.parse_args(argv)
 
-    from tfgen.render import make_environment, render_module, write_files
-    from tfgen.spec import parse_spec
+    from tfgen.render.templates import make_environment, render_module, write_files
+    from tfgen.spec.model import parse_spec
 
     texts = variants(args.spec.read_text(encoding="utf-8"), args.count)
     paths = [Path(f"variant-{i:04d}.yaml") for i in range(args.count)]

@@ -102,8 +102,8 @@ def run_benchmark(bench: Bench) -> Section:
     section.body += [
         "",
         f"Median of {bench.batch_reps} worker process(es) per row (`bench/batch_worker.py`). Per spec: "
-        "`tfgen.spec.parse_spec` (YAML with line tracking, `tfgen.records` validation, cross-field rules), "
-        "`tfgen.render.render_module`, `tfgen.render.write_files` into a new directory (atomic: staging directory "
+        "`tfgen.spec.model.parse_spec` (YAML with line tracking, `tfgen.spec.schema` validation, cross-field rules), "
+        "`tfgen.render.templates.render_module`, `tfgen.render.templates.write_files` into a new directory (atomic: staging directory "
         "+ rename). The variants of `examples/aurora.yaml` differ in name, capacities, instance count, CIDRs and "
         "tags. The clock includes making the environment, so a batch of 1 carries the template compilation. "
         "Kernel: the system part of the CPU time (parse and render make no system calls: it is the write phase's). "
@@ -134,7 +134,7 @@ def run_benchmark(bench: Bench) -> Section:
     compiles_per_call = report.calls_of(api_profile, "jinja2/environment.py", "compile") / max(
         report.calls_of(api_profile, "tfgen/render.py", "render_module"), 1
     )
-    from tfgen.render import MODULE_FILES
+    from tfgen.render.templates import MODULE_FILES
 
     # compiling every module template again on every call, rather than once per process
     if not verdicts["api"].passed and compiles_per_call >= 0.9 * len(MODULE_FILES):
@@ -232,8 +232,8 @@ def _per_item(items: list[Any], action: Callable[[Any], object]) -> float:
 
 def _what_if(scratch: Path, *, compose: bool, auto_reload: bool, count: int = 200) -> dict[str, float]:
     """In this process: what the proposed fixes would save, per spec (only for the fixes that apply)."""
-    from tfgen.render import make_environment, render_module, write_files
-    from tfgen.spec import parse_spec
+    from tfgen.render.templates import make_environment, render_module, write_files
+    from tfgen.spec.model import parse_spec
 
     texts = batch_worker.variants(EXAMPLE.read_text(encoding="utf-8"), count)
 
@@ -285,7 +285,7 @@ HOT_SHARE = 0.03
 
 
 def _fast_path_finding(per_spec: Callable[..., float], profile: Path, api_count: int) -> str:
-    from tfgen.render import MODULE_FILES, make_environment
+    from tfgen.render.templates import MODULE_FILES, make_environment
 
     count = SIZES[-1]
     yaml_share = report.share_of(profile, [f"site-packages/yaml/{name}.py" for name in PURE_YAML])

@@ -31,14 +31,14 @@ HEAVY = (
     "hcl2",
     "requests",
     # tfgen's own driver modules: they pull in subprocess, sockets, urllib, ssl, threads
-    "tfgen.emulator",
-    "tfgen.terraform",
-    "tfgen.deploy",
-    "tfgen.workdir",
-    "tfgen.progress",
-    "tfgen.database",
-    "tfgen.aws_checks",
-    "tfgen.runbook",
+    "tfgen.emulator.server",
+    "tfgen.terraform.driver",
+    "tfgen.deploy.operations",
+    "tfgen.deploy.workdir",
+    "tfgen.deploy.progress",
+    "tfgen.ops.database",
+    "tfgen.ops.aws",
+    "tfgen.ops.runbook",
 )
 """Modules that have no business on the render path."""
 
@@ -62,7 +62,7 @@ GROUPS = {
 COMPILE_CODE = """
 import sys, time
 import jinja2
-from tfgen import render
+from tfgen.render import templates as render
 t = time.perf_counter()
 env = render.make_environment()
 if len(sys.argv) > 1:  # what-if: a bytecode cache in this folder
@@ -184,7 +184,7 @@ def run_benchmark(bench: Bench) -> Section:
         [run(Command([py, "-X", "importtime", str(bench.tfgen), "--version"]), keep_output=True).stderr]
     )
     version_imports = sorted({name.split(".")[0] for name in version_times} & {"pydantic", "jinja2", "yaml"})
-    from tfgen.render import make_environment
+    from tfgen.render.templates import make_environment
 
     facts = Facts(compile_ms, cached_ms, compiling_ms, version_imports, make_environment().auto_reload)
 
@@ -268,13 +268,13 @@ def _finding(
     gap = (render.median - plain.median) * 1000
     typer_ms = groups.get("typer + click (CLI)", 0.0)
     pydantic_ms = groups.get("pydantic (validation)", 0.0)
-    spec_ms = times.get("tfgen.spec", (0.0, 0.0))[0]
+    spec_ms = times.get("tfgen.spec.model", (0.0, 0.0))[0]
     parts = [
         f"**Start-up: `tfgen render` is {render.median / plain.median:.2f}× the plain-Jinja2 script** "
         f"({gap:.0f} ms more; the target allows {budget:.0f} ms more). ",
         f"Import time by package (`-X importtime`, self times summed): typer + click {typer_ms:.0f} ms, "
         f"pydantic and its dependencies {pydantic_ms:.0f} ms, tfgen's own modules "
-        f"{groups.get('tfgen (its own modules)', 0.0):.0f} ms (of which `tfgen.spec` {spec_ms:.0f} ms: "
+        f"{groups.get('tfgen (its own modules)', 0.0):.0f} ms (of which `tfgen.spec.model` {spec_ms:.0f} ms: "
         "building the spec's records and validators); the plain script imports none of these. ",
         f"Compiling the templates costs {facts.compile_ms:.0f} ms in a fresh process; a second `tfgen render` "
         f"spends {facts.compiling_ms:.0f} ms on it (cProfile). Proposed fixes, largest first: ",

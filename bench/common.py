@@ -56,8 +56,8 @@ class Bench:
             BenchError: If the exported context does not reproduce tfgen's render exactly.
         """
         if self._exported is None or self._expected is None:
-            from tfgen import render
-            from tfgen.spec import load_spec
+            from tfgen.render import templates as render
+            from tfgen.spec.model import load_spec
 
             spec = load_spec(EXAMPLE).spec
             expected = render.render_module(spec)

@@ -1,11 +1,11 @@
 """tfgen's render context as plain data, for the renderers that do not run tfgen.
 
-:func:`export` turns ``tfgen.render.context(spec)`` into JSON-able data once:
-spec records (tfgen.records) and dataclasses become objects of their fields and properties, and
+:func:`export` turns ``tfgen.render.templates.context(spec)`` into JSON-able data once:
+spec records (tfgen.spec.schema) and dataclasses become objects of their fields and properties, and
 every callable the templates use (``variable.attribute_lines()``,
 ``checkov_skips("aws_rds_cluster.this")``) becomes the table of the calls made
 while rendering the spec with tfgen's own Jinja environment. That render must give
-exactly what ``tfgen.render.render_module`` gives, so the data is known to be
+exactly what ``tfgen.render.templates.render_module`` gives, so the data is known to be
 complete, whatever the templates look like today.
 
 Encodings: ``{"__obj__": {...}}`` is an object (attribute access), ``{"__calls__":

@@ -4,7 +4,7 @@ Standalone on purpose (standard library and Jinja2 only): the plain-Jinja2 basel
 (``plain_render.py``) imports it, and the bench copies it into the copier and
 cookiecutter templates it generates, as their Jinja extension ``local_extensions``.
 
-``hcl`` is ``tfgen.hcl.value`` itself, loaded from ``tfgen/hcl.py`` as a file (or from
+``hcl`` is ``tfgen.render.hcl.value`` itself, loaded from ``tfgen/hcl.py`` as a file (or from
 the copy ``tfgen_hcl.py`` next to this module), so every renderer does the same
 formatting work and the outputs can be compared byte for byte, without importing the
 tfgen package. ``recorded_call`` answers a call the templates make
@@ -40,7 +40,7 @@ def _tfgen_hcl() -> Any:
 
 
 hcl = _tfgen_hcl().value
-"""The ``hcl`` filter: ``tfgen.hcl.value``."""
+"""The ``hcl`` filter: ``tfgen.render.hcl.value``."""
 
 
 def call_key(args: Sequence[Any]) -> str:

@@ -69,7 +69,7 @@ def endpoint(shared_dir: Path) -> Iterator[str]:
 
     The requesting module defines ``shared_dir`` (its plugin cache, HOME and this emulator's record).
     """
-    from tfgen import emulator
+    from tfgen.emulator import server as emulator
 
     base = shared_dir / "emulator"
     info = emulator.start_background(base)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tfgen.database import ConnectionSettings
+from tfgen.ops.database import ConnectionSettings
 
 __all__ = ["PostgresUnavailable", "find_binary", "free_port", "postgres_server", "running_postgres"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from tfgen.spec import V1_CAPACITIES, V1_MAJORS, V2_MINIMUM, V2_PAUSE_MINIMUM
+from tfgen.spec.model import V1_CAPACITIES, V1_MAJORS, V2_MINIMUM, V2_PAUSE_MINIMUM
 
 Data = dict[str, Any]
 
@@ -106,7 +106,7 @@ sns_arns = st.builds(
 any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 
 # Map keys: any character YAML can carry, grapheme-joining ones included (combining marks,
-# joiners, flags, jamo, skin tones): tfgen.hcl.align must line up "=" by grapheme clusters,
+# joiners, flags, jamo, skin tones): tfgen.render.hcl.align must line up "=" by grapheme clusters,
 # as terraform fmt does. Unassigned code points are left out: Python and Go may know
 # different Unicode versions, so the two need not agree on how those join.
 key_chars = st.characters(exclude_categories=("Cs", "Cn"))

@@ -1,6 +1,6 @@
-"""Tests of tfgen.aws_checks against a real moto server over HTTP on 127.0.0.1.
+"""Tests of tfgen.ops.aws against a real moto server over HTTP on 127.0.0.1.
 
-One in-process :class:`~tfgen.emulator.Emulator` serves the whole module; every test
+One in-process :class:`~tfgen.emulator.server.Emulator` serves the whole module; every test
 starts from an empty account (``/moto-api/reset``). Clusters, metrics and snapshots
 are created with plain boto3 calls, as AWS itself would have them.
 """
@@ -23,8 +23,10 @@ from typing import Any
 import boto3
 import pytest
 
-from tfgen import aws_checks
-from tfgen.aws_checks import (
+from tfgen.emulator.server import Emulator
+from tfgen.errors import UsageError
+from tfgen.ops import aws as aws_checks
+from tfgen.ops.aws import (
     AwsClients,
     AwsError,
     backups,
@@ -35,10 +37,8 @@ from tfgen.aws_checks import (
     set_performance_insights,
     sparkline,
 )
-from tfgen.checks import Status
-from tfgen.emulator import Emulator
-from tfgen.errors import UsageError
-from tfgen.spec import Spec
+from tfgen.ops.results import Status
+from tfgen.spec.model import Spec
 
 REGION = "eu-west-1"
 NAME = "app-db"
@@ -188,7 +188,7 @@ def test_sparkline_of_nothing_and_of_a_flat_line() -> None:
 
 
 def test_importing_the_module_does_not_import_boto3() -> None:
-    code = "import sys, tfgen.aws_checks; print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    code = "import sys, tfgen.ops.aws; print('boto3' in sys.modules, 'botocore' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
 

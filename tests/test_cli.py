@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from tests.goldens import GOLDENS, spec_path
-from tfgen import __version__, entry
+from tfgen import __version__
+from tfgen.cli import main as entry
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

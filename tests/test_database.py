@@ -1,4 +1,4 @@
-"""tfgen.database against a real PostgreSQL 15 (tests/pg.py): checks and backups, no mocks."""
+"""tfgen.ops.database against a real PostgreSQL 15 (tests/pg.py): checks and backups, no mocks."""
 
 from __future__ import annotations
 
@@ -23,8 +23,7 @@ import pytest
 from psycopg import sql
 
 from tests import pg
-from tfgen.checks import CheckResult, Status
-from tfgen.database import (
+from tfgen.ops.database import (
     BackupResult,
     ConnectionSettings,
     DatabaseError,
@@ -32,6 +31,7 @@ from tfgen.database import (
     check_connection,
     slow_queries,
 )
+from tfgen.ops.results import CheckResult, Status
 
 free_port = pg.free_port
 
@@ -172,7 +172,7 @@ def assert_secret_absent(secret: str, *texts: object) -> None:
 
 
 def test_importing_the_module_does_not_load_psycopg() -> None:
-    code = "import sys, tfgen.database; assert 'psycopg' not in sys.modules, sorted(sys.modules)"
+    code = "import sys, tfgen.ops.database; assert 'psycopg' not in sys.modules, sorted(sys.modules)"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 

@@ -39,10 +39,13 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from tfgen import cli, emulator, render, workdir
+from tfgen.cli import app as cli
+from tfgen.deploy import workdir
+from tfgen.emulator import server as emulator
 from tfgen.errors import ExitCode
-from tfgen.spec import ServerlessV2, Spec, load_spec
-from tfgen.terraform import Terraform
+from tfgen.render import templates as render
+from tfgen.spec.model import ServerlessV2, Spec, load_spec
+from tfgen.terraform.driver import Terraform
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -19,9 +19,11 @@ import yaml
 
 import tfgen
 from tests.test_terraform_wrapper import Fake, base_env, summary
-from tfgen import deploy, render, workdir
-from tfgen.spec import Spec, load_spec
-from tfgen.terraform import TerraformSettings
+from tfgen.deploy import operations as deploy
+from tfgen.deploy import workdir
+from tfgen.render import templates as render
+from tfgen.spec.model import Spec, load_spec
+from tfgen.terraform.driver import TerraformSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "examples" / "local.yaml"
@@ -136,10 +138,10 @@ def test_another_tfgen_renders_again(tmp_path: Path, renders: list[str], monkeyp
 def test_code_signature_follows_every_file_of_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     package = tmp_path / "tfgen"
     (package / "templates" / "module").mkdir(parents=True)
-    (package / "workdir.py").write_text("# code\n", encoding="utf-8")
+    (package / "__init__.py").write_text("# code\n", encoding="utf-8")
     template = package / "templates" / "module" / "main.tf.j2"
     template.write_text("a\n", encoding="utf-8")
-    monkeypatch.setattr(workdir, "__file__", str(package / "workdir.py"))
+    monkeypatch.setattr(tfgen, "__file__", str(package / "__init__.py"))
     signatures: list[str] = []
     for change in (None, "ab\n", "ac\n"):
         if change is not None:
@@ -242,7 +244,7 @@ class Driver:
 
 @pytest.fixture
 def driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Driver:
-    monkeypatch.setattr("tfgen.terraform._is_shim", lambda invoked, real: False)  # the fake is a script
+    monkeypatch.setattr("tfgen.terraform.driver._is_shim", lambda invoked, real: False)  # the fake is a script
     return Driver(tmp_path, Fake(tmp_path))
 
 

@@ -1,4 +1,4 @@
-"""Tests of tfgen.emulator: the provider override, moto's fixes, the servers.
+"""Tests of tfgen.emulator.server: the provider override, moto's fixes, the servers.
 
 Every server a test starts, the test stops (fixtures with ``finally``/``yield``).
 The terraform tests need ``terraform`` on PATH and the offline provider mirror in
@@ -24,8 +24,8 @@ from typing import Any
 import hcl2
 import pytest
 
-from tfgen import emulator
-from tfgen.emulator import (
+from tfgen.emulator import server as emulator
+from tfgen.emulator.server import (
     AWS_SERVICES,
     OVERRIDE_FILENAME,
     Emulator,
@@ -220,10 +220,10 @@ def local_url() -> Iterator[str]:
 
 @pytest.fixture
 def raw_moto_url(tmp_path: Path) -> Iterator[str]:
-    """A separate ``python -m tfgen.emulator serve --no-fixes`` process: moto as shipped."""
+    """A separate ``python -m tfgen.emulator.server serve --no-fixes`` process: moto as shipped."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "tfgen.emulator", "serve", "--port", str(port), "--no-fixes"]
+    command = [sys.executable, "-m", "tfgen.emulator.server", "serve", "--port", str(port), "--no-fixes"]
     with (tmp_path / "raw-moto.log").open("wb") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -256,7 +256,7 @@ def base_dir(tmp_path: Path) -> Iterator[Path]:
         yield base
     finally:
         info = emulator._read_state(state_path(base))
-        if info is not None and _pid_alive(info.pid) and "tfgen.emulator" in (emulator._cmdline(info.pid) or ""):
+        if info is not None and _pid_alive(info.pid) and "tfgen.emulator.server" in (emulator._cmdline(info.pid) or ""):
             stop_background(base)
 
 
@@ -421,12 +421,12 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
     clusters = _create_clusters(raw_moto_url)
     assert "ScalingConfigurationInfo" in clusters["provisioned"], (
         f"moto {moto.__version__} no longer returns ScalingConfigurationInfo for a provisioned "
-        "cluster: the rds-scaling-configuration-info fix in tfgen.emulator.apply_moto_fixes is "
+        "cluster: the rds-scaling-configuration-info fix in tfgen.emulator.server.apply_moto_fixes is "
         "unnecessary; remove it"
     )
     assert _sg_reference_rule_description(raw_moto_url) is None, (
         f"moto {moto.__version__} now returns the description of a rule referencing a security "
-        "group: the ec2-security-group-rule-description fix in tfgen.emulator.apply_moto_fixes is "
+        "group: the ec2-security-group-rule-description fix in tfgen.emulator.server.apply_moto_fixes is "
         "unnecessary; remove it"
     )
 

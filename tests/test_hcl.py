@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tfgen import hcl
+from tfgen.render import hcl
 
 
 def test_scalars_and_escapes() -> None:

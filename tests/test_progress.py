@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from tfgen import progress
+from tfgen.deploy import progress
 
 RESOURCE = {"addr": "module.cluster.aws_rds_cluster.this"}
 EVENTS = [

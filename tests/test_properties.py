@@ -35,8 +35,9 @@ from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
 
 from tests import strategies
-from tfgen import cli, yamlsrc
-from tfgen.spec import ServerlessV1, ServerlessV2, Spec, load_spec
+from tfgen.cli import app as cli
+from tfgen.spec import yaml_source as yamlsrc
+from tfgen.spec.model import ServerlessV1, ServerlessV2, Spec, load_spec
 
 CASES: Counter[str] = Counter()
 """Generated cases run, by kind ("valid", "invalid"); printed by the last test."""
@@ -454,7 +455,7 @@ def test_map_keys_align_by_grapheme_clusters_like_terraform_fmt(key: str, tmp_pa
     """Regression: ``=`` after map keys lines up as ``terraform fmt`` lines it up, by grapheme clusters.
 
     A tag key with a combining accent ("cafe" + U+0301) is 5 code points but 4 graphemes;
-    tfgen.hcl.align once counted code points, padded the other keys one space more than
+    tfgen.render.hcl.align once counted code points, padded the other keys one space more than
     ``terraform fmt`` does, and variables.tf was not fmt-clean. Flags and emoji ZWJ
     sequences did the same. The valid-spec property generates such keys as well.
     """

@@ -14,9 +14,11 @@ import boto3
 import psycopg
 import pytest
 
-from tfgen import cli, emulator, runbook
-from tfgen.database import ConnectionSettings
-from tfgen.spec import load_spec
+from tfgen.cli import app as cli
+from tfgen.emulator import server as emulator
+from tfgen.ops import runbook
+from tfgen.ops.database import ConnectionSettings
+from tfgen.spec.model import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "examples" / "local.yaml"  # cluster tfgen-demo, v2, write_only, us-east-1
@@ -250,7 +252,7 @@ def test_write_only_password_is_read_from_the_secret(moto_url: str) -> None:
     arn = secrets.create_secret(Name="tfgen-demo-master-x", SecretString=json.dumps({"password": "s3cret-from-sm"}))[
         "ARN"
     ]
-    from tfgen import aws_checks
+    from tfgen.ops import aws as aws_checks
 
     aws = aws_checks.clients("us-east-1", moto_url)
     lookup = runbook._password_lookup(load_spec(LOCAL).spec, {"master_user_secret_arn": arn}, aws)

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.goldens import GOLDENS, spec_path
-from tfgen import api, security
-from tfgen.spec import load_spec
+from tfgen import api
+from tfgen.render import checkov as security
+from tfgen.spec.model import load_spec
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tfgen import yamlsrc
 from tfgen.errors import ExitCode, SpecError
-from tfgen.spec import V1_CAPACITIES, V1_WARNING, LoadedSpec, Spec, load_spec, parse_spec
+from tfgen.spec import yaml_source as yamlsrc
+from tfgen.spec.model import V1_CAPACITIES, V1_WARNING, LoadedSpec, Spec, load_spec, parse_spec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
 EXAMPLES = Path(__file__).parent.parent / "examples"

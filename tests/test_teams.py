@@ -37,12 +37,14 @@ import yaml
 from botocore.exceptions import ClientError
 
 from tests.test_deploy import Background, Run, _deploy_env, aws, ok, tfgen
-from tfgen import backend, deploy, emulator, workdir
-from tfgen.backend import StateSummary
+from tfgen.deploy import backend, workdir
+from tfgen.deploy import operations as deploy
+from tfgen.deploy.backend import StateSummary
+from tfgen.deploy.progress import PlainReporter
+from tfgen.emulator import server as emulator
 from tfgen.errors import ExitCode, SpecError, UsageError
-from tfgen.progress import PlainReporter
-from tfgen.render import render_module
-from tfgen.spec import (
+from tfgen.render.templates import render_module
+from tfgen.spec.model import (
     CloudBackend,
     LocalBackend,
     S3Backend,
@@ -53,7 +55,7 @@ from tfgen.spec import (
     load_environments,
     load_spec,
 )
-from tfgen.terraform import TerraformSettings
+from tfgen.terraform.driver import TerraformSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "teams"
@@ -429,7 +431,7 @@ def test_state_summary() -> None:
 
 
 def test_terraform_argv_for_backends_and_locks(tmp_path: Path) -> None:
-    from tfgen.terraform import Terraform
+    from tfgen.terraform.driver import Terraform
 
     tf = Terraform(tmp_path, TerraformSettings(env={}))
     assert tf.init_argv() == ["terraform", "init", "-no-color", "-input=false", "-json"]

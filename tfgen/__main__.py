@@ -1,5 +1,5 @@
 """``python -m tfgen``."""
 
-from tfgen.entry import run
+from tfgen.cli.main import run
 
 run()

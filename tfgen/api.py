@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import tfgen
-from tfgen import render as _render
-from tfgen import spec as _spec
 from tfgen.errors import UsageError
+from tfgen.render import templates as _render
+from tfgen.spec import model as _spec
 
 DEFAULT_MODULE_DIR = tfgen.DEFAULT_MODULE_DIR
 

@@ -12,8 +12,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from tfgen import hcl
-from tfgen.spec import ServerlessV1, ServerlessV2, Spec
+from tfgen.render import hcl
+from tfgen.spec.model import ServerlessV1, ServerlessV2, Spec
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tfgen.spec import Spec
+from tfgen.spec.model import Spec
 
 
 @dataclass(frozen=True)

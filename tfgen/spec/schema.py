@@ -1,6 +1,6 @@
 """Strict, frozen, typed records: the validation the spec needs, without a framework.
 
-:mod:`tfgen.spec` declares its sections as :class:`Record` subclasses with type hints
+:mod:`tfgen.spec.model` declares its sections as :class:`Record` subclasses with type hints
 and ``Annotated`` constraints, the way pydantic models are written. This module
 validates YAML data against them strictly (no coercion: ``"8"`` is not a number,
 ``true`` is not ``1``), collects every problem with its location instead of stopping
@@ -18,7 +18,7 @@ constraints, :class:`AfterValidator` and :class:`BeforeValidator`. Anything else
 programming error, reported when the class is defined.
 
 Errors are :class:`Issue` mappings ``{type, loc, msg, input, ctx}`` in a
-:class:`ValidationError`; :mod:`tfgen.spec` words them for people (line numbers,
+:class:`ValidationError`; :mod:`tfgen.spec.model` words them for people (line numbers,
 "did you mean", hints). A key of a mapping that fails validation has the location
 ``(..., key, "[key]")``.
 """

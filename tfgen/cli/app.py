@@ -2,8 +2,8 @@
 
 Every command calls one function of :mod:`tfgen.api`. User errors
 (:class:`~tfgen.errors.TfgenError`) are rendered in exactly one place,
-:func:`tfgen.entry.run_command`; anything else is a bug and keeps its traceback.
-The console script starts in :mod:`tfgen.entry`, which runs common invocations of
+:func:`tfgen.cli.main.run_command`; anything else is a bug and keeps its traceback.
+The console script starts in :mod:`tfgen.cli.main`, which runs common invocations of
 ``render``, ``validate`` and ``--version`` without importing Typer (through the same
 command functions as the commands below) and hands everything else to :func:`main`.
 """
@@ -22,13 +22,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.exceptions import TyperException
 
-from tfgen import DEFAULT_MODULE_DIR, entry
-from tfgen.checks import Status
+from tfgen import DEFAULT_MODULE_DIR
+from tfgen.cli import main as entry
 from tfgen.errors import ExitCode, SpecError, UsageError
+from tfgen.ops.results import Status
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: imported by the commands that need it
-    from tfgen import deploy, fleet, progress, runbook
-    from tfgen.terraform import PlanResult
+    from tfgen.deploy import fleet, progress
+    from tfgen.deploy import operations as deploy
+    from tfgen.ops import runbook
+    from tfgen.terraform.driver import PlanResult
 
 app = typer.Typer(
     name="tfgen",
@@ -164,8 +167,8 @@ def _options(
     env_name: str | None = None,
     lock_timeout: str | None = None,
 ) -> deploy.DeployOptions:
-    from tfgen import deploy
-    from tfgen.terraform import TerraformSettings
+    from tfgen.deploy import operations as deploy
+    from tfgen.terraform.driver import TerraformSettings
 
     # the one place that reads the environment for terraform
     env = dict(os.environ)
@@ -183,7 +186,7 @@ def _options(
 
 
 def _reporters(json_lines: bool) -> deploy.ReporterFactory:
-    from tfgen import progress
+    from tfgen.deploy import progress
 
     def factory(phase: str) -> progress.Reporter:
         if json_lines:
@@ -274,7 +277,7 @@ def plan(
     With a directory, plans every spec in it (every environment, or the one --env names),
     in parallel, and ends with a summary table; the exit code is the worst plan's.
     """
-    from tfgen import deploy
+    from tfgen.deploy import operations as deploy
 
     options = _options(workdir, local, endpoint, mirror, cache, binary, env, lock_timeout)
     if spec.is_dir():
@@ -289,7 +292,7 @@ def plan(
 
 
 def _plan_directory(directory: Path, options: deploy.DeployOptions, *, jobs: int, yes: bool) -> None:
-    from tfgen import fleet
+    from tfgen.deploy import fleet
 
     def done(row: fleet.Row) -> None:
         if row.outcome is not None:
@@ -379,7 +382,7 @@ def apply(
     yes: YesOpt = False,
 ) -> None:
     """Plan, confirm, and apply exactly that plan, with progress."""
-    from tfgen import deploy
+    from tfgen.deploy import operations as deploy
 
     options = _options(workdir, local, endpoint, mirror, cache, binary, env, lock_timeout)
     _plan_and_apply(deploy.apply, "apply", spec, options, json_lines=json_lines, auto_approve=auto_approve, yes=yes)
@@ -401,7 +404,7 @@ def destroy(
     yes: YesOpt = False,
 ) -> None:
     """Plan the destruction of everything the spec deployed, confirm, and apply it."""
-    from tfgen import deploy
+    from tfgen.deploy import operations as deploy
 
     options = _options(workdir, local, endpoint, mirror, cache, binary, env, lock_timeout)
     _plan_and_apply(deploy.destroy, "destroy", spec, options, json_lines=json_lines, auto_approve=auto_approve, yes=yes)
@@ -419,7 +422,7 @@ def output(
     binary: TerraformOpt = "terraform",
 ) -> None:
     """Print the deployed module's outputs (sensitive values masked)."""
-    from tfgen import deploy
+    from tfgen.deploy import operations as deploy
 
     options = _options(workdir, local, endpoint, None, None, binary, env)
     values = deploy.outputs(spec, options)
@@ -445,7 +448,7 @@ DbnameOpt = Annotated[str | None, typer.Option("--dbname", help="Database (defau
 
 
 def _overrides(host: str | None, port: int | None, user: str | None, dbname: str | None) -> runbook.ConnectionOverrides:
-    from tfgen import runbook
+    from tfgen.ops import runbook
 
     return runbook.ConnectionOverrides(host=host, port=port, user=user, dbname=dbname)
 
@@ -466,7 +469,7 @@ def doctor(
     env: EnvOpt = None,
 ) -> None:
     """Run the runbook's checks against the deployed cluster: PASS / WARN / FAIL with evidence."""
-    from tfgen import runbook
+    from tfgen.ops import runbook
 
     options = _options(workdir, local, endpoint, None, None, binary, env_name=env)
     report = runbook.doctor(spec, options, _overrides(host, port, user, dbname), dict(os.environ), slow_seconds=slow)
@@ -500,7 +503,7 @@ def backup(
     env: EnvOpt = None,
 ) -> None:
     """Copy a table to CSV safely: quoted names, no half-written file, row count and sha256."""
-    from tfgen import runbook
+    from tfgen.ops import runbook
 
     options = _options(workdir, local, endpoint, None, None, binary, env_name=env)
     with _backup_progress() as on_progress:
@@ -546,7 +549,7 @@ def insights(
     env: EnvOpt = None,
 ) -> None:
     """Turn Performance Insights on or off for the cluster (ModifyDBCluster)."""
-    from tfgen import runbook
+    from tfgen.ops import runbook
 
     if enable is None:
         raise UsageError("say --enable or --disable")
@@ -571,7 +574,7 @@ app.add_typer(emulator_app, name="emulator")
 @emulator_app.command("start")
 def emulator_start() -> None:
     """Start the emulator in the background (recorded in .tfgen/ of this directory)."""
-    from tfgen import emulator
+    from tfgen.emulator import server as emulator
 
     info = emulator.start_background(Path.cwd())
     typer.echo(f"emulator running at {info.url} (pid {info.pid})")
@@ -580,7 +583,7 @@ def emulator_start() -> None:
 @emulator_app.command("status")
 def emulator_status() -> None:
     """Print the emulator's URL, or exit 1 if it is not running."""
-    from tfgen import emulator
+    from tfgen.emulator import server as emulator
 
     info = emulator.status(Path.cwd())
     if info is None:
@@ -592,7 +595,7 @@ def emulator_status() -> None:
 @emulator_app.command("stop")
 def emulator_stop() -> None:
     """Stop the background emulator started from this directory."""
-    from tfgen import emulator
+    from tfgen.emulator import server as emulator
 
     stopped = emulator.stop_background(Path.cwd())
     typer.echo("emulator stopped" if stopped else "emulator was not running")

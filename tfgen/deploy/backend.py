@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tfgen import hcl
 from tfgen.errors import EmulatorError
-from tfgen.spec import CloudBackend, S3Backend, Spec
+from tfgen.render import hcl
+from tfgen.spec.model import CloudBackend, S3Backend, Spec
 
 EMULATOR_SERVICES = ("s3", "sts", "iam")
 """The ``endpoints`` the S3 backend may call (sts and iam only for assumed roles)."""

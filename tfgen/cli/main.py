@@ -1,6 +1,6 @@
 """The console-script entry point: ``render``, ``validate`` and ``--version`` without Typer.
 
-:mod:`tfgen.cli` is the command line: Typer declares every command and option and owns
+:mod:`tfgen.cli.app` is the command line: Typer declares every command and option and owns
 ``--help``, usage errors and shell completion. Importing Typer and parsing with it costs more
 than rendering a module, so :func:`main` first tries :func:`parse_fast`, which accepts only
 complete, well-formed invocations of the hot commands; anything else (help, an unknown,
@@ -147,7 +147,7 @@ def _render_one(spec: Path, out: Path, *, check: bool, env: str | None) -> None:
 
 # ----------------------------------------------------------------------------- the fast path
 
-# The options of the hot commands as tfgen.cli declares them for Typer: spelling -> parameter.
+# The options of the hot commands as tfgen.cli.app declares them for Typer: spelling -> parameter.
 _ENV = {"--env": "env", "-e": "env"}
 _RENDER = {**_ENV, "--out": "out", "-o": "out"}
 _RENDER_FLAGS = {"--check": "check"}
@@ -223,13 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line (``sys.argv[1:]`` by default) and return its exit code.
 
     The fast path runs what :func:`parse_fast` accepts; everything else goes to
-    :func:`tfgen.cli.main` (Typer) as it came.
+    :func:`tfgen.cli.app.main` (Typer) as it came.
     """
     words = sys.argv[1:] if argv is None else list(argv)
     # a shell asking for completions sets _TFGEN_COMPLETE: Typer answers it
     command = None if "_TFGEN_COMPLETE" in os.environ else parse_fast(words)
     if command is None:
-        from tfgen import cli
+        from tfgen.cli import app as cli
 
         return cli.main(None if argv is None else list(argv))
     try:

@@ -5,7 +5,7 @@ needs one), checks terraform's version (remembered per binary in the working
 directory), renders the working directory unless it already holds what the spec
 renders to, runs ``terraform init`` when what it depends on changed, then plans or
 applies: on a prepared working directory, ``terraform plan`` is the only command. The state lives where the spec's
-``backend`` says (:mod:`tfgen.backend`); when that changes for a working directory
+``backend`` says (:mod:`tfgen.deploy.backend`); when that changes for a working directory
 that already has a state, the state is migrated, only after the user confirms, and
 checked to have arrived whole (:func:`_migrate`).
 """
@@ -22,12 +22,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfgen import backend, emulator, workdir
-from tfgen.backend import StateSummary
+from tfgen.deploy import backend, workdir
+from tfgen.deploy.backend import StateSummary
+from tfgen.deploy.progress import Event, Reporter
+from tfgen.emulator import server as emulator
 from tfgen.errors import TerraformError, TfgenError, UsageError
-from tfgen.progress import Event, Reporter
-from tfgen.spec import LoadedSpec, load_spec
-from tfgen.terraform import ApplyResult, OutputValue, PlanResult, Terraform, TerraformRunError, TerraformSettings
+from tfgen.spec.model import LoadedSpec, load_spec
+from tfgen.terraform.driver import ApplyResult, OutputValue, PlanResult, Terraform, TerraformRunError, TerraformSettings
 
 ReporterFactory = Callable[[str], Reporter]
 """Builds the reporter of one phase (``"init"``, ``"plan"``, ``"apply"``, ``"destroy"``)."""
@@ -48,7 +49,7 @@ class Migration:
     """A change of backend for a working directory that has a state.
 
     Attributes:
-        source: Where the state is (:func:`tfgen.backend.identity`), e.g. ``local``.
+        source: Where the state is (:func:`tfgen.deploy.backend.identity`), e.g. ``local``.
         destination: Where it goes, e.g. ``s3://bucket/tfgen/orders-prod.tfstate``.
         state: What moves.
         backup: The copy of the state taken before moving it (set once taken).

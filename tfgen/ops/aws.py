@@ -1,7 +1,7 @@
 """The AWS side of ``tfgen doctor`` (the runbook's checks) and ``tfgen insights``.
 
 Each check asks AWS (or the local emulator) one runbook question and answers with a
-:class:`~tfgen.checks.CheckResult`: the cluster's status, CPU and capacity over the
+:class:`~tfgen.ops.results.CheckResult`: the cluster's status, CPU and capacity over the
 last hour, and the freshness of its snapshots. A check never raises for what AWS
 says or for an unreachable endpoint: that is a FAIL with a one-line reason.
 :func:`set_performance_insights` changes the cluster, so it raises
@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tfgen.checks import CheckResult, Status, shorten
 from tfgen.errors import TfgenError, UsageError
-from tfgen.spec import Spec
+from tfgen.ops.results import CheckResult, Status, shorten
+from tfgen.spec.model import Spec
 
 __all__ = [
     "BACKUP_MAX_AGE",

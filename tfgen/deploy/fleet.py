@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfgen import deploy, workdir
+from tfgen.deploy import operations as deploy
+from tfgen.deploy import workdir
+from tfgen.deploy.progress import Event
 from tfgen.errors import CommandInterrupted, ExitCode, SpecError, TfgenError, UsageError
-from tfgen.progress import Event
-from tfgen.spec import LoadedSpec, load_environments, load_spec
+from tfgen.spec.model import LoadedSpec, load_environments, load_spec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -104,10 +105,10 @@ def plan_all(
 
     Args:
         directory: Holds the spec files.
-        options: As for :func:`tfgen.deploy.plan`; ``workdir`` must be None.
+        options: As for :func:`tfgen.deploy.operations.plan`; ``workdir`` must be None.
         jobs: How many plans run at once (at least 1).
         on_done: Called with each row as its plan ends (from the calling thread).
-        confirm_migration: As for :func:`tfgen.deploy.plan` (called from worker threads).
+        confirm_migration: As for :func:`tfgen.deploy.operations.plan` (called from worker threads).
 
     Raises:
         UsageError: On a ``--workdir``, a ``jobs`` below 1, or a directory without specs.

@@ -19,7 +19,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfgen import yamlsrc
+from tfgen.spec import yaml_source as yamlsrc
 
 KEY = "environments"
 """The top-level key of the environments section."""

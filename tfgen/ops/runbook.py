@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfgen import aws_checks, database, deploy
-from tfgen.checks import CheckResult, Status
+from tfgen.deploy import operations as deploy
 from tfgen.errors import TfgenError, UsageError
-from tfgen.spec import Spec
+from tfgen.ops import aws as aws_checks
+from tfgen.ops import database
+from tfgen.ops.results import CheckResult, Status
+from tfgen.spec.model import Spec
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,12 @@ from typing import Any
 
 import jinja2
 
-from tfgen import __version__, hcl, module, security
+from tfgen import __version__
 from tfgen.errors import DriftError, RenderError, UsageError
-from tfgen.spec import Spec
+from tfgen.render import checkov as security
+from tfgen.render import hcl
+from tfgen.render import interface as module
+from tfgen.spec.model import Spec
 
 MODULE_FILES = (
     "versions.tf",

@@ -228,7 +228,7 @@ def _patch_property(cls: type, attr: str, fix: Callable[[Any, Callable[[Any], An
         return fix(self, original)
 
     setattr(getter, _FIX_MARK, True)
-    getter.__doc__ = f"Patched by tfgen.emulator.apply_moto_fixes. {original.__doc__ or ''}"
+    getter.__doc__ = f"Patched by tfgen.emulator.server.apply_moto_fixes. {original.__doc__ or ''}"
     setattr(cls, attr, property(getter))
     return True
 
@@ -261,7 +261,7 @@ def _patch_method(cls: type, name: str, fix: Callable[..., Any]) -> bool:
         return fix(original, self, *args, **kwargs)
 
     setattr(method, _FIX_MARK, True)
-    method.__doc__ = f"Patched by tfgen.emulator.apply_moto_fixes. {original.__doc__ or ''}"
+    method.__doc__ = f"Patched by tfgen.emulator.server.apply_moto_fixes. {original.__doc__ or ''}"
     setattr(cls, name, method)
     return True
 
@@ -585,7 +585,7 @@ def state_path(base_dir: Path) -> Path:
 def start_background(base_dir: Path, *, timeout: float = 30.0) -> EmulatorInfo:
     """Start a persistent emulator process, or return the one already running.
 
-    The server is ``python -m tfgen.emulator serve`` in a new session on a free
+    The server is ``python -m tfgen.emulator.server serve`` in a new session on a free
     ``127.0.0.1`` port, so it outlives the command and ignores the terminal's Ctrl-C.
     Its output goes to ``.tfgen/emulator.log``. It is recorded only once it answers.
 
@@ -680,7 +680,7 @@ def _spawn(log: Path, cwd: Path, timeout: float) -> EmulatorInfo | None:
     """Start one server process; None if its port was taken meanwhile."""
     port = _free_port()
     url = f"http://{HOST}:{port}"
-    command = [sys.executable, "-m", "tfgen.emulator", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "tfgen.emulator.server", "serve", "--port", str(port)]
     env = {**os.environ, "MOTO_PORT": str(port), "PYTHONUNBUFFERED": "1"}
     try:
         with log.open("ab") as out:
@@ -729,7 +729,7 @@ def _identify(info: EmulatorInfo) -> Literal["ours", "unresponsive", "dead", "fo
     if doc is not None and doc.get("pid") == info.pid:
         return "ours"
     cmdline = _cmdline(info.pid)
-    if cmdline is not None and "tfgen.emulator" not in cmdline:
+    if cmdline is not None and "tfgen.emulator.server" not in cmdline:
         return "foreign"  # the pid was reused by another program
     return "unresponsive"
 
@@ -844,7 +844,7 @@ def _tail(path: Path, lines: int = 10) -> str:
         return ""
 
 
-# ------------------------------------------------------------- `python -m tfgen.emulator`
+# ------------------------------------------------------------- `python -m tfgen.emulator.server`
 
 
 def serve(port: int, *, fixes: bool = True) -> int:
@@ -882,8 +882,8 @@ def serve(port: int, *, fixes: bool = True) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m tfgen.emulator serve --port N [--no-fixes]``."""
-    parser = argparse.ArgumentParser(prog="python -m tfgen.emulator")
+    """Entry point of ``python -m tfgen.emulator.server serve --port N [--no-fixes]``."""
+    parser = argparse.ArgumentParser(prog="python -m tfgen.emulator.server")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="run a moto server on 127.0.0.1")
     serve_parser.add_argument("--port", type=int, required=True)

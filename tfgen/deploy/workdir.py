@@ -25,14 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tfgen import backend, emulator
+from tfgen.deploy import backend
+from tfgen.emulator import server as emulator
 from tfgen.errors import UsageError
-from tfgen.spec import Spec
+from tfgen.spec.model import Spec
 
 TARGET_FILE = ".tfgen-target.json"
 PLAN_FILE = "tfgen.tfplan"
 VERSION_CACHE = ".tfgen-terraform.json"
-"""The versions of the terraform binaries checked here (:attr:`tfgen.terraform.TerraformSettings.version_cache`)."""
+"""The versions of the terraform binaries checked here (:attr:`tfgen.terraform.driver.TerraformSettings.version_cache`)."""
 BACKUP_DIR = ".tfgen-state-backups"
 """Copies of the state taken before each backend migration (mode 0600: a state holds secrets)."""
 ROOT_FILES = ("main.tf", "local_network.tf", emulator.OVERRIDE_FILENAME)
@@ -56,7 +57,7 @@ class Prepared:
     fingerprint: str
     """Of what ``terraform init`` depends on, recorded after it succeeds."""
     backend: str = "local"
-    """Where the state lives with this configuration (:func:`tfgen.backend.identity`)."""
+    """Where the state lives with this configuration (:func:`tfgen.deploy.backend.identity`)."""
 
 
 def _write(path: Path, text: str) -> None:
@@ -175,7 +176,8 @@ def _render(
     Returns:
         Every file written, by its path relative to ``directory`` (``module/main.tf``, ``main.tf``...).
     """
-    from tfgen import module, render  # Jinja is needed only when something is rendered
+    from tfgen.render import interface as module
+    from tfgen.render import templates as render  # Jinja is needed only when something is rendered
 
     env = render.shared_environment()
     module_files = render.render_module(spec, env)
@@ -245,14 +247,14 @@ def code_signature() -> str:
     changes the render without a new version) and jinja2's package (an upgrade).
     Computed once per process.
     """
-    from tfgen import __version__
+    import tfgen
 
-    package = Path(__file__).resolve().parent
+    package = Path(tfgen.__file__).resolve().parent
     roots = [package]
     jinja = importlib.util.find_spec("jinja2")
     if jinja is not None and jinja.origin:
         roots.append(Path(jinja.origin).parent)
-    entries = [__version__]
+    entries = [tfgen.__version__]
     for root in roots:
         for folder, dirs, names in os.walk(root, followlinks=True):  # tfgen/templates may be a symlink
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from tfgen import environments, yamlsrc
 from tfgen.errors import SpecError, UsageError
-from tfgen.records import AfterValidator, BeforeValidator, Field, Invalid, Issue, Record, ValidationError
+from tfgen.spec import environments
+from tfgen.spec import yaml_source as yamlsrc
+from tfgen.spec.schema import AfterValidator, BeforeValidator, Field, Invalid, Issue, Record, ValidationError
 
 # --------------------------------------------------------------------------- rules
 
@@ -397,7 +398,7 @@ class Spec(_Model):
     backend: Backend = Field(default=LocalBackend(type="local"), exclude=True)
     """Where terraform keeps the state: ``local`` (default), ``s3`` or ``cloud``."""
     environments: dict[EnvironmentName, dict[str, Any]] = Field(default={}, exclude=True)
-    """Partial specs merged over this one (maps merge, lists replace); see :mod:`tfgen.environments`."""
+    """Partial specs merged over this one (maps merge, lists replace); see :mod:`tfgen.spec.environments`."""
 
     # ---------------------------------------------------------------- derived values
 

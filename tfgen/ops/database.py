@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
-from tfgen.checks import CheckResult, Status, shorten
 from tfgen.errors import TfgenError
+from tfgen.ops.results import CheckResult, Status, shorten
 
 if TYPE_CHECKING:
     import psycopg

@@ -1,0 +1,1 @@
+"""Deploying a spec: working directories, backends and state, plan/apply/destroy, fleets, progress."""

@@ -1,0 +1,1 @@
+"""Operating a deployed cluster: the runbook, doctor checks against AWS and PostgreSQL, backups, insights."""

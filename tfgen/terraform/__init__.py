@@ -1,0 +1,1 @@
+"""The terraform driver: the only package that starts terraform."""
