@@ -23,11 +23,10 @@ import pytest
 from psycopg import sql
 
 from tests import pg
+from tfgen.ops.backup import BackupResult, backup_table
 from tfgen.ops.database import (
-    BackupResult,
     ConnectionSettings,
     DatabaseError,
-    backup_table,
     check_connection,
     slow_queries,
 )

@@ -5,8 +5,8 @@
   answered with the runbook's next step.
 * :func:`slow_queries` lists the sessions that have been busy for longer than a
   threshold, with the sessions blocking them.
-* :func:`backup_table` streams a table (or the operator's query) to a CSV file with
-  ``COPY ... TO STDOUT``; the file appears at its final path only once it is complete.
+
+``tfgen backup`` (:mod:`tfgen.ops.backup`) connects through :func:`connect`.
 
 psycopg is imported inside the functions only, so importing this module (and so
 ``tfgen render``) never loads it. Passwords never reach a message: errors from the
@@ -15,16 +15,10 @@ driver are scrubbed and connection failures are raised without their cause.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
 import re
-import tempfile
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tfgen.errors import TfgenError
 from tfgen.ops.results import CheckResult, Status, shorten
@@ -33,11 +27,9 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
-    "BackupResult",
     "ConnectionSettings",
     "DatabaseError",
     "FailureKind",
-    "backup_table",
     "check_connection",
     "slow_queries",
 ]
@@ -49,9 +41,6 @@ APPLICATION_NAME = "tfgen"
 """``application_name`` of every session tfgen opens (visible in ``pg_stat_activity``)."""
 
 _CHECK_STATEMENT_TIMEOUT_MS = 10_000
-_PROGRESS_BYTES = 256 * 1024
-_PROGRESS_SECONDS = 0.5
-_WRITE_BUFFER = 1024 * 1024
 _QUERY_DATA_CHARS = 200
 _QUERY_EVIDENCE_CHARS = 40
 _EVIDENCE_SESSIONS = 3
@@ -133,24 +122,6 @@ class ConnectionSettings:
         return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
 
 
-@dataclass(frozen=True)
-class BackupResult:
-    """A completed backup.
-
-    Attributes:
-        rows: Rows written (from the ``COPY`` command's status, not counted lines, so
-            values with embedded newlines count once).
-        bytes: Size of the file, header included.
-        sha256: Hex SHA-256 of the file.
-        path: Where the file is.
-    """
-
-    rows: int
-    bytes: int
-    sha256: str
-    path: Path
-
-
 def check_connection(settings: ConnectionSettings) -> CheckResult:
     """Log in and run ``SELECT 1``: the runbook's first check.
 
@@ -163,7 +134,7 @@ def check_connection(settings: ConnectionSettings) -> CheckResult:
     """
     started = time.monotonic()
     try:
-        conn = _connect(settings, autocommit=True)
+        conn = connect(settings, autocommit=True)
     except DatabaseError as error:
         kind = error.kind or "other"
         return CheckResult(
@@ -180,8 +151,8 @@ def check_connection(settings: ConnectionSettings) -> CheckResult:
             conn.execute("SELECT 1").fetchone()
             query_ms = (time.monotonic() - query_started) * 1000
             version = _server_version(conn.info.server_version)
-    except _psycopg_errors() as error:
-        reason = _one_line(str(error), settings.password)
+    except psycopg_errors() as error:
+        reason = one_line(str(error), settings.password)
         return CheckResult(
             name="connection",
             status=Status.FAIL,
@@ -230,7 +201,7 @@ def slow_queries(settings: ConnectionSettings, threshold_seconds: float = 300) -
     Raises:
         DatabaseError: The connection or the query fails.
     """
-    with _connect(settings, autocommit=True) as conn:
+    with connect(settings, autocommit=True) as conn:
         try:
             conn.execute(f"SET statement_timeout = {_CHECK_STATEMENT_TIMEOUT_MS}")
             rows = conn.execute(
@@ -255,9 +226,9 @@ def slow_queries(settings: ConnectionSettings, threshold_seconds: float = 300) -
                 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND state IS NULL
                 """
             ).fetchone()
-        except _psycopg_errors() as error:
+        except psycopg_errors() as error:
             raise DatabaseError(
-                f"could not read pg_stat_activity on {settings.target}: {_one_line(str(error), settings.password)}"
+                f"could not read pg_stat_activity on {settings.target}: {one_line(str(error), settings.password)}"
             ) from error
     hidden = int(hidden_row[0]) if hidden_row else 0
     sessions = [
@@ -327,108 +298,7 @@ def slow_queries(settings: ConnectionSettings, threshold_seconds: float = 300) -
     )
 
 
-def backup_table(
-    settings: ConnectionSettings,
-    *,
-    table: str | None = None,
-    schema: str | None = None,
-    query: str | None = None,
-    out: Path,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> BackupResult:
-    """Stream a table, or the operator's query, to a CSV file with a header row.
-
-    Runs ``COPY (SELECT * FROM "schema"."table") TO STDOUT WITH (FORMAT csv, HEADER)``
-    (or ``COPY (<query>) ...``) in a read-only transaction, writing to a temporary
-    file next to ``out`` (mode 0600: backups hold data). Only when every row has
-    arrived is the file fsynced and renamed to ``out``; on any error or
-    KeyboardInterrupt the temporary file is removed, nothing new exists at ``out``
-    and a file already there is left as it was. A complete backup replaces it.
-
-    Args:
-        settings: Where to connect.
-        table: Table to dump, quoted as one identifier (a name such as
-            ``x; drop table y`` is only a name). With ``query`` it only labels messages.
-        schema: The table's schema; ``None`` follows the ``search_path``.
-        query: The operator's own ``SELECT`` to dump instead of the table (a trailing
-            semicolon is allowed). It runs read-only: a query that writes fails.
-        out: File to write; its directory must exist.
-        on_progress: Called now and then with ``(rows, bytes)`` so far, and once at
-            the end with the exact totals. Until the end ``rows`` is an estimate (line
-            count: a value with an embedded newline counts twice).
-
-    Returns:
-        The rows and bytes written, the file's SHA-256 and its path.
-
-    Raises:
-        DatabaseError: The connection fails, the table does not exist, permission is
-            denied, the query fails, or the file cannot be written.
-        KeyboardInterrupt: Passed on after cleaning up.
-    """
-    from psycopg import sql
-
-    if query is not None and query.strip().rstrip(";").strip():
-        source: sql.Composable = sql.SQL(query.strip().rstrip(";").strip())
-        label = f"query {shorten(query, 60)!r}"
-    elif query is not None:
-        raise DatabaseError("the backup query is empty")
-    elif table:
-        name = sql.Identifier(schema, table) if schema else sql.Identifier(table)
-        source = sql.SQL("SELECT * FROM {}").format(name)
-        label = f'table "{schema}.{table}"' if schema else f'table "{table}"'
-    else:
-        raise DatabaseError("nothing to back up: give a table or a query")
-    statement = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)").format(source)
-
-    out = Path(out)
-    directory = out.parent
-    if not directory.is_dir():
-        raise DatabaseError(f"output directory {directory} does not exist", hint="create it, or choose another --out")
-    if out.is_dir():
-        raise DatabaseError(f"{out} is a directory", hint="give a file name to write the backup to")
-
-    with _connect(settings, autocommit=False) as conn:
-        conn.read_only = True
-        with _temporary_file(directory, out.name) as (tmp_path, handle):
-            digest = hashlib.sha256()
-            size = 0
-            lines = 0
-            reported_bytes = 0
-            reported_at = time.monotonic()
-            try:
-                with conn.cursor() as cur:
-                    with cur.copy(statement) as copy:
-                        for chunk in copy:
-                            handle.write(chunk)
-                            digest.update(chunk)
-                            size += len(chunk)
-                            lines += bytes(chunk).count(b"\n")
-                            if on_progress is not None and (
-                                size - reported_bytes >= _PROGRESS_BYTES
-                                or time.monotonic() - reported_at >= _PROGRESS_SECONDS
-                            ):
-                                on_progress(max(lines - 1, 0), size)
-                                reported_bytes, reported_at = size, time.monotonic()
-                    rows = max(cur.rowcount, 0)
-                conn.rollback()
-            except _psycopg_errors() as error:
-                raise _backup_error(error, label, table if query is None else None, settings) from error
-            except OSError as error:
-                raise DatabaseError(f"could not write {tmp_path}: {error.strerror or error}") from error
-            try:
-                handle.flush()
-                os.fsync(handle.fileno())
-                handle.close()
-                os.replace(tmp_path, out)
-            except OSError as error:
-                raise DatabaseError(f"could not write {out}: {error.strerror or error}") from error
-    _fsync_directory(directory)
-    if on_progress is not None:
-        on_progress(rows, size)
-    return BackupResult(rows=rows, bytes=size, sha256=digest.hexdigest(), path=out)
-
-
-def _connect(settings: ConnectionSettings, *, autocommit: bool) -> psycopg.Connection[tuple[Any, ...]]:
+def connect(settings: ConnectionSettings, *, autocommit: bool) -> psycopg.Connection[tuple[Any, ...]]:
     """Open a session, or raise a :class:`DatabaseError` whose ``kind`` says why not."""
     import psycopg
 
@@ -459,11 +329,11 @@ def _classify(message: str, password: str | None) -> tuple[FailureKind, str]:
     for kind, pattern in _FAILURE_PATTERNS:
         for line in lines:
             if pattern.search(line):
-                return kind, _one_line(line, password)
-    return "other", _one_line(message, password)
+                return kind, one_line(line, password)
+    return "other", one_line(message, password)
 
 
-def _one_line(message: str, password: str | None) -> str:
+def one_line(message: str, password: str | None) -> str:
     """The first line of a driver message, without the password, cut to a readable length."""
     first = next((line.strip() for line in message.splitlines() if line.strip()), "unknown error")
     first = _CONNECTION_PREFIX.sub("", first)
@@ -504,51 +374,6 @@ def _connection_next_step(kind: FailureKind, settings: ConnectionSettings) -> st
     return steps[kind]
 
 
-def _backup_error(error: Exception, label: str, table: str | None, settings: ConnectionSettings) -> DatabaseError:
-    """A one-line :class:`DatabaseError` for a failed ``COPY``."""
-    from psycopg import errors
-
-    diag = getattr(error, "diag", None)
-    primary = getattr(diag, "message_primary", None) or str(error)
-    reason = _one_line(primary, settings.password)
-    if isinstance(error, errors.UndefinedTable) and table is not None:
-        return DatabaseError(f"{label} does not exist in {settings.dbname}", hint="check the name and --schema")
-    if isinstance(error, errors.InsufficientPrivilege):
-        return DatabaseError(
-            f"cannot back up {label}: {reason}", hint=f"grant SELECT on it to {settings.user}, or use another role"
-        )
-    if isinstance(error, errors.ReadOnlySqlTransaction):
-        return DatabaseError(f"cannot back up {label}: {reason}", hint="a backup query must only read (SELECT)")
-    return DatabaseError(f"backup of {label} failed: {reason}")
-
-
-@contextlib.contextmanager
-def _temporary_file(directory: Path, name: str) -> Iterator[tuple[Path, BinaryIO]]:
-    """A hidden temporary file in ``directory``, removed on the way out unless renamed away."""
-    try:
-        fd, raw = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
-    except OSError as error:
-        raise DatabaseError(f"cannot create a file in {directory}: {error.strerror or error}") from error
-    path = Path(raw)
-    try:
-        with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as handle:
-            yield path, handle
-    finally:
-        # After a successful os.replace the path is gone; otherwise the partial file must go.
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable (best effort: not every platform can open a directory)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _describe_session(session: dict[str, Any]) -> str:
     """One compact evidence item: pid, user, state, age, blockers, query."""
     blocked = f" blocked by {','.join(str(p) for p in session['blocked_by'])}" if session["blocked_by"] else ""
@@ -568,7 +393,7 @@ def _server_version(number: int) -> str:
     return f"{number // 10000}.{number % 10000}"
 
 
-def _psycopg_errors() -> type[Exception]:
+def psycopg_errors() -> type[Exception]:
     """psycopg's base exception, imported only when a database function runs."""
     import psycopg
 

@@ -17,6 +17,7 @@ from typing import Any
 from tfgen.deploy import operations as deploy
 from tfgen.errors import TfgenError, UsageError
 from tfgen.ops import aws as aws_checks
+from tfgen.ops import backup as backups
 from tfgen.ops import database
 from tfgen.ops.results import CheckResult, Status
 from tfgen.spec.model import Spec
@@ -162,7 +163,7 @@ def backup(
     query: str | None,
     out: Path,
     on_progress: Callable[[int, int], None] | None = None,
-) -> database.BackupResult:
+) -> backups.BackupResult:
     """Copy a table (or a query's rows) to a CSV file that appears only when complete.
 
     Raises:
@@ -176,7 +177,7 @@ def backup(
     with deploy.emulator_endpoint(options) as endpoint:
         aws = aws_checks.clients(spec.region, endpoint)
         settings = connection_settings(spec, outputs, overrides, env, _password_lookup(spec, outputs, aws))
-    return database.backup_table(settings, table=table, schema=schema, query=query, out=out, on_progress=on_progress)
+    return backups.backup_table(settings, table=table, schema=schema, query=query, out=out, on_progress=on_progress)
 
 
 def insights(spec_path: Path, options: deploy.DeployOptions, *, enable: bool) -> str:
