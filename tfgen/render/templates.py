@@ -21,8 +21,7 @@ import jinja2
 from tfgen import __version__
 from tfgen.errors import DriftError, RenderError, UsageError
 from tfgen.render import checkov as security
-from tfgen.render import hcl
-from tfgen.render import interface as module
+from tfgen.render import hcl, interface
 from tfgen.render.view import ModuleView
 from tfgen.spec.model import Spec
 
@@ -87,8 +86,8 @@ def context(spec: Spec) -> dict[str, Any]:
         "module": ModuleView.of(spec),
         "spec_digest": spec.digest(),
         "tfgen_version": __version__,
-        "variables": module.variables(spec),
-        "outputs": module.outputs(spec),
+        "variables": interface.variables(spec),
+        "outputs": interface.outputs(spec),
         "checkov_skips": functools.partial(security.skips_for, spec),
         "checkov_failures": security.expected_failures(spec),
         "checkov_all_skips": security.skips(spec),
