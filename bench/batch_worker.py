@@ -2,7 +2,7 @@
 
 Usage: python batch_worker.py SPEC COUNT OUT_DIR [--shared-env] [--profile FILE]
 
-Per spec: ``tfgen.spec.model.parse_spec`` (YAML + validation), ``tfgen.render.templates.render_module``
+Per spec: ``tfgen.spec.loading.parse_spec`` (YAML + validation), ``tfgen.render.templates.render_module``
 and ``tfgen.render.templates.write_files`` into ``OUT_DIR/<name>``. Without ``--shared-env``
 ``render_module`` is called as ``tfgen.api.render`` calls it (no environment: it makes
 its own); with it, one ``make_environment()`` serves the whole batch. The variants
@@ -87,7 +87,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from tfgen.render.templates import make_environment, render_module, write_files
-    from tfgen.spec.model import parse_spec
+    from tfgen.spec.loading import parse_spec
 
     texts = variants(args.spec.read_text(encoding="utf-8"), args.count)
     paths = [Path(f"variant-{i:04d}.yaml") for i in range(args.count)]

@@ -102,7 +102,7 @@ def run_benchmark(bench: Bench) -> Section:
     section.body += [
         "",
         f"Median of {bench.batch_reps} worker process(es) per row (`bench/batch_worker.py`). Per spec: "
-        "`tfgen.spec.model.parse_spec` (YAML with line tracking, `tfgen.spec.schema` validation, cross-field rules), "
+        "`tfgen.spec.loading.parse_spec` (YAML with line tracking, `tfgen.spec.record` validation, cross-field rules), "
         "`tfgen.render.templates.render_module`, `tfgen.render.templates.write_files` into a new directory (atomic: staging directory "
         "+ rename). The variants of `examples/aurora.yaml` differ in name, capacities, instance count, CIDRs and "
         "tags. The clock includes making the environment, so a batch of 1 carries the template compilation. "
@@ -233,7 +233,7 @@ def _per_item(items: list[Any], action: Callable[[Any], object]) -> float:
 def _what_if(scratch: Path, *, compose: bool, auto_reload: bool, count: int = 200) -> dict[str, float]:
     """In this process: what the proposed fixes would save, per spec (only for the fixes that apply)."""
     from tfgen.render.templates import make_environment, render_module, write_files
-    from tfgen.spec.model import parse_spec
+    from tfgen.spec.loading import parse_spec
 
     texts = batch_worker.variants(EXAMPLE.read_text(encoding="utf-8"), count)
 
@@ -297,7 +297,7 @@ def _fast_path_finding(per_spec: Callable[..., float], profile: Path, api_count:
         gain = what_if["compose (SafeLoader)"] - what_if["compose (CSafeLoader)"]
         saved += gain
         fixes.append(
-            f"PyYAML's pure-Python scanner and parser take {yaml_share:.0%} of the profile: `tfgen/yamlsrc.py` "
+            f"PyYAML's pure-Python scanner and parser take {yaml_share:.0%} of the profile: `tfgen/spec/yaml_source.py` "
             "should compose with `yaml.CSafeLoader` when `yaml.__with_libyaml__` (the same nodes with the same "
             "marks, so line numbers stay) and re-parse with `SafeLoader` only to word an error; "
             f"saves ≈ {gain:.2f} ms/spec"

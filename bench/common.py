@@ -57,7 +57,7 @@ class Bench:
         """
         if self._exported is None or self._expected is None:
             from tfgen.render import templates as render
-            from tfgen.spec.model import load_spec
+            from tfgen.spec.loading import load_spec
 
             spec = load_spec(EXAMPLE).spec
             expected = render.render_module(spec)

@@ -1,7 +1,7 @@
 """tfgen's render context as plain data, for the renderers that do not run tfgen.
 
 :func:`export` turns ``tfgen.render.templates.context(spec)`` into JSON-able data once:
-spec records (tfgen.spec.schema) and dataclasses become objects of their fields and properties, and
+spec records (tfgen.spec.record) and dataclasses become objects of their fields and properties, and
 every callable the templates use (``variable.attribute_lines()``,
 ``checkov_skips("aws_rds_cluster.this")``) becomes the table of the calls made
 while rendering the spec with tfgen's own Jinja environment. That render must give

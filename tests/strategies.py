@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from tfgen.spec.model import V1_CAPACITIES, V1_MAJORS, V2_MINIMUM, V2_PAUSE_MINIMUM
+from tfgen.spec.fields import V1_CAPACITIES
+from tfgen.spec.rules import V1_MAJORS, V2_MINIMUM, V2_PAUSE_MINIMUM
 
 Data = dict[str, Any]
 

@@ -44,7 +44,8 @@ from tfgen.deploy import workdir
 from tfgen.emulator import server as emulator
 from tfgen.errors import ExitCode
 from tfgen.render import templates as render
-from tfgen.spec.model import ServerlessV2, Spec, load_spec
+from tfgen.spec.loading import load_spec
+from tfgen.spec.model import ServerlessV2, Spec
 from tfgen.terraform.driver import Terraform
 
 ROOT = Path(__file__).resolve().parent.parent

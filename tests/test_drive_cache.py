@@ -22,7 +22,8 @@ from tests.test_terraform_wrapper import Fake, base_env, summary
 from tfgen.deploy import operations as deploy
 from tfgen.deploy import workdir
 from tfgen.render import templates as render
-from tfgen.spec.model import Spec, load_spec
+from tfgen.spec.loading import load_spec
+from tfgen.spec.model import Spec
 from tfgen.terraform.driver import TerraformSettings
 
 ROOT = Path(__file__).resolve().parent.parent

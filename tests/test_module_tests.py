@@ -13,7 +13,7 @@ import pytest
 from tests.goldens import GOLDENS, spec_path
 from tfgen import api
 from tfgen.emulator import server as emulator
-from tfgen.spec.model import load_spec
+from tfgen.spec.loading import load_spec
 
 AWS_ONLY = [name for name in sorted(GOLDENS) if not load_spec(spec_path(name)).spec.needs_random_provider]
 

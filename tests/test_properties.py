@@ -37,7 +37,8 @@ from hypothesis import strategies as st
 from tests import strategies
 from tfgen.cli import app as cli
 from tfgen.spec import yaml_source as yamlsrc
-from tfgen.spec.model import ServerlessV1, ServerlessV2, Spec, load_spec
+from tfgen.spec.loading import load_spec
+from tfgen.spec.model import ServerlessV1, ServerlessV2, Spec
 
 CASES: Counter[str] = Counter()
 """Generated cases run, by kind ("valid", "invalid"); printed by the last test."""

@@ -15,7 +15,7 @@ from tests.goldens import GOLDENS, spec_path
 from tfgen import api
 from tfgen.errors import DriftError, RenderError, SpecError
 from tfgen.render import templates as render
-from tfgen.spec.model import load_spec
+from tfgen.spec.loading import load_spec
 
 AWS_ONLY = [name for name in GOLDENS if not load_spec(spec_path(name)).spec.needs_random_provider]
 

@@ -18,7 +18,7 @@ from tfgen.cli import app as cli
 from tfgen.emulator import server as emulator
 from tfgen.ops import runbook
 from tfgen.ops.database import ConnectionSettings
-from tfgen.spec.model import load_spec
+from tfgen.spec.loading import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "examples" / "local.yaml"  # cluster tfgen-demo, v2, write_only, us-east-1

@@ -14,7 +14,7 @@ import pytest
 from tests.goldens import GOLDENS, spec_path
 from tfgen import api
 from tfgen.render import checkov as security
-from tfgen.spec.model import load_spec
+from tfgen.spec.loading import load_spec
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,10 @@ import pytest
 
 from tfgen.errors import ExitCode, SpecError
 from tfgen.spec import yaml_source as yamlsrc
-from tfgen.spec.model import V1_CAPACITIES, V1_WARNING, LoadedSpec, Spec, load_spec, parse_spec
+from tfgen.spec.fields import V1_CAPACITIES
+from tfgen.spec.loading import LoadedSpec, load_spec, parse_spec
+from tfgen.spec.model import Spec
+from tfgen.spec.rules import V1_WARNING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
 EXAMPLES = Path(__file__).parent.parent / "examples"

@@ -11,7 +11,7 @@ from typing import Any
 import tfgen
 from tfgen.errors import UsageError
 from tfgen.render import templates as _render
-from tfgen.spec import model as _spec
+from tfgen.spec import loading as _spec
 
 DEFAULT_MODULE_DIR = tfgen.DEFAULT_MODULE_DIR
 
@@ -89,7 +89,9 @@ def module_dir(template: Path, loaded: _spec.LoadedSpec) -> Path:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of the spec."""
-    return _spec.json_schema()
+    from tfgen.spec.jsonschema import json_schema  # only `tfgen schema` needs it
+
+    return json_schema()
 
 
 def schema_text() -> str:

@@ -19,7 +19,7 @@ from tfgen.deploy import operations as deploy
 from tfgen.deploy import workdir
 from tfgen.deploy.progress import Event
 from tfgen.errors import CommandInterrupted, ExitCode, SpecError, TfgenError, UsageError
-from tfgen.spec.model import LoadedSpec, load_environments, load_spec
+from tfgen.spec.loading import LoadedSpec, load_environments, load_spec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 

@@ -27,7 +27,7 @@ from tfgen.deploy.backend import StateSummary
 from tfgen.deploy.progress import Event, Reporter
 from tfgen.emulator import server as emulator
 from tfgen.errors import TerraformError, TfgenError, UsageError
-from tfgen.spec.model import LoadedSpec, load_spec
+from tfgen.spec.loading import LoadedSpec, load_spec
 from tfgen.terraform.driver import ApplyResult, OutputValue, PlanResult, Terraform, TerraformRunError, TerraformSettings
 
 ReporterFactory = Callable[[str], Reporter]

@@ -21,8 +21,8 @@ import jinja2
 from tfgen import __version__
 from tfgen.errors import DriftError, RenderError, UsageError
 from tfgen.render import checkov as security
-from tfgen.render import hcl
-from tfgen.render import interface as module
+from tfgen.render import hcl, interface
+from tfgen.render.view import ModuleView
 from tfgen.spec.model import Spec
 
 MODULE_FILES = (
@@ -80,15 +80,14 @@ def shared_environment(bytecode_cache: Path | None = None) -> jinja2.Environment
 
 
 def context(spec: Spec) -> dict[str, Any]:
-    """The values every template sees."""
+    """The values every template sees: the spec as written, and its module's view (``module``)."""
     return {
         "spec": spec,
+        "module": ModuleView.of(spec),
         "spec_digest": spec.digest(),
         "tfgen_version": __version__,
-        "variables": module.variables(spec),
-        "outputs": module.outputs(spec),
-        # written out at each use (not through a local) so that scanners such as Checkov see it
-        "kms_key": "aws_kms_key.this.arn" if spec.create_kms_key else "var.kms_key_id",
+        "variables": interface.variables(spec),
+        "outputs": interface.outputs(spec),
         "checkov_skips": functools.partial(security.skips_for, spec),
         "checkov_failures": security.expected_failures(spec),
         "checkov_all_skips": security.skips(spec),

@@ -19,14 +19,14 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfgen.spec import yaml_source as yamlsrc
+from tfgen.spec import yaml_source
 
 KEY = "environments"
 """The top-level key of the environments section."""
 
 
 @dataclass
-class Merged(yamlsrc.Document):
+class Merged(yaml_source.Document):
     """The base spec with one environment laid over it, lines included.
 
     Attributes:
@@ -38,15 +38,15 @@ class Merged(yamlsrc.Document):
 
     environment: str = ""
     environment_line: int = 1
-    from_environment: set[yamlsrc.Loc] = field(default_factory=set)
+    from_environment: set[yaml_source.Loc] = field(default_factory=set)
     derived_name: bool = False
 
-    def line_of(self, loc: yamlsrc.Loc) -> int:
+    def line_of(self, loc: yaml_source.Loc) -> int:
         """Line of ``loc`` or its closest ancestor; the environment's line for what neither has."""
         found = self._closest(loc)
         return self.environment_line if found is None else self.lines[found]
 
-    def origin(self, loc: yamlsrc.Loc) -> str:
+    def origin(self, loc: yaml_source.Loc) -> str:
         """``"environment"`` if the value at ``loc`` (or its closest ancestor) came from the environment, else ``"base"``.
 
         A location neither has (an absent section) counts as the base's, though its
@@ -55,14 +55,14 @@ class Merged(yamlsrc.Document):
         found = self._closest(loc)
         return "environment" if found in self.from_environment else "base"
 
-    def _closest(self, loc: yamlsrc.Loc) -> yamlsrc.Loc | None:
+    def _closest(self, loc: yaml_source.Loc) -> yaml_source.Loc | None:
         for end in range(len(loc), 0, -1):
             if tuple(loc[:end]) in self.lines:
                 return tuple(loc[:end])
         return None
 
 
-def names(document: yamlsrc.Document) -> tuple[str, ...]:
+def names(document: yaml_source.Document) -> tuple[str, ...]:
     """The environments of a parsed spec, in file order (empty if it has none or the section is malformed)."""
     data = document.data
     section = data.get(KEY) if isinstance(data, dict) else None
@@ -71,7 +71,7 @@ def names(document: yamlsrc.Document) -> tuple[str, ...]:
     return tuple(name for name, value in section.items() if isinstance(value, dict))
 
 
-def merge(document: yamlsrc.Document, environment: str) -> Merged:
+def merge(document: yaml_source.Document, environment: str) -> Merged:
     """Lay ``environment`` over the base spec: mappings merge, anything else replaces.
 
     The result has no ``environments`` key (unless the environment itself has one,
@@ -91,9 +91,9 @@ def merge(document: yamlsrc.Document, environment: str) -> Merged:
     overlay = base[KEY][environment]
     if not isinstance(overlay, dict):
         raise KeyError(environment)
-    root: yamlsrc.Loc = (KEY, environment)
+    root: yaml_source.Loc = (KEY, environment)
     data = {key: copy.deepcopy(value) for key, value in base.items() if key != KEY}
-    replaced: set[yamlsrc.Loc] = set()
+    replaced: set[yaml_source.Loc] = set()
     _overlay(data, overlay, (), replaced)
     merged = Merged(data=data, environment=environment, environment_line=document.line_of(root))
     for loc, line in document.lines.items():
@@ -114,7 +114,9 @@ DISCRIMINATORS = {"backend": ("type", "local"), "serverless": ("version", "v2")}
 """Top-level sections whose kind one key selects (with its default): another kind replaces the whole section."""
 
 
-def _overlay(target: dict[str, Any], overlay: dict[str, Any], at: yamlsrc.Loc, replaced: set[yamlsrc.Loc]) -> None:
+def _overlay(
+    target: dict[str, Any], overlay: dict[str, Any], at: yaml_source.Loc, replaced: set[yaml_source.Loc]
+) -> None:
     for key, value in overlay.items():
         loc = (*at, key)
         if isinstance(value, dict) and isinstance(target.get(key), dict) and not _other_kind(loc, target[key], value):
@@ -124,7 +126,7 @@ def _overlay(target: dict[str, Any], overlay: dict[str, Any], at: yamlsrc.Loc, r
             replaced.add(loc)
 
 
-def _other_kind(loc: yamlsrc.Loc, base: dict[str, Any], overlay: dict[str, Any]) -> bool:
+def _other_kind(loc: yaml_source.Loc, base: dict[str, Any], overlay: dict[str, Any]) -> bool:
     """Whether ``overlay`` switches the section at ``loc`` to another kind (e.g. ``backend.type``)."""
     if len(loc) != 1 or loc[0] not in DISCRIMINATORS:
         return False
@@ -132,6 +134,6 @@ def _other_kind(loc: yamlsrc.Loc, base: dict[str, Any], overlay: dict[str, Any])
     return tag in overlay and overlay[tag] != base.get(tag, default)
 
 
-def _under(loc: yamlsrc.Loc, replaced: set[yamlsrc.Loc]) -> bool:
+def _under(loc: yaml_source.Loc, replaced: set[yaml_source.Loc]) -> bool:
     """Whether ``loc`` or one of its ancestors (not the root) was replaced."""
     return any(tuple(loc[:end]) in replaced for end in range(1, len(loc) + 1))

@@ -1,4 +1,4 @@
-"""tfgen.spec.schema: the strict record validation under the spec (wording for people is test_spec's)."""
+"""tfgen.spec.record: the strict record validation under the spec (wording for people is test_spec's)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import jsonschema
 import pytest
 
-from tfgen.spec.schema import AfterValidator, BeforeValidator, Field, Invalid, Record, ValidationError
+from tfgen.spec.record import AfterValidator, BeforeValidator, Field, Invalid, Record, ValidationError
 
 
 def _even(value: int) -> int:
