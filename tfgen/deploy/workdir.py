@@ -176,7 +176,7 @@ def _render(
     Returns:
         Every file written, by its path relative to ``directory`` (``module/main.tf``, ``main.tf``...).
     """
-    from tfgen.render import interface as module
+    from tfgen.render import outputs
     from tfgen.render import templates as render  # Jinja is needed only when something is rendered
 
     env = render.shared_environment()
@@ -186,7 +186,7 @@ def _render(
     values["backend_block"] = block
     values["state_location"] = identity
     values["outputs"] = [
-        module.Output(o.name, o.description, f"module.cluster.{o.name}", o.sensitive) for o in module.outputs(spec)
+        outputs.Output(o.name, o.description, f"module.cluster.{o.name}", o.sensitive) for o in outputs.outputs(spec)
     ]
     root = {"main.tf": env.get_template("root/main.tf.j2").render(values)}
     if local_endpoint:

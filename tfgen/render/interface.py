@@ -1,7 +1,7 @@
-"""What the rendered module exposes: its input variables and outputs.
+"""What the rendered module exposes: its input variables (and the types of its outputs).
 
-One list feeds ``variables.tf``/``outputs.tf`` and the README's tables, so they
-cannot disagree. Tunable values (capacities, thresholds, windows, network ids,
+One list feeds ``variables.tf`` and the README's inputs table (:mod:`tfgen.render.outputs`
+does the same for ``outputs.tf``), so they cannot disagree. Tunable values (capacities, thresholds, windows, network ids,
 tags) are variables whose defaults come from the spec, so a vendoring repository
 can still override them; structural choices (v1/v2, password source) are fixed.
 """
@@ -423,95 +423,4 @@ def _alarm_variables(spec: Spec) -> list[Variable]:
             ),
         ]
     )
-    return found
-
-
-def outputs(spec: Spec) -> list[Output]:
-    """The module's outputs."""
-    found = [
-        Output("cluster_identifier", "Identifier of the Aurora cluster.", "aws_rds_cluster.this.cluster_identifier"),
-        Output("cluster_arn", "ARN of the Aurora cluster.", "aws_rds_cluster.this.arn"),
-        Output(
-            "cluster_resource_id",
-            "Resource id of the cluster (for IAM database authentication policies).",
-            "aws_rds_cluster.this.cluster_resource_id",
-        ),
-        Output("endpoint", "Writer endpoint.", "aws_rds_cluster.this.endpoint"),
-        Output(
-            "reader_endpoint",
-            "Reader endpoint (load-balanced over the readers).",
-            "aws_rds_cluster.this.reader_endpoint",
-        ),
-        Output("port", "PostgreSQL port.", "aws_rds_cluster.this.port"),
-        Output("database_name", "Name of the initial database.", "aws_rds_cluster.this.database_name"),
-        Output("master_username", "Master user name.", "aws_rds_cluster.this.master_username"),
-        Output("security_group_id", "Security group of the cluster.", "aws_security_group.this.id"),
-        Output("db_subnet_group_name", "DB subnet group of the cluster.", "aws_db_subnet_group.this.name"),
-        Output(
-            "final_snapshot_identifier",
-            "Snapshot taken when the cluster is deleted (null when skip_final_snapshot is true).",
-            "aws_rds_cluster.this.final_snapshot_identifier",
-        ),
-        Output("parameter_group_name", "Cluster parameter group.", "aws_rds_cluster_parameter_group.this.name"),
-    ]
-    if spec.create_kms_key:
-        found.append(Output("kms_key_arn", "The KMS key the module created.", "aws_kms_key.this.arn"))
-    if spec.log_export_enabled:
-        found.append(
-            Output(
-                "log_group_name",
-                "CloudWatch log group of the PostgreSQL logs.",
-                "aws_cloudwatch_log_group.postgresql.name",
-            )
-        )
-    if spec.is_v2:
-        found.append(
-            Output(
-                "monitoring_role_arn",
-                "IAM role of enhanced monitoring (null when monitoring_interval is 0).",
-                "try(aws_iam_role.monitoring[0].arn, null)",
-            )
-        )
-        found.append(
-            Output(
-                "instance_identifiers",
-                "Identifiers of the db.serverless instances; the first is the writer.",
-                "aws_rds_cluster_instance.this[*].identifier",
-            )
-        )
-    builtin_arns = "{ for k, a in aws_cloudwatch_metric_alarm.builtin : k => a.arn }" if spec.alarms.enabled else "{}"
-    found.append(
-        Output(
-            "alarm_arns",
-            "ARNs of the CloudWatch alarms, by name.",
-            f"merge({builtin_arns}, {{ for k, a in aws_cloudwatch_metric_alarm.custom : k => a.arn }})",
-        )
-    )
-    source = spec.master_password.source
-    if source == "random":
-        found.append(
-            Output(
-                "master_password",
-                "Master password (also in the Terraform state: protect the state).",
-                "random_password.master.result",
-                sensitive=True,
-            )
-        )
-    elif source == "rds_managed":
-        found.append(
-            Output(
-                "master_user_secret_arn",
-                "Secrets Manager secret, managed by RDS, holding the master password.",
-                "try(aws_rds_cluster.this.master_user_secret[0].secret_arn, null)",
-            )
-        )
-    else:
-        found.append(
-            Output(
-                "master_user_secret_arn",
-                "Secrets Manager secret holding the master credentials (never in the state).",
-                "aws_secretsmanager_secret.master.arn",
-            )
-        )
-    found.append(Output("password_location", "Where the master password lives.", hcl.string(spec.password_location)))
     return found

@@ -21,7 +21,7 @@ import jinja2
 from tfgen import __version__
 from tfgen.errors import DriftError, RenderError, UsageError
 from tfgen.render import checkov as security
-from tfgen.render import hcl, interface
+from tfgen.render import hcl, interface, outputs
 from tfgen.render.view import ModuleView
 from tfgen.spec.model import Spec
 
@@ -87,7 +87,7 @@ def context(spec: Spec) -> dict[str, Any]:
         "spec_digest": spec.digest(),
         "tfgen_version": __version__,
         "variables": interface.variables(spec),
-        "outputs": interface.outputs(spec),
+        "outputs": outputs.outputs(spec),
         "checkov_skips": functools.partial(security.skips_for, spec),
         "checkov_failures": security.expected_failures(spec),
         "checkov_all_skips": security.skips(spec),
