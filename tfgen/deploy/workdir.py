@@ -178,6 +178,7 @@ def _render(
     """
     from tfgen.render import outputs
     from tfgen.render import templates as render  # Jinja is needed only when something is rendered
+    from tfgen.render.interface import Output
 
     env = render.shared_environment()
     module_files = render.render_module(spec, env)
@@ -186,7 +187,7 @@ def _render(
     values["backend_block"] = block
     values["state_location"] = identity
     values["outputs"] = [
-        outputs.Output(o.name, o.description, f"module.cluster.{o.name}", o.sensitive) for o in outputs.outputs(spec)
+        Output(o.name, o.description, f"module.cluster.{o.name}", o.sensitive) for o in outputs.outputs(spec)
     ]
     root = {"main.tf": env.get_template("root/main.tf.j2").render(values)}
     if local_endpoint:
