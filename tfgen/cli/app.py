@@ -254,72 +254,49 @@ def plan(
     output.print_plan(outcome, json_lines=json_lines)
 
 
-def _plan_and_apply(
-    run: Callable[..., deploy.Outcome],
-    verb: str,
-    spec: Path,
-    options: deploy.DeployOptions,
-    *,
-    json_lines: bool,
-    auto_approve: bool,
-    yes: bool,
-) -> None:
-    _require_approval(auto_approve, verb)
-    confirm = _show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
-    outcome = run(spec, options, output.reporters(json_lines), confirm, confirm_migration=_confirm_migration(yes))
-    commands.warn(outcome.loaded.warnings)
-    output.print_migration(outcome)
-    if outcome.result is None:
-        if outcome.plan.changes_present:
-            commands.echo(f"{verb} cancelled", err=True)
-            raise typer.Exit(int(ExitCode.FAILED))
-        output.print_plan(outcome, json_lines=json_lines)
-        return
-    output.print_applied(verb, outcome.result, json_lines=json_lines)
+def _plan_and_apply_command(verb: str, doc: str) -> Callable[..., None]:
+    """Declare ``tfgen apply`` or ``tfgen destroy``: the same options, and ``tfgen.api.<verb>``."""
+
+    def command(
+        spec: SpecArg,
+        auto_approve: AutoApproveOpt = False,
+        env: EnvOpt = None,
+        workdir: WorkdirOpt = None,
+        local: LocalOpt = False,
+        endpoint: EndpointOpt = None,
+        json_lines: JsonOpt = False,
+        mirror: MirrorOpt = None,
+        cache: CacheOpt = None,
+        binary: TerraformOpt = "terraform",
+        lock_timeout: LockTimeoutOpt = None,
+        yes: YesOpt = False,
+    ) -> None:
+        options = _options(
+            workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
+        )
+        _require_approval(auto_approve, verb)
+        confirm = _show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
+        run: Callable[..., deploy.Outcome] = getattr(api, verb)  # looked up now: tfgen.api imports deploy on first use
+        outcome = run(spec, options, output.reporters(json_lines), confirm, confirm_migration=_confirm_migration(yes))
+        commands.warn(outcome.loaded.warnings)
+        output.print_migration(outcome)
+        if outcome.result is None:
+            if outcome.plan.changes_present:
+                commands.echo(f"{verb} cancelled", err=True)
+                raise typer.Exit(int(ExitCode.FAILED))
+            output.print_plan(outcome, json_lines=json_lines)
+            return
+        output.print_applied(verb, outcome.result, json_lines=json_lines)
+
+    command.__name__ = command.__qualname__ = verb
+    command.__doc__ = doc
+    return app.command(name=verb)(command)
 
 
-@app.command()
-def apply(
-    spec: SpecArg,
-    auto_approve: AutoApproveOpt = False,
-    env: EnvOpt = None,
-    workdir: WorkdirOpt = None,
-    local: LocalOpt = False,
-    endpoint: EndpointOpt = None,
-    json_lines: JsonOpt = False,
-    mirror: MirrorOpt = None,
-    cache: CacheOpt = None,
-    binary: TerraformOpt = "terraform",
-    lock_timeout: LockTimeoutOpt = None,
-    yes: YesOpt = False,
-) -> None:
-    """Plan, confirm, and apply exactly that plan, with progress."""
-    options = _options(
-        workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
-    )
-    _plan_and_apply(api.apply, "apply", spec, options, json_lines=json_lines, auto_approve=auto_approve, yes=yes)
-
-
-@app.command()
-def destroy(
-    spec: SpecArg,
-    auto_approve: AutoApproveOpt = False,
-    env: EnvOpt = None,
-    workdir: WorkdirOpt = None,
-    local: LocalOpt = False,
-    endpoint: EndpointOpt = None,
-    json_lines: JsonOpt = False,
-    mirror: MirrorOpt = None,
-    cache: CacheOpt = None,
-    binary: TerraformOpt = "terraform",
-    lock_timeout: LockTimeoutOpt = None,
-    yes: YesOpt = False,
-) -> None:
-    """Plan the destruction of everything the spec deployed, confirm, and apply it."""
-    options = _options(
-        workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
-    )
-    _plan_and_apply(api.destroy, "destroy", spec, options, json_lines=json_lines, auto_approve=auto_approve, yes=yes)
+apply = _plan_and_apply_command("apply", "Plan, confirm, and apply exactly that plan, with progress.")
+destroy = _plan_and_apply_command(
+    "destroy", "Plan the destruction of everything the spec deployed, confirm, and apply it."
+)
 
 
 @app.command(name="output")
