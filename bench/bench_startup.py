@@ -298,7 +298,7 @@ def _finding(
         )
     if facts.version_imports:
         fixes.append(
-            f"`tfgen --version` imports {', '.join(facts.version_imports)}: `tfgen/cli.py` imports `tfgen.api` (hence "
+            f"`tfgen --version` imports {', '.join(facts.version_imports)}: `tfgen/cli/commands.py` imports `tfgen.api` (hence "
             "the spec model) at module level; importing it inside the commands makes `--version` and `--help` "
             "skip all of that"
         )

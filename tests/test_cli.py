@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -170,3 +171,55 @@ def test_pre_commit_hook_runs_render_check() -> None:
     assert hook["id"] == "tfgen-check"
     assert hook["entry"] == "tfgen render --check"
     assert hook["args"] == ["-o", "modules/{name}"]
+
+
+def test_new_with_a_trailing_slash_creates_the_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "new", f"{tmp_path}/sub/")
+    target = tmp_path / "sub" / "aurora.yaml"
+    assert code == 0
+    assert out == f"wrote {target}; edit it, then: tfgen render {target}\n"
+    assert target.is_file()
+    assert run(capsys, "validate", str(target))[0] == 0
+
+
+def _tfgen(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The console script's code path (``python -m tfgen``) in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "tfgen", *args], capture_output=True, text=True, check=False, env=env)
+
+
+def test_show_completion_prints_the_bash_script() -> None:
+    result = _tfgen("--show-completion", "bash", env={**os.environ, "SHELL": "/bin/bash"})
+    assert result.returncode == 0, result.stderr
+    assert "_TFGEN_COMPLETE=complete_bash" in result.stdout
+    assert "complete -o default -F _tfgen_completion tfgen" in result.stdout
+
+
+def test_install_completion_writes_the_script_under_home() -> None:
+    """HOME is the test's own (conftest's isolated_env)."""
+    result = _tfgen("--install-completion", "bash", env={**os.environ, "SHELL": "/bin/bash"})
+    assert result.returncode == 0, result.stderr
+    home = Path(os.environ["HOME"])
+    assert "_TFGEN_COMPLETE=complete_bash" in (home / ".bash_completions" / "tfgen.sh").read_text()
+    assert ".bash_completions/tfgen.sh" in (home / ".bashrc").read_text()
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("tfgen ", {"validate", "render", "schema", "new", "plan", "apply", "emulator"}),
+        ("tfgen emulator ", {"start", "status", "stop"}),
+        ("tfgen render --o", {"--out"}),
+        ("tfgen validate a.yaml --e", {"--env"}),
+    ],
+)
+def test_the_shells_completion_requests_reach_typer(words: str, expected: set[str]) -> None:
+    """What bash's completion function asks for (render and validate included: not the fast path's)."""
+    env = {
+        **os.environ,
+        "_TFGEN_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split(" ")) - 1),
+    }
+    result = _tfgen(env=env)
+    assert result.returncode == 0, result.stderr
+    assert expected <= set(result.stdout.split())

@@ -39,6 +39,7 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
+from tfgen import api
 from tfgen.cli import app as cli
 from tfgen.deploy import workdir
 from tfgen.emulator import server as emulator
@@ -283,7 +284,7 @@ def check_outputs(run: Run, spec: Spec, found: dict[str, Any]) -> dict[str, Any]
         assert values["final_snapshot_identifier"].startswith(f"{spec.final_snapshot_prefix}-")
     if spec.is_v2:
         assert values["instance_identifiers"] == [f"{spec.name}-1"]
-    assert cli.SENSITIVE_MASK not in json.dumps(values)
+    assert api.SENSITIVE_MASK not in json.dumps(values)
     return dict(values)
 
 
@@ -471,7 +472,7 @@ def test_v2_output(v2: Deployment) -> None:
     assert f"cluster_identifier = {v2.spec.name}" in lines
     assert f"port = {v2.spec.port}" in lines
     assert f"instance_identifiers = {json.dumps(values['instance_identifiers'])}" in lines
-    assert cli.SENSITIVE_MASK not in plain.out
+    assert api.SENSITIVE_MASK not in plain.out
 
 
 @pytest.mark.slow
@@ -871,10 +872,10 @@ def test_output_masks_sensitive_values(
 
     code, out, err = output()
     assert code == 0, err
-    assert out.splitlines() == ["endpoint = db.example", "ports = [5432]", f"token = {cli.SENSITIVE_MASK}"]
+    assert out.splitlines() == ["endpoint = db.example", "ports = [5432]", f"token = {api.SENSITIVE_MASK}"]
     code, out, err = output("--json")
     assert code == 0, err
-    assert json.loads(out) == {"endpoint": "db.example", "ports": [5432], "token": cli.SENSITIVE_MASK}
+    assert json.loads(out) == {"endpoint": "db.example", "ports": [5432], "token": api.SENSITIVE_MASK}
     assert secret not in out + err
     code, out, err = output("--json", "--show-sensitive")
     assert code == 0, err

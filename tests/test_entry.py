@@ -13,6 +13,7 @@ import pytest
 
 from tests.goldens import spec_path
 from tfgen.cli import app as cli
+from tfgen.cli import commands, fast
 from tfgen.cli import main as entry
 
 # Every spelling, order and repetition the fast path accepts for the hot commands.
@@ -89,11 +90,11 @@ DECLINED = [
 
 @pytest.mark.parametrize("argv", ACCEPTED, ids=" ".join)
 def test_fast_path_passes_what_typer_passes(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    fast = entry.parse_fast(argv)
-    assert fast is not None
-    name = fast.func.__name__
-    assert fast.func is getattr(entry, name)
-    assert fast.args == ()
+    parsed = fast.parse_fast(argv)
+    assert parsed is not None
+    name = parsed.func.__name__
+    assert parsed.func is getattr(commands, name)
+    assert parsed.args == ()
 
     calls: list[dict[str, Any]] = []
 
@@ -101,11 +102,11 @@ def test_fast_path_passes_what_typer_passes(argv: list[str], monkeypatch: pytest
         calls.append(arguments)
         return 0
 
-    monkeypatch.setattr(entry, name, record)
+    monkeypatch.setattr(commands, name, record)
     assert cli.main(argv) == 0
-    assert calls == [fast.keywords]
+    assert calls == [parsed.keywords]
     # Path("x") == "x" is false, but True == 1 is not: compare the types too
-    assert {key: type(value) for key, value in fast.keywords.items()} == {
+    assert {key: type(value) for key, value in parsed.keywords.items()} == {
         key: type(value) for key, value in calls[0].items()
     }
 
@@ -120,14 +121,14 @@ def test_fast_path_knows_every_option_typer_declares() -> None:
         for name in ("render", "validate")
     }
     assert declared == {
-        "render": set(entry._RENDER) | set(entry._RENDER_FLAGS),
-        "validate": set(entry._ENV),
+        "render": set(fast._RENDER) | set(fast._RENDER_FLAGS),
+        "validate": set(fast._ENV),
     }
 
 
 @pytest.mark.parametrize("argv", DECLINED, ids=lambda argv: " ".join(argv) or "(nothing)")
 def test_fast_path_leaves_the_rest_to_typer(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    assert entry.parse_fast(argv) is None
+    assert fast.parse_fast(argv) is None
     handed: list[list[str] | None] = []
     monkeypatch.setattr(cli, "main", lambda argv=None: handed.append(argv) or 7)
     assert entry.main(argv) == 7
@@ -144,7 +145,7 @@ def test_completion_requests_go_to_typer(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def _both(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
     """Run ``argv`` on the fast path, then on Typer's; both must print and exit alike."""
-    assert entry.parse_fast(argv) is not None
+    assert fast.parse_fast(argv) is not None
     results = []
     for main in (entry.main, cli.main):
         code = main(argv)

@@ -1,18 +1,17 @@
-"""The command line: declares commands and options, formats output, nothing more.
+"""The command line (Typer): declares commands and options, asks the user, nothing more.
 
-Every command calls one function of :mod:`tfgen.api`. User errors
-(:class:`~tfgen.errors.TfgenError`) are rendered in exactly one place,
-:func:`tfgen.cli.main.run_command`; anything else is a bug and keeps its traceback.
-The console script starts in :mod:`tfgen.cli.main`, which runs common invocations of
-``render``, ``validate`` and ``--version`` without importing Typer (through the same
-command functions as the commands below) and hands everything else to :func:`main`.
+Every command parses its arguments, calls one function of :mod:`tfgen.api` (or, for
+``render`` and ``validate``, the body it shares with the fast path in
+:mod:`tfgen.cli.commands`), and prints through :mod:`tfgen.cli.output`. Prompts live
+here and reach the library as callbacks. User errors (:class:`~tfgen.errors.TfgenError`)
+are shown in exactly one place, :func:`tfgen.cli.commands.run_command`; anything else is
+a bug and keeps its traceback. The console script starts in :mod:`tfgen.cli.main`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -22,22 +21,20 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.exceptions import TyperException
 
-from tfgen import DEFAULT_MODULE_DIR
-from tfgen.cli import main as entry
-from tfgen.errors import ExitCode, SpecError, UsageError
-from tfgen.ops.results import Status
+from tfgen import DEFAULT_MODULE_DIR, api
+from tfgen.cli import commands, output
+from tfgen.errors import ExitCode, UsageError
 
-if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: imported by the commands that need it
-    from tfgen.deploy import fleet, progress
+if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: tfgen.api imports it on first use
     from tfgen.deploy import operations as deploy
-    from tfgen.ops import runbook
     from tfgen.terraform.driver import PlanResult
 
 app = typer.Typer(
     name="tfgen",
     help="Render, deploy and diagnose Aurora PostgreSQL Serverless Terraform modules from a YAML spec.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion; the shell's requests come back with _TFGEN_COMPLETE set
+    add_completion=True,
     # locals may hold credentials or passwords: never print them
     pretty_exceptions_show_locals=False,
 )
@@ -56,7 +53,7 @@ EnvOpt = Annotated[
 
 def _version(value: bool) -> None:
     if value:
-        entry.show_version()
+        commands.show_version()
         raise typer.Exit()
 
 
@@ -72,7 +69,7 @@ def _root(
 @app.command()
 def validate(spec: SpecArg, env: EnvOpt = None) -> None:
     """Validate a spec and every environment: exit 0, or 2 with one FILE:LINE: field: message per problem."""
-    entry.validate_spec(spec=spec, env=env)
+    commands.validate_spec(spec=spec, env=env)
 
 
 @app.command()
@@ -90,7 +87,7 @@ def render(
     env: EnvOpt = None,
 ) -> None:
     """Render the Terraform module of a spec (atomically), or check it for drift."""
-    code = entry.render_specs(specs=specs, out=out, check=check, env=env)
+    code = commands.render_specs(specs=specs, out=out, check=check, env=env)
     if code:
         raise typer.Exit(code)
 
@@ -98,20 +95,22 @@ def render(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the spec (for yaml-language-server and other editors)."""
-    from tfgen import api
-
-    typer.echo(api.schema_text(), nl=False)
+    sys.stdout.write(api.schema_text())
 
 
 @app.command()
 def new(
-    path: Annotated[Path, typer.Argument(help="File to create, or a directory for aurora.yaml.")] = Path("aurora.yaml"),
+    # a str, not a Path: Path("sub/") drops the slash that says "a directory"
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="File to create, or a directory for aurora.yaml (created if the path ends with /).",
+        ),
+    ] = "aurora.yaml",
 ) -> None:
     """Write an annotated starter spec."""
-    from tfgen import api
-
     written = api.new_spec(path)
-    typer.echo(f"wrote {written}; edit it, then: tfgen render {written}")
+    commands.echo(f"wrote {written}; edit it, then: tfgen render {written}")
 
 
 # ----------------------------------------------------------------------------- deploy
@@ -154,62 +153,30 @@ YesOpt = Annotated[
     bool, typer.Option("--yes", help="Migrate the state without asking when the spec's backend changed.")
 ]
 
-_SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "read": "<="}
-
 
 def _options(
     workdir: Path | None,
     local: bool,
     endpoint: str | None,
-    mirror: Path | None,
-    cache: Path | None,
-    binary: str,
-    env_name: str | None = None,
+    env_name: str | None,
+    *,
+    binary: str = "terraform",
+    mirror: Path | None = None,
+    cache: Path | None = None,
     lock_timeout: str | None = None,
 ) -> deploy.DeployOptions:
-    from tfgen.deploy import operations as deploy
-    from tfgen.terraform.driver import TerraformSettings
-
-    # the one place that reads the environment for terraform
-    env = dict(os.environ)
-    if cache is None:
-        cache = entry.user_cache_dir() / "plugin-cache"
-    settings = TerraformSettings(env=env, binary=binary, plugin_mirror=mirror, plugin_cache_dir=cache)
-    return deploy.DeployOptions(
-        terraform=settings,
+    # the one place that reads the environment for terraform, AWS and libpq
+    return api.deploy_options(
+        os.environ,
+        environment=env_name,
         workdir=workdir,
         local=local,
         endpoint=endpoint,
-        environment=env_name,
+        terraform=binary,
+        plugin_mirror=mirror,
+        plugin_cache=cache,
         lock_timeout=lock_timeout,
     )
-
-
-def _reporters(json_lines: bool) -> deploy.ReporterFactory:
-    from tfgen.deploy import progress
-
-    def factory(phase: str) -> progress.Reporter:
-        if json_lines:
-            return progress.JsonReporter(sys.stdout)
-        if phase in ("apply", "destroy"):
-            return progress.make_reporter(sys.stdout, json_lines=False, title=f"tfgen {phase}")
-        return progress.PlainReporter(sys.stderr)  # init and plan: summaries and diagnostics only
-
-    return factory
-
-
-def _print_plan(outcome: deploy.Outcome, *, json_lines: bool) -> None:
-    if not outcome.plan.changes_present:
-        typer.echo(f"{outcome.directory}: no changes; the infrastructure matches the spec", err=json_lines)
-        return
-    _print_changes(outcome.plan, json_lines=json_lines)
-
-
-def _print_changes(planned: PlanResult, *, json_lines: bool) -> None:
-    echo = functools.partial(typer.echo, err=json_lines)
-    echo(f"Plan: {planned.add} to add, {planned.change} to change, {planned.remove} to destroy.")
-    for change in planned.resource_changes:
-        echo(f"  {_SYMBOLS.get(change.action, ' ')} {change.address} ({change.action})")
 
 
 def _require_approval(auto_approve: bool, verb: str) -> None:
@@ -225,29 +192,15 @@ def _confirm_migration(yes: bool) -> deploy.ConfirmMigration | None:
         return None
 
     def confirm(migration: deploy.Migration) -> bool:
-        typer.echo(
-            f"The spec's backend changed: the state ({migration.state.describe()}) moves from "
-            f"{migration.source} to {migration.destination}.",
-            err=True,
-        )
+        commands.echo(output.describe_migration(migration), err=True)
         return yes or typer.confirm("Migrate the state?", default=False, err=True)
 
     return confirm
 
 
-def _print_migration(outcome: deploy.Outcome) -> None:
-    migration = outcome.migration
-    if migration is not None:
-        typer.echo(
-            f"state migrated from {migration.source} to {migration.destination} ({migration.state.describe()}); "
-            f"the state as it was is kept in {migration.backup}",
-            err=True,
-        )
-
-
 def _show_and_confirm(verb: str, *, auto_approve: bool, json_lines: bool) -> deploy.Confirm:
     def confirm(planned: PlanResult) -> bool:
-        _print_changes(planned, json_lines=json_lines)
+        output.print_changes(planned, json_lines=json_lines)
         if auto_approve:
             return True
         return typer.confirm(f"{verb.capitalize()} these changes?", default=False, err=True)
@@ -277,141 +230,77 @@ def plan(
     With a directory, plans every spec in it (every environment, or the one --env names),
     in parallel, and ends with a summary table; the exit code is the worst plan's.
     """
-    from tfgen.deploy import operations as deploy
-
-    options = _options(workdir, local, endpoint, mirror, cache, binary, env, lock_timeout)
+    options = _options(
+        workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
+    )
     if spec.is_dir():
         if json_lines:
             raise UsageError("--json shows the events of one plan; plan the specs of a directory one by one")
-        _plan_directory(spec, options, jobs=jobs, yes=yes)
+        # several plans at once cannot share a terminal prompt: a migration needs --yes
+        result = api.plan_directory(
+            spec,
+            options,
+            jobs=jobs,
+            on_done=output.print_row,
+            confirm_migration=_confirm_migration(yes) if yes else None,
+        )
+        output.print_summary(result)
+        if result.exit_code:
+            raise typer.Exit(int(result.exit_code))
         return
-    outcome = deploy.plan(spec, options, _reporters(json_lines), _confirm_migration(yes))
-    entry.warn(outcome.loaded.warnings)
-    _print_migration(outcome)
-    _print_plan(outcome, json_lines=json_lines)
+    outcome = api.plan(spec, options, output.reporters(json_lines), confirm_migration=_confirm_migration(yes))
+    commands.warn(outcome.loaded.warnings)
+    output.print_migration(outcome)
+    output.print_plan(outcome, json_lines=json_lines)
 
 
-def _plan_directory(directory: Path, options: deploy.DeployOptions, *, jobs: int, yes: bool) -> None:
-    from tfgen.deploy import fleet
+def _plan_and_apply_command(verb: str, doc: str) -> Callable[..., None]:
+    """Declare ``tfgen apply`` or ``tfgen destroy``: the same options, and ``tfgen.api.<verb>``."""
 
-    def done(row: fleet.Row) -> None:
-        if row.outcome is not None:
-            entry.warn(row.outcome.loaded.warnings)
-        if row.result == "skipped":
+    def command(
+        spec: SpecArg,
+        auto_approve: AutoApproveOpt = False,
+        env: EnvOpt = None,
+        workdir: WorkdirOpt = None,
+        local: LocalOpt = False,
+        endpoint: EndpointOpt = None,
+        json_lines: JsonOpt = False,
+        mirror: MirrorOpt = None,
+        cache: CacheOpt = None,
+        binary: TerraformOpt = "terraform",
+        lock_timeout: LockTimeoutOpt = None,
+        yes: YesOpt = False,
+    ) -> None:
+        options = _options(
+            workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
+        )
+        _require_approval(auto_approve, verb)
+        confirm = _show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
+        run: Callable[..., deploy.Outcome] = getattr(api, verb)  # looked up now: tfgen.api imports deploy on first use
+        outcome = run(spec, options, output.reporters(json_lines), confirm, confirm_migration=_confirm_migration(yes))
+        commands.warn(outcome.loaded.warnings)
+        output.print_migration(outcome)
+        if outcome.result is None:
+            if outcome.plan.changes_present:
+                commands.echo(f"{verb} cancelled", err=True)
+                raise typer.Exit(int(ExitCode.FAILED))
+            output.print_plan(outcome, json_lines=json_lines)
             return
-        if row.error is not None:
-            # a spec error names its file and line already
-            entry.report(row.error, prefix="" if isinstance(row.error, SpecError) else f"{row.label}: ")
-        else:
-            typer.echo(f"{row.label}: {_counts(row)}", err=True)
+        output.print_applied(verb, outcome.result, json_lines=json_lines)
 
-    # several plans at once cannot share a terminal prompt: a migration needs --yes
-    result = fleet.plan_all(
-        directory, options, jobs=jobs, on_done=done, confirm_migration=_confirm_migration(yes) if yes else None
-    )
-    _print_summary(result)
-    if result.exit_code:
-        raise typer.Exit(int(result.exit_code))
+    command.__name__ = command.__qualname__ = verb
+    command.__doc__ = doc
+    return app.command(name=verb)(command)
 
 
-def _counts(row: fleet.Row) -> str:
-    if row.result == "no changes":
-        return "no changes"
-    return f"{row.add} to add, {row.change} to change, {row.remove} to destroy"
+apply = _plan_and_apply_command("apply", "Plan, confirm, and apply exactly that plan, with progress.")
+destroy = _plan_and_apply_command(
+    "destroy", "Plan the destruction of everything the spec deployed, confirm, and apply it."
+)
 
 
-def _print_summary(result: fleet.FleetPlan) -> None:
-    """The table of a directory's plans: spec, environment, adds/changes/destroys, result."""
-    header = ("SPEC", "ENV", "ADD", "CHANGE", "DESTROY", "RESULT")
-    table: list[tuple[str, ...]] = [header]
-    for row in result.rows:
-        numbers = [str(n) if n is not None else "-" for n in (row.add, row.change, row.remove)]
-        outcome = row.result
-        if row.result == "failed" and row.error is not None:
-            outcome = f"failed (exit {int(row.error.exit_code)})"
-        table.append((str(row.spec), row.environment or "-", *numbers, outcome))
-    widths = [max(len(line[column]) for line in table) for column in range(len(header))]
-    for line in table:
-        cells = [
-            cell.rjust(width) if 2 <= column <= 4 else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ]
-        typer.echo("  ".join(cells).rstrip())
-    failed = sum(row.result in ("failed", "interrupted") for row in result.rows)
-    typer.echo(f"{len(result.rows)} plan(s), {failed} failed" + (", interrupted" if result.interrupted else ""))
-
-
-def _plan_and_apply(
-    run: Callable[..., deploy.Outcome],
-    verb: str,
-    spec: Path,
-    options: deploy.DeployOptions,
-    *,
-    json_lines: bool,
-    auto_approve: bool,
-    yes: bool,
-) -> None:
-    _require_approval(auto_approve, verb)
-    confirm = _show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
-    outcome = run(spec, options, _reporters(json_lines), confirm, _confirm_migration(yes))
-    entry.warn(outcome.loaded.warnings)
-    _print_migration(outcome)
-    if outcome.result is None:
-        if outcome.plan.changes_present:
-            typer.echo(f"{verb} cancelled", err=True)
-            raise typer.Exit(int(ExitCode.FAILED))
-        _print_plan(outcome, json_lines=json_lines)
-        return
-    done = outcome.result
-    typer.echo(f"{verb} complete: {done.add} added, {done.change} changed, {done.remove} destroyed.", err=json_lines)
-
-
-@app.command()
-def apply(
-    spec: SpecArg,
-    auto_approve: AutoApproveOpt = False,
-    env: EnvOpt = None,
-    workdir: WorkdirOpt = None,
-    local: LocalOpt = False,
-    endpoint: EndpointOpt = None,
-    json_lines: JsonOpt = False,
-    mirror: MirrorOpt = None,
-    cache: CacheOpt = None,
-    binary: TerraformOpt = "terraform",
-    lock_timeout: LockTimeoutOpt = None,
-    yes: YesOpt = False,
-) -> None:
-    """Plan, confirm, and apply exactly that plan, with progress."""
-    from tfgen.deploy import operations as deploy
-
-    options = _options(workdir, local, endpoint, mirror, cache, binary, env, lock_timeout)
-    _plan_and_apply(deploy.apply, "apply", spec, options, json_lines=json_lines, auto_approve=auto_approve, yes=yes)
-
-
-@app.command()
-def destroy(
-    spec: SpecArg,
-    auto_approve: AutoApproveOpt = False,
-    env: EnvOpt = None,
-    workdir: WorkdirOpt = None,
-    local: LocalOpt = False,
-    endpoint: EndpointOpt = None,
-    json_lines: JsonOpt = False,
-    mirror: MirrorOpt = None,
-    cache: CacheOpt = None,
-    binary: TerraformOpt = "terraform",
-    lock_timeout: LockTimeoutOpt = None,
-    yes: YesOpt = False,
-) -> None:
-    """Plan the destruction of everything the spec deployed, confirm, and apply it."""
-    from tfgen.deploy import operations as deploy
-
-    options = _options(workdir, local, endpoint, mirror, cache, binary, env, lock_timeout)
-    _plan_and_apply(deploy.destroy, "destroy", spec, options, json_lines=json_lines, auto_approve=auto_approve, yes=yes)
-
-
-@app.command()
-def output(
+@app.command(name="output")
+def output_command(
     spec: SpecArg,
     json_out: Annotated[bool, typer.Option("--json", help="Print the outputs as one JSON object.")] = False,
     show_sensitive: Annotated[bool, typer.Option("--show-sensitive", help="Show sensitive values.")] = False,
@@ -422,22 +311,9 @@ def output(
     binary: TerraformOpt = "terraform",
 ) -> None:
     """Print the deployed module's outputs (sensitive values masked)."""
-    from tfgen.deploy import operations as deploy
+    values = api.output(spec, _options(workdir, local, endpoint, env, binary=binary), show_sensitive=show_sensitive)
+    output.print_outputs(values, json_out=json_out)
 
-    options = _options(workdir, local, endpoint, None, None, binary, env)
-    values = deploy.outputs(spec, options)
-    shown = {
-        name: (SENSITIVE_MASK if item.sensitive and not show_sensitive else item.value) for name, item in values.items()
-    }
-    if json_out:
-        typer.echo(json.dumps(shown, indent=2, sort_keys=True))
-        return
-    for name, value in shown.items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        typer.echo(f"{name} = {text}")
-
-
-SENSITIVE_MASK = "(sensitive)"
 
 # ----------------------------------------------------------------------------- runbook
 
@@ -445,12 +321,6 @@ HostOpt = Annotated[str | None, typer.Option("--host", help="Database host (defa
 PortOpt = Annotated[int | None, typer.Option("--port", help="Database port (default: the port output, PGPORT).")]
 UserOpt = Annotated[str | None, typer.Option("--user", help="Database user (default: the master user, PGUSER).")]
 DbnameOpt = Annotated[str | None, typer.Option("--dbname", help="Database (default: the spec's database, PGDATABASE).")]
-
-
-def _overrides(host: str | None, port: int | None, user: str | None, dbname: str | None) -> runbook.ConnectionOverrides:
-    from tfgen.ops import runbook
-
-    return runbook.ConnectionOverrides(host=host, port=port, user=user, dbname=dbname)
 
 
 @app.command()
@@ -469,18 +339,13 @@ def doctor(
     env: EnvOpt = None,
 ) -> None:
     """Run the runbook's checks against the deployed cluster: PASS / WARN / FAIL with evidence."""
-    from tfgen.ops import runbook
-
-    options = _options(workdir, local, endpoint, None, None, binary, env_name=env)
-    report = runbook.doctor(spec, options, _overrides(host, port, user, dbname), dict(os.environ), slow_seconds=slow)
-    if json_out:
-        typer.echo(json.dumps(report.to_json(), indent=2))
-    else:
-        width = max(len(result.name) for result in report.results)
-        for result in report.results:
-            typer.echo(f"{result.status!s:<4}  {result.name:<{width}}  {result.evidence}")
-            if result.next_step and result.status is not Status.PASS:
-                typer.echo(f"{'':<4}  {'':<{width}}  next: {result.next_step}")
+    report = api.doctor(
+        spec,
+        _options(workdir, local, endpoint, env, binary=binary),
+        connection=api.ConnectionOverrides(host=host, port=port, user=user, dbname=dbname),
+        slow_seconds=slow,
+    )
+    output.print_doctor(report, json_out=json_out)
     if report.failed:
         raise typer.Exit(int(ExitCode.FAILED))
 
@@ -503,22 +368,18 @@ def backup(
     env: EnvOpt = None,
 ) -> None:
     """Copy a table to CSV safely: quoted names, no half-written file, row count and sha256."""
-    from tfgen.ops import runbook
-
-    options = _options(workdir, local, endpoint, None, None, binary, env_name=env)
     with _backup_progress() as on_progress:
-        result = runbook.backup(
+        result = api.backup(
             spec,
-            options,
-            _overrides(host, port, user, dbname),
-            dict(os.environ),
+            _options(workdir, local, endpoint, env, binary=binary),
+            out,
             table=table,
             schema=schema,
             query=query,
-            out=out,
+            connection=api.ConnectionOverrides(host=host, port=port, user=user, dbname=dbname),
             on_progress=on_progress,
         )
-    typer.echo(f"backed up {result.rows} rows ({result.bytes} bytes) to {result.path}; sha256 {result.sha256}")
+    commands.echo(f"backed up {result.rows} rows ({result.bytes} bytes) to {result.path}; sha256 {result.sha256}")
 
 
 @contextlib.contextmanager
@@ -549,18 +410,15 @@ def insights(
     env: EnvOpt = None,
 ) -> None:
     """Turn Performance Insights on or off for the cluster (ModifyDBCluster)."""
-    from tfgen.ops import runbook
-
     if enable is None:
         raise UsageError("say --enable or --disable")
     verb = "enable" if enable else "disable"
     _require_approval(yes, f"{verb} Performance Insights")
     if not yes and not typer.confirm(f"{verb.capitalize()} Performance Insights of {spec}?", default=False, err=True):
-        typer.echo("cancelled", err=True)
+        commands.echo("cancelled", err=True)
         raise typer.Exit(int(ExitCode.FAILED))
-    options = _options(None, local, endpoint, None, None, "terraform", env_name=env)
-    typer.echo(runbook.insights(spec, options, enable=enable))
-    typer.echo(
+    commands.echo(api.insights(spec, _options(None, local, endpoint, env), enable=enable))
+    commands.echo(
         f"note: also set performance_insights: {str(enable).lower()} in {spec} (module variable "
         "performance_insights_enabled), or the next apply sets it back",
         err=True,
@@ -574,36 +432,30 @@ app.add_typer(emulator_app, name="emulator")
 @emulator_app.command("start")
 def emulator_start() -> None:
     """Start the emulator in the background (recorded in .tfgen/ of this directory)."""
-    from tfgen.emulator import server as emulator
-
-    info = emulator.start_background(Path.cwd())
-    typer.echo(f"emulator running at {info.url} (pid {info.pid})")
+    info = api.emulator_start(Path.cwd())
+    commands.echo(f"emulator running at {info.url} (pid {info.pid})")
 
 
 @emulator_app.command("status")
 def emulator_status() -> None:
     """Print the emulator's URL, or exit 1 if it is not running."""
-    from tfgen.emulator import server as emulator
-
-    info = emulator.status(Path.cwd())
+    info = api.emulator_status(Path.cwd())
     if info is None:
-        typer.echo("emulator not running", err=True)
+        commands.echo("emulator not running", err=True)
         raise typer.Exit(int(ExitCode.FAILED))
-    typer.echo(info.url)
+    commands.echo(info.url)
 
 
 @emulator_app.command("stop")
 def emulator_stop() -> None:
     """Stop the background emulator started from this directory."""
-    from tfgen.emulator import server as emulator
-
-    stopped = emulator.stop_background(Path.cwd())
-    typer.echo("emulator stopped" if stopped else "emulator was not running")
+    stopped = api.emulator_stop(Path.cwd())
+    commands.echo("emulator stopped" if stopped else "emulator was not running")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the Typer command line (``sys.argv[1:]`` by default) and return the exit code."""
-    return entry.run_command(functools.partial(_run_typer, argv))
+    return commands.run_command(functools.partial(_run_typer, argv))
 
 
 def _run_typer(argv: list[str] | None) -> int:
@@ -623,4 +475,6 @@ def _run_typer(argv: list[str] | None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         return int(ExitCode.INTERRUPTED)
+    except SystemExit as done:  # shell completion (--show-completion, _TFGEN_COMPLETE) ends with sys.exit
+        return done.code if isinstance(done.code, int) else int(done.code is not None)
     return code if isinstance(code, int) else int(ExitCode.OK)

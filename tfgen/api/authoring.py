@@ -1,4 +1,4 @@
-"""The library API: one function per CLI command, usable without the CLI."""
+"""validate, render, schema, new: the commands that read specs and write modules (no terraform)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def module_dir(template: Path, loaded: _spec.LoadedSpec) -> Path:
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema of the spec."""
+    """The JSON Schema of the spec (``tfgen schema``; for yaml-language-server and other editors)."""
     from tfgen.spec.jsonschema import json_schema  # only `tfgen schema` needs it
 
     return json_schema()
@@ -99,19 +99,26 @@ def schema_text() -> str:
     return json.dumps(schema(), indent=2, sort_keys=True) + "\n"
 
 
-def new_spec(path: Path) -> Path:
-    """Write an annotated starter spec to ``path`` (a file, or a directory to put ``aurora.yaml`` in).
+def new_spec(path: str | os.PathLike[str] = "aurora.yaml") -> Path:
+    """Write an annotated starter spec to ``path``.
+
+    ``path`` names the file, or a directory to put ``aurora.yaml`` in: one that exists, or
+    one spelled with a trailing ``/`` (created if missing, as ``tfgen new sub/`` does).
+
+    Returns:
+        The file written.
 
     Raises:
         UsageError: If the file already exists.
     """
-    if path.is_dir():
-        path = path / "aurora.yaml"
-    if path.exists():
-        raise UsageError(f"{path}: already exists; not overwriting it")
+    target = Path(path)
+    if target.is_dir() or os.fspath(path).endswith(("/", os.sep)):
+        target = target / "aurora.yaml"
+    if target.exists():
+        raise UsageError(f"{target}: already exists; not overwriting it")
     text = _render.make_environment().get_template("spec/starter.yaml.j2").render()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    os.replace(tmp, target)
+    return target

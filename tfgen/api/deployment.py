@@ -1,0 +1,170 @@
+"""plan, apply, destroy, output: a spec driven through terraform, on AWS or the local emulator.
+
+Every function takes :class:`~tfgen.deploy.operations.DeployOptions`, built by
+:func:`deploy_options` from the environment the caller read (nothing here reads
+``os.environ``). Decisions a person makes (apply these changes? migrate the state?) come
+in as callbacks; progress goes to the reporters the caller builds for each phase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tfgen.api.settings import plugin_cache_dir
+from tfgen.deploy import fleet
+from tfgen.deploy import operations as _deploy
+from tfgen.deploy.operations import Confirm, ConfirmMigration, DeployOptions, Outcome, ReporterFactory
+from tfgen.terraform.driver import TerraformSettings
+
+SENSITIVE_MASK = "(sensitive)"
+"""What :func:`output` shows instead of a sensitive value."""
+
+
+def deploy_options(
+    env: Mapping[str, str],
+    *,
+    environment: str | None = None,
+    workdir: Path | None = None,
+    local: bool = False,
+    endpoint: str | None = None,
+    terraform: str = "terraform",
+    plugin_mirror: Path | None = None,
+    plugin_cache: Path | None = None,
+    lock_timeout: str | None = None,
+) -> DeployOptions:
+    """Where and how to deploy, for every function of this module (and doctor, backup, insights).
+
+    Args:
+        env: The process environment (``dict(os.environ)``): terraform's base environment,
+            the AWS credentials, libpq's ``PG*`` variables, and where the user cache is.
+        environment: The spec's environment (``--env``); required when the spec has environments.
+        workdir: The working directory; default ``.tfgen/<cluster name>/``.
+        local: Use the local AWS emulator (moto) instead of real AWS.
+        endpoint: URL of a running emulator to use (implies ``local``).
+        terraform: The terraform (or tofu) executable.
+        plugin_mirror: Install providers from this filesystem mirror.
+        plugin_cache: The shared provider cache; default ``<user cache>/tfgen/plugin-cache``.
+        lock_timeout: Wait this long for the state lock (e.g. ``5m``) instead of failing.
+    """
+    settings = TerraformSettings(
+        env=dict(env),
+        binary=terraform,
+        plugin_mirror=plugin_mirror,
+        plugin_cache_dir=plugin_cache if plugin_cache is not None else plugin_cache_dir(env),
+    )
+    return DeployOptions(
+        terraform=settings,
+        workdir=workdir,
+        local=local,
+        endpoint=endpoint,
+        environment=environment,
+        lock_timeout=lock_timeout,
+    )
+
+
+def plan(
+    spec_path: Path,
+    options: DeployOptions,
+    reporters: ReporterFactory,
+    *,
+    confirm_migration: ConfirmMigration | None = None,
+) -> Outcome:
+    """``tfgen plan SPEC``: render, init and plan; the saved plan stays in the working directory.
+
+    Args:
+        spec_path: The spec file.
+        options: From :func:`deploy_options`.
+        reporters: The progress reporter of each phase (``init``, ``plan``).
+        confirm_migration: Asked before moving the state to a changed backend; None refuses.
+
+    Raises:
+        SpecError: If the spec is invalid.
+        UsageError: On a bad ``--env`` or ``--lock-timeout``, or a backend change not confirmed.
+        TerraformError: If terraform fails.
+        EmulatorError: With ``local``, if the emulator cannot be started or reached.
+    """
+    return _deploy.plan(spec_path, options, reporters, confirm_migration)
+
+
+def plan_directory(
+    directory: Path,
+    options: DeployOptions,
+    *,
+    jobs: int = 4,
+    on_done: Callable[[fleet.Row], None] | None = None,
+    confirm_migration: ConfirmMigration | None = None,
+) -> fleet.FleetPlan:
+    """``tfgen plan DIRECTORY``: plan every spec of a directory (and each environment), ``jobs`` at a time.
+
+    One plan failing does not stop the others: each is a row of the result, whose
+    ``exit_code`` is the worst row's.
+
+    Args:
+        directory: Holds the spec files (``*.yaml``, ``*.yml``).
+        options: From :func:`deploy_options`, without ``workdir``.
+        jobs: How many plans run at once.
+        on_done: Called with each row as its plan ends.
+        confirm_migration: As for :func:`plan`, but called from worker threads: it cannot prompt.
+
+    Raises:
+        UsageError: On a ``workdir``, a ``jobs`` below 1, or a directory without specs.
+        EmulatorError: With ``local``, if the emulator cannot be started or reached.
+    """
+    return fleet.plan_all(directory, options, jobs=jobs, on_done=on_done, confirm_migration=confirm_migration)
+
+
+def apply(
+    spec_path: Path,
+    options: DeployOptions,
+    reporters: ReporterFactory,
+    confirm: Confirm,
+    *,
+    confirm_migration: ConfirmMigration | None = None,
+) -> Outcome:
+    """``tfgen apply``: plan, ask ``confirm``, then apply exactly that plan.
+
+    Returns:
+        The plan and, unless it had no changes or ``confirm`` said no, what was applied.
+
+    Raises:
+        SpecError: If the spec is invalid.
+        UsageError: On a bad ``--env`` or ``--lock-timeout``, or a backend change not confirmed.
+        TerraformError: If terraform fails.
+        EmulatorError: With ``local``, if the emulator cannot be started or reached.
+    """
+    return _deploy.apply(spec_path, options, reporters, confirm, confirm_migration)
+
+
+def destroy(
+    spec_path: Path,
+    options: DeployOptions,
+    reporters: ReporterFactory,
+    confirm: Confirm,
+    *,
+    confirm_migration: ConfirmMigration | None = None,
+) -> Outcome:
+    """``tfgen destroy``: plan the destruction of everything the spec deployed, ask ``confirm``, apply it.
+
+    Raises:
+        SpecError: If the spec is invalid.
+        UsageError: On a bad ``--env`` or ``--lock-timeout``, or a backend change not confirmed.
+        TerraformError: If terraform fails.
+        EmulatorError: With ``local``, if the emulator cannot be started or reached.
+    """
+    return _deploy.destroy(spec_path, options, reporters, confirm, confirm_migration)
+
+
+def output(spec_path: Path, options: DeployOptions, *, show_sensitive: bool = False) -> dict[str, Any]:
+    """``tfgen output``: the deployed module's outputs, sensitive values replaced by :data:`SENSITIVE_MASK`.
+
+    Raises:
+        SpecError: If the spec is invalid.
+        UsageError: If nothing was deployed from this spec (no working directory).
+        TerraformError: If terraform fails.
+    """
+    values = _deploy.outputs(spec_path, options)
+    return {
+        name: SENSITIVE_MASK if item.sensitive and not show_sensitive else item.value for name, item in values.items()
+    }

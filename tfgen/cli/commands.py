@@ -1,0 +1,131 @@
+"""What both paths of the console script share: the command bodies they run, and the error funnel.
+
+:mod:`tfgen.cli.fast` (``render``, ``validate`` and ``--version`` without Typer) and
+:mod:`tfgen.cli.app` (Typer, every command) call the same functions here for those commands,
+and every command runs inside :func:`run_command`, the one place a
+:class:`~tfgen.errors.TfgenError` becomes ``error: …``, a hint and an exit code. Nothing
+here imports Typer: this module is on the ``tfgen render`` path of pre-commit hooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tfgen import __version__, api
+from tfgen.errors import DriftError, ExitCode, TfgenError, UsageError
+
+
+def echo(message: str, *, err: bool = False) -> None:
+    """Print a line to stdout (or stderr) and flush it, as ``typer.echo`` does."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(f"{message}\n")
+    stream.flush()
+
+
+def warn(lines: Sequence[str]) -> None:
+    """Print each line to stderr as ``warning: <line>``."""
+    for line in lines:
+        echo(f"warning: {line}", err=True)
+
+
+def report(error: TfgenError, prefix: str = "") -> None:
+    """Show a user error: a drift's diff on stdout, then ``error: <prefix><line>`` and the hint on stderr."""
+    if isinstance(error, DriftError):
+        sys.stdout.write(error.diff)
+        sys.stdout.flush()
+    for line in error.lines():
+        echo(f"error: {prefix}{line}", err=True)
+    if error.hint:
+        echo(f"hint: {error.hint}", err=True)
+
+
+def run_command(command: Callable[[], int]) -> int:
+    """Run a command and return its exit code: the one place a user error becomes a message and a code.
+
+    A :class:`~tfgen.errors.TfgenError` is reported and exits with its ``exit_code``; anything
+    else is a bug and keeps its traceback.
+    """
+    try:
+        try:
+            return int(command())
+        except TfgenError as error:
+            report(error)
+            return int(error.exit_code)
+    except BrokenPipeError:
+        # the reader went away (`tfgen render --check | head`): exit 1 without a traceback, as
+        # Typer does, and send what stdout still buffers to /dev/null so the flush at exit succeeds
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.FAILED)
+
+
+# ----------------------------------------------------------------------------- the commands both paths call
+
+
+def show_version() -> int:
+    """``tfgen --version``."""
+    echo(f"tfgen {__version__}")
+    return ExitCode.OK
+
+
+def validate_spec(spec: Path, env: str | None) -> int:
+    """``tfgen validate``: validate a spec and each of its environments (or only ``env``).
+
+    Raises:
+        SpecError: If the spec or an environment is invalid.
+        UsageError: If ``env`` is not one of the spec's environments.
+    """
+    shown: set[str] = set()
+    for loaded in api.validate(spec, env):
+        # an environment repeats what the base spec already warned about
+        warn([line for line in loaded.warnings if line not in shown])
+        shown.update(loaded.warnings)
+        where = f"{spec} --env {loaded.environment}" if loaded.environment else str(spec)
+        state = f", state {loaded.spec.state_location}" if loaded.spec.state_location != "local" else ""
+        echo(f"{where}: valid ({loaded.spec.name}, Serverless {loaded.spec.serverless.version}{state})")
+    return ExitCode.OK
+
+
+def render_specs(specs: list[Path], out: Path, check: bool, env: str | None) -> int:
+    """``tfgen render``: render (or ``check``) the module of each spec; returns the worst spec's exit code.
+
+    The error of a single spec propagates; with several specs each failure is reported and
+    the other specs still run.
+
+    Raises:
+        UsageError: If several specs would share one ``out`` (no ``{name}`` or ``{stem}`` in it).
+        TfgenError: The error of a single spec, as :func:`tfgen.api.render` raises it.
+    """
+    if len(specs) > 1 and "{" not in str(out):
+        raise UsageError("several specs need an --out with {name} or {stem}, e.g. -o 'modules/{name}'")
+    worst = ExitCode.OK
+    for spec in specs:
+        try:
+            _render_one(spec, out, check=check, env=env)
+        except TfgenError as error:
+            if len(specs) == 1:
+                raise
+            report(error)
+            worst = max(worst, error.exit_code)
+    return worst
+
+
+def _render_one(spec: Path, out: Path, *, check: bool, env: str | None) -> None:
+    template_cache = api.template_cache_dir(os.environ)
+    outcome = api.render(spec, out, environment=env, check=check, template_cache=template_cache)
+    warn(outcome.loaded.warnings)
+    directory = outcome.directory
+    if outcome.written is None:
+        echo(f"{directory}: up to date with {spec}")
+        return
+    result = outcome.written
+    for name in result.foreign:
+        echo(f"note: {directory / name} was not written by tfgen (left in place)", err=True)
+    if result.changed:
+        echo(f"{directory}: wrote {len(result.changed)} file(s), {len(result.unchanged)} unchanged")
+    else:
+        echo(f"{directory}: up to date ({len(result.unchanged)} files)")

@@ -1,0 +1,88 @@
+"""The fast parser: ``render``, ``validate`` and ``--version`` without importing Typer.
+
+Importing Typer and parsing with it costs more than rendering a module (``tfgen render``
+runs in pre-commit hooks), so :func:`parse_fast` accepts only complete, well-formed
+invocations of the hot commands and declines everything else (help, an unknown, unusual
+or incomplete option, another command, a completion request), which then goes to Typer
+unchanged. ``tests/test_entry.py`` holds it to exactly the arguments Typer passes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from tfgen import DEFAULT_MODULE_DIR
+from tfgen.cli import commands
+
+# The options of the hot commands as tfgen.cli.app declares them for Typer: spelling -> parameter.
+_ENV = {"--env": "env", "-e": "env"}
+_RENDER = {**_ENV, "--out": "out", "-o": "out"}
+_RENDER_FLAGS = {"--check": "check"}
+
+
+def parse_fast(argv: Sequence[str]) -> functools.partial[int] | None:
+    """The command function and arguments of a common invocation, or None to leave it to Typer.
+
+    Accepts ``--version``, and ``render`` / ``validate`` with their specs and options in any
+    order (``-o X``, ``-oX``, ``--out X``, ``--out=X``; the last of a repeated option wins;
+    ``--`` ends the options). Declines, among others, help, unknown options, a missing,
+    empty or dash-led option value, and a wrong number of specs.
+    """
+    if list(argv) == ["--version"]:
+        return functools.partial(commands.show_version)
+    if not argv:
+        return None
+    command, *words = argv
+    if command == "validate":
+        parsed = _split(words, _ENV, {})
+        if parsed is None or len(parsed[0]) != 1:
+            return None
+        (spec,), given = parsed
+        return functools.partial(commands.validate_spec, spec=Path(spec), env=given.get("env"))
+    if command == "render":
+        parsed = _split(words, _RENDER, _RENDER_FLAGS)
+        if parsed is None or not parsed[0]:
+            return None
+        specs, given = parsed
+        return functools.partial(
+            commands.render_specs,
+            specs=[Path(spec) for spec in specs],
+            out=Path(given["out"]) if "out" in given else DEFAULT_MODULE_DIR,
+            check="check" in given,
+            env=given.get("env"),
+        )
+    return None
+
+
+def _split(
+    words: Sequence[str], options: Mapping[str, str], flags: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]] | None:
+    """The positional words and ``{parameter: value}`` (``""`` for a flag), or None on anything unusual."""
+    positional: list[str] = []
+    given: dict[str, str] = {}
+    rest = iter(words)
+    for word in rest:
+        if word == "--":
+            positional.extend(rest)
+        elif not word.startswith("-"):
+            positional.append(word)
+        elif word in flags:
+            given[flags[word]] = ""
+        else:
+            name, value = _option(word, rest)
+            if name not in options or not value or value.startswith("-"):
+                return None
+            given[options[name]] = value
+    if "" in positional:  # Path("") would be the current directory
+        return None
+    return positional, given
+
+
+def _option(word: str, rest: Iterator[str]) -> tuple[str, str]:
+    """An option's name and value: ``--name=value``, ``-nvalue``, or the next word."""
+    if word.startswith("--"):
+        name, equals, value = word.partition("=")
+        return name, value if equals else next(rest, "")
+    return word[:2], word[2:] or next(rest, "")

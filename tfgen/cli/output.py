@@ -1,0 +1,137 @@
+"""What the deploy and runbook commands print: plans, summaries, outputs, reports, progress.
+
+Formatting only: every value comes from :mod:`tfgen.api`. Nothing here imports Typer.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from tfgen.cli.commands import echo, report, warn
+from tfgen.errors import SpecError
+from tfgen.ops.results import Status
+
+if TYPE_CHECKING:  # deploy pulls in terraform and emulator code
+    from tfgen.deploy import fleet, progress
+    from tfgen.deploy import operations as deploy
+    from tfgen.ops.runbook import DoctorReport
+    from tfgen.terraform.driver import ApplyResult, PlanResult
+
+_SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "read": "<="}
+
+
+def reporters(json_lines: bool) -> deploy.ReporterFactory:
+    """Progress of each phase: JSON lines on stdout, else a live table for apply/destroy and plain lines for the rest."""
+    from tfgen.deploy import progress
+
+    def factory(phase: str) -> progress.Reporter:
+        if json_lines:
+            return progress.JsonReporter(sys.stdout)
+        if phase in ("apply", "destroy"):
+            return progress.make_reporter(sys.stdout, json_lines=False, title=f"tfgen {phase}")
+        return progress.PlainReporter(sys.stderr)  # init and plan: summaries and diagnostics only
+
+    return factory
+
+
+def print_plan(outcome: deploy.Outcome, *, json_lines: bool) -> None:
+    """What a plan would change, or that it would change nothing."""
+    if not outcome.plan.changes_present:
+        echo(f"{outcome.directory}: no changes; the infrastructure matches the spec", err=json_lines)
+        return
+    print_changes(outcome.plan, json_lines=json_lines)
+
+
+def print_changes(planned: PlanResult, *, json_lines: bool) -> None:
+    """``Plan: N to add, …`` and one line per resource change (on stderr when stdout carries JSON lines)."""
+    echo(f"Plan: {planned.add} to add, {planned.change} to change, {planned.remove} to destroy.", err=json_lines)
+    for change in planned.resource_changes:
+        echo(f"  {_SYMBOLS.get(change.action, ' ')} {change.address} ({change.action})", err=json_lines)
+
+
+def print_applied(verb: str, done: ApplyResult, *, json_lines: bool) -> None:
+    """``apply complete: …`` (or destroy)."""
+    echo(f"{verb} complete: {done.add} added, {done.change} changed, {done.remove} destroyed.", err=json_lines)
+
+
+def print_migration(outcome: deploy.Outcome) -> None:
+    """Where the state moved, if it did."""
+    migration = outcome.migration
+    if migration is not None:
+        echo(
+            f"state migrated from {migration.source} to {migration.destination} ({migration.state.describe()}); "
+            f"the state as it was is kept in {migration.backup}",
+            err=True,
+        )
+
+
+def describe_migration(migration: deploy.Migration) -> str:
+    """The question's preamble: what moves where."""
+    return (
+        f"The spec's backend changed: the state ({migration.state.describe()}) moves from "
+        f"{migration.source} to {migration.destination}."
+    )
+
+
+def print_row(row: fleet.Row) -> None:
+    """One plan of a directory, as it ends: its warnings, then its counts or its error."""
+    if row.outcome is not None:
+        warn(row.outcome.loaded.warnings)
+    if row.result == "skipped":
+        return
+    if row.error is not None:
+        # a spec error names its file and line already
+        report(row.error, prefix="" if isinstance(row.error, SpecError) else f"{row.label}: ")
+    else:
+        echo(f"{row.label}: {_counts(row)}", err=True)
+
+
+def _counts(row: fleet.Row) -> str:
+    if row.result == "no changes":
+        return "no changes"
+    return f"{row.add} to add, {row.change} to change, {row.remove} to destroy"
+
+
+def print_summary(result: fleet.FleetPlan) -> None:
+    """The table of a directory's plans: spec, environment, adds/changes/destroys, result."""
+    header = ("SPEC", "ENV", "ADD", "CHANGE", "DESTROY", "RESULT")
+    table: list[tuple[str, ...]] = [header]
+    for row in result.rows:
+        numbers = [str(n) if n is not None else "-" for n in (row.add, row.change, row.remove)]
+        outcome = row.result
+        if row.result == "failed" and row.error is not None:
+            outcome = f"failed (exit {int(row.error.exit_code)})"
+        table.append((str(row.spec), row.environment or "-", *numbers, outcome))
+    widths = [max(len(line[column]) for line in table) for column in range(len(header))]
+    for line in table:
+        cells = [
+            cell.rjust(width) if 2 <= column <= 4 else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ]
+        echo("  ".join(cells).rstrip())
+    failed = sum(row.result in ("failed", "interrupted") for row in result.rows)
+    echo(f"{len(result.rows)} plan(s), {failed} failed" + (", interrupted" if result.interrupted else ""))
+
+
+def print_outputs(values: dict[str, Any], *, json_out: bool) -> None:
+    """Outputs as one JSON object, or ``name = value`` lines (strings bare, the rest as JSON)."""
+    if json_out:
+        echo(json.dumps(values, indent=2, sort_keys=True))
+        return
+    for name, value in values.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        echo(f"{name} = {text}")
+
+
+def print_doctor(result: DoctorReport, *, json_out: bool) -> None:
+    """The doctor's report: one JSON document, or a line per check (and its next step unless it passed)."""
+    if json_out:
+        echo(json.dumps(result.to_json(), indent=2))
+        return
+    width = max(len(check.name) for check in result.results)
+    for check in result.results:
+        echo(f"{check.status!s:<4}  {check.name:<{width}}  {check.evidence}")
+        if check.next_step and check.status is not Status.PASS:
+            echo(f"{'':<4}  {'':<{width}}  next: {check.next_step}")
