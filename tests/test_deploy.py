@@ -45,7 +45,7 @@ from tfgen.emulator import server as emulator
 from tfgen.errors import ExitCode
 from tfgen.render import templates as render
 from tfgen.spec.model import ServerlessV2, Spec, load_spec
-from tfgen.terraform.driver import Terraform
+from tfgen.terraform.commands import Terraform
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: imported by th
     from tfgen.deploy import fleet, progress
     from tfgen.deploy import operations as deploy
     from tfgen.ops import runbook
-    from tfgen.terraform.driver import PlanResult
+    from tfgen.terraform.results import PlanResult
 
 app = typer.Typer(
     name="tfgen",
@@ -168,7 +168,7 @@ def _options(
     lock_timeout: str | None = None,
 ) -> deploy.DeployOptions:
     from tfgen.deploy import operations as deploy
-    from tfgen.terraform.driver import TerraformSettings
+    from tfgen.terraform.config import TerraformSettings
 
     # the one place that reads the environment for terraform
     env = dict(os.environ)
