@@ -49,7 +49,7 @@ def run_benchmark(bench: Bench) -> Section:
         bench.log("driving: tfgen apply examples/local.yaml --local (about a minute on moto)")
         applied = True
         once["apply"] = run(tfgen_cmd("apply", spec, "--auto-approve", *options)).seconds
-        # tfgen's own argv for the plan (tfgen.terraform.driver.Terraform.plan_argv)
+        # tfgen's own argv for the plan (tfgen.terraform.commands.Terraform.plan_argv)
         plan = [bench.terraform, "plan", "-no-color", "-input=false", f"-out={workdir / 'tfgen.tfplan'}"]
         plan += ["-json", "-detailed-exitcode"]
         probes = base / "probes"
@@ -172,12 +172,12 @@ def run_benchmark(bench: Bench) -> Section:
 
 def _breakdown(profile: Path) -> dict[str, float]:
     total = report.total_of(profile)
-    plan = report.cumulative_of(profile, "tfgen/terraform.py", "plan")
+    plan = report.cumulative_of(profile, "tfgen/terraform/commands.py", "plan")
     return {
         "whole process": total,
         "`terraform plan` subprocess (`Terraform.plan`)": plan,
         "`terraform version -json` (`Terraform.version`)": report.cumulative_of(
-            profile, "tfgen/terraform.py", "version"
+            profile, "tfgen/terraform/commands.py", "version"
         ),
         "check the working directory is current (`workdir.prepare`)": report.cumulative_of(
             profile, "tfgen/workdir.py", "prepare"
@@ -202,16 +202,16 @@ def _breakdown(profile: Path) -> dict[str, float]:
 PROBE = """
 import json, sys, time
 began = time.perf_counter()
-import tfgen.terraform.driver
+import tfgen.terraform.commands
 spans = []
-execute = tfgen.terraform.driver.Terraform._execute
+execute = tfgen.terraform.commands.Terraform._execute
 def timed(self, argv, *args, **kwargs):
     start = time.perf_counter()
     try:
         return execute(self, argv, *args, **kwargs)
     finally:
         spans.append([argv[1] if len(argv) > 1 else "?", start - began, time.perf_counter() - began])
-tfgen.terraform.driver.Terraform._execute = timed
+tfgen.terraform.commands.Terraform._execute = timed
 out, script = sys.argv[1], sys.argv[2]
 sys.argv = [script, *sys.argv[3:]]
 code = 0
@@ -227,7 +227,7 @@ sys.exit(code)
 """
 """``python -c PROBE OUT.json TFGEN ARGS...``: runs the console script ``TFGEN`` with ``ARGS`` as a user's shell
 does, and writes to OUT.json when each terraform child started and ended, and when tfgen was done (seconds since
-the probe started). Importing ``tfgen.terraform.driver`` first moves nothing: ``plan`` imports it anyway."""
+the probe started). Importing ``tfgen.terraform.commands`` first moves nothing: ``plan`` imports it anyway."""
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,7 @@ def _findings(outcomes: dict[str, Outcome], setups: list[Setup]) -> list[str]:
         f"({seconds(cached.later)} per fresh directory after the first, {seconds(no_cache.later)} without a cache): "
         "terraform ≥ 1.4 does not trust a cached provider for a directory whose lock file lacks its checksum. "
         "tfgen therefore sets `TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE` whenever it uses its shared cache "
-        "(`tfgen/terraform.py`; terraform still writes the lock file with the checksum it computes), so a new "
+        "(`tfgen/terraform/config.py`; terraform still writes the lock file with the checksum it computes), so a new "
         f"tfgen working directory costs what the last row shows: {seconds(breaking.later)}. On this machine's "
         "unpacked mirror terraform only makes symlinks, so none of this matters here."
     ]

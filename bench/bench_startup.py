@@ -32,7 +32,8 @@ HEAVY = (
     "requests",
     # tfgen's own driver modules: they pull in subprocess, sockets, urllib, ssl, threads
     "tfgen.emulator.server",
-    "tfgen.terraform.driver",
+    "tfgen.terraform.commands",
+    "tfgen.terraform.process",
     "tfgen.deploy.operations",
     "tfgen.deploy.workdir",
     "tfgen.deploy.progress",

@@ -47,7 +47,7 @@ from tfgen.errors import ExitCode
 from tfgen.render import templates as render
 from tfgen.spec.loading import load_spec
 from tfgen.spec.model import ServerlessV2, Spec
-from tfgen.terraform.driver import Terraform
+from tfgen.terraform.commands import Terraform
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

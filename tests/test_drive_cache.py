@@ -24,7 +24,7 @@ from tfgen.deploy import workdir
 from tfgen.render import templates as render
 from tfgen.spec.loading import load_spec
 from tfgen.spec.model import Spec
-from tfgen.terraform.driver import TerraformSettings
+from tfgen.terraform.config import TerraformSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "examples" / "local.yaml"
@@ -245,7 +245,7 @@ class Driver:
 
 @pytest.fixture
 def driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Driver:
-    monkeypatch.setattr("tfgen.terraform.driver._is_shim", lambda invoked, real: False)  # the fake is a script
+    monkeypatch.setattr("tfgen.terraform.version._is_shim", lambda invoked, real: False)  # the fake is a script
     return Driver(tmp_path, Fake(tmp_path))
 
 

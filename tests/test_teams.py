@@ -47,7 +47,7 @@ from tfgen.render.templates import render_module
 from tfgen.spec.jsonschema import json_schema
 from tfgen.spec.loading import load_environments, load_spec
 from tfgen.spec.model import CloudBackend, LocalBackend, S3Backend, ServerlessV1, ServerlessV2, Spec
-from tfgen.terraform.driver import TerraformSettings
+from tfgen.terraform.config import TerraformSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "teams"
@@ -423,7 +423,7 @@ def test_state_summary() -> None:
 
 
 def test_terraform_argv_for_backends_and_locks(tmp_path: Path) -> None:
-    from tfgen.terraform.driver import Terraform
+    from tfgen.terraform.commands import Terraform
 
     tf = Terraform(tmp_path, TerraformSettings(env={}))
     assert tf.init_argv() == ["terraform", "init", "-no-color", "-input=false", "-json"]

@@ -1,4 +1,4 @@
-"""tfgen.terraform.driver: the python-terraform traps, the runner, and real terraform runs.
+"""tfgen.terraform: the python-terraform traps, the runner, and real terraform runs.
 
 Unit tests drive a fake ``terraform`` (a Python script that records its argv,
 environment and CLI config, and plays canned output); ``@pytest.mark.terraform``
@@ -27,15 +27,11 @@ import pytest
 import python_terraform
 
 from tfgen.errors import CommandInterrupted, ExitCode, TerraformError
-from tfgen.terraform.driver import (
-    Diagnostic,
-    ProviderInstallError,
-    ResourceChange,
-    Terraform,
-    TerraformRunError,
-    TerraformSettings,
-    _ArgvBuilder,
-)
+from tfgen.terraform.argv import _ArgvBuilder
+from tfgen.terraform.commands import Terraform
+from tfgen.terraform.config import TerraformSettings
+from tfgen.terraform.errors import ProviderInstallError, TerraformRunError
+from tfgen.terraform.results import Diagnostic, ResourceChange
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -401,7 +397,7 @@ def versions_run(fake: Fake) -> int:
 
 
 def test_version_is_remembered_per_binary_file(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tfgen.terraform.driver._is_shim", lambda invoked, real: False)  # the fake is a script
+    monkeypatch.setattr("tfgen.terraform.version._is_shim", lambda invoked, real: False)  # the fake is a script
     cache = fake.tmp_path / "versions.json"
     assert fake.terraform(version_cache=cache).version() == "1.11.4"
     assert fake.terraform(version_cache=cache).version() == "1.11.4"
@@ -433,7 +429,7 @@ def test_version_of_a_shim_is_checked_every_time(fake: Fake) -> None:
 
 
 def test_what_counts_as_a_shim(tmp_path: Path) -> None:
-    from tfgen.terraform.driver import _is_shim
+    from tfgen.terraform.version import _is_shim
 
     binary = tmp_path / "terraform_1.11.4"
     binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(64))
@@ -449,7 +445,7 @@ def test_what_counts_as_a_shim(tmp_path: Path) -> None:
 
 def test_a_command_corrects_a_wrong_remembered_version(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same file, another terraform (a proxy that picks one at run time): the version event tells."""
-    monkeypatch.setattr("tfgen.terraform.driver._is_shim", lambda invoked, real: False)
+    monkeypatch.setattr("tfgen.terraform.version._is_shim", lambda invoked, real: False)
     cache = fake.tmp_path / "versions.json"
     fake.terraform(version_cache=cache).version()
     fake.program(plan={"lines": [{"type": "version", "terraform": "1.12.0"}, summary("plan")], "exit": 0})
@@ -540,7 +536,8 @@ APPLY_HELPER = """\
 import json, sys
 from pathlib import Path
 from tfgen.errors import CommandInterrupted
-from tfgen.terraform.driver import Terraform, TerraformSettings
+from tfgen.terraform.commands import Terraform
+from tfgen.terraform.config import TerraformSettings
 
 workdir, plan, binary, env_file = sys.argv[1:5]
 settings = TerraformSettings(binary=binary, env=json.loads(Path(env_file).read_text()))

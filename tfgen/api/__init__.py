@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from tfgen.deploy.fleet import FleetPlan
     from tfgen.deploy.operations import DeployOptions, Outcome
     from tfgen.emulator.server import EmulatorInfo
-    from tfgen.ops.database import BackupResult
+    from tfgen.ops.backup import BackupResult
     from tfgen.ops.runbook import ConnectionOverrides, DoctorReport
 
 _MODULES = {
@@ -84,7 +84,7 @@ _MODULES = {
     "tfgen.deploy.fleet": ("FleetPlan",),
     "tfgen.deploy.operations": ("DeployOptions", "Outcome"),
     "tfgen.emulator.server": ("EmulatorInfo",),
-    "tfgen.ops.database": ("BackupResult",),
+    "tfgen.ops.backup": ("BackupResult",),
     "tfgen.ops.runbook": ("ConnectionOverrides", "DoctorReport"),
 }
 _HOME = {name: module for module, names in _MODULES.items() for name in names}

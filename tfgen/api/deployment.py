@@ -16,7 +16,7 @@ from tfgen.api.settings import plugin_cache_dir
 from tfgen.deploy import fleet
 from tfgen.deploy import operations as _deploy
 from tfgen.deploy.operations import Confirm, ConfirmMigration, DeployOptions, Outcome, ReporterFactory
-from tfgen.terraform.driver import TerraformSettings
+from tfgen.terraform.config import TerraformSettings
 
 SENSITIVE_MASK = "(sensitive)"
 """What :func:`output` shows instead of a sensitive value."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tfgen.deploy.operations import DeployOptions
 from tfgen.ops import runbook
-from tfgen.ops.database import BackupResult
+from tfgen.ops.backup import BackupResult
 from tfgen.ops.runbook import ConnectionOverrides, DoctorReport
 
 _NO_OVERRIDES = ConnectionOverrides()

@@ -27,7 +27,7 @@ from tfgen.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: tfgen.api imports it on first use
     from tfgen.deploy import operations as deploy
-    from tfgen.terraform.driver import PlanResult
+    from tfgen.terraform.results import PlanResult
 
 app = typer.Typer(
     name="tfgen",

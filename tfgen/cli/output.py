@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # deploy pulls in terraform and emulator code
     from tfgen.deploy import fleet, progress
     from tfgen.deploy import operations as deploy
     from tfgen.ops.runbook import DoctorReport
-    from tfgen.terraform.driver import ApplyResult, PlanResult
+    from tfgen.terraform.results import ApplyResult, PlanResult
 
 _SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "read": "<="}
 

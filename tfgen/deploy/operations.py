@@ -28,7 +28,10 @@ from tfgen.deploy.progress import Event, Reporter
 from tfgen.emulator import server as emulator
 from tfgen.errors import TerraformError, TfgenError, UsageError
 from tfgen.spec.loading import LoadedSpec, load_spec
-from tfgen.terraform.driver import ApplyResult, OutputValue, PlanResult, Terraform, TerraformRunError, TerraformSettings
+from tfgen.terraform.commands import Terraform
+from tfgen.terraform.config import TerraformSettings
+from tfgen.terraform.errors import TerraformRunError
+from tfgen.terraform.results import ApplyResult, OutputValue, PlanResult
 
 ReporterFactory = Callable[[str], Reporter]
 """Builds the reporter of one phase (``"init"``, ``"plan"``, ``"apply"``, ``"destroy"``)."""

@@ -33,7 +33,7 @@ from tfgen.spec.model import Spec
 TARGET_FILE = ".tfgen-target.json"
 PLAN_FILE = "tfgen.tfplan"
 VERSION_CACHE = ".tfgen-terraform.json"
-"""The versions of the terraform binaries checked here (:attr:`tfgen.terraform.driver.TerraformSettings.version_cache`)."""
+"""The versions of the terraform binaries checked here (:attr:`tfgen.terraform.config.TerraformSettings.version_cache`)."""
 BACKUP_DIR = ".tfgen-state-backups"
 """Copies of the state taken before each backend migration (mode 0600: a state holds secrets)."""
 ROOT_FILES = ("main.tf", "local_network.tf", emulator.OVERRIDE_FILENAME)
