@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
+from tfgen import facts
 from tfgen.spec.fields import V1_CAPACITIES
-from tfgen.spec.rules import V1_MAJORS, V2_MINIMUM, V2_PAUSE_MINIMUM
 
 Data = dict[str, Any]
 
@@ -165,12 +165,16 @@ def _serverless_v2(draw: st.DrawFn) -> tuple[Data, str | None]:
         section["min_capacity"] = draw(_half_steps(1, max_half))
     if draw(st.booleans()):
         section["instances"] = draw(st.integers(1, 15))
-    # engine version: the major's lowest v2 minor, higher when the cluster pauses
+    # engine version: a major alone, or a minor from the major's lowest v2 minor (higher when the
+    # cluster pauses) that AWS has not retired
     version: str | None = None
     if pause or draw(st.booleans()):
-        major = draw(st.sampled_from(sorted(V2_MINIMUM)))
-        lowest = max(V2_MINIMUM[major], V2_PAUSE_MINIMUM.get(major, 0)) if pause else V2_MINIMUM[major]
-        version = f"{major}.{draw(st.integers(lowest, 99))}"
+        row = draw(st.sampled_from(list(facts.engine_majors().values())))
+        lowest = max(row.serverless_v2_minimum, row.pause_minimum) if pause else row.serverless_v2_minimum
+        version = draw(
+            st.just(str(row.major))
+            | st.integers(lowest[1], 99).map(lambda minor: f"{row.major}.{minor}").filter(lambda v: v not in row.retired)
+        )
     return section, version
 
 
@@ -187,7 +191,8 @@ def _serverless_v1(draw: st.DrawFn) -> tuple[Data, str | None]:
     for key, values in optional.items():
         if draw(st.booleans()):
             section[key] = draw(values)
-    version = f"{draw(st.sampled_from(V1_MAJORS))}.{draw(st.integers(0, 99))}" if draw(st.booleans()) else None
+    v1_majors = facts.raw()["serverless_v1"]["majors"]
+    version = f"{draw(st.sampled_from(v1_majors))}.{draw(st.integers(0, 99))}" if draw(st.booleans()) else None
     return section, version
 
 

@@ -134,11 +134,26 @@ INVALID = [
         11,
         "engine_version: must be a valid string, got float 16.6; put it in quotes",
     ),
-    ("invalid-engine-version-format.yaml", 11, "engine_version: '16' is not an aurora-postgresql version such as 16.6"),
+    (
+        "invalid-engine-version-format.yaml",
+        11,
+        "engine_version: 'v16' is not an aurora-postgresql version: a major such as 17, or a minor such as 16.8",
+    ),
     (
         "invalid-engine-version-patch.yaml",
         11,
-        "engine_version: '16.6.1' is not an aurora-postgresql version such as 16.6",
+        "engine_version: '16.6.1' is not an aurora-postgresql version: a major such as 17, or a minor such as 16.8",
+    ),
+    (
+        "invalid-engine-version-retired.yaml",
+        11,
+        "engine_version: 13.6 is retired: AWS no longer creates clusters with it; use the long-term-support minor 13.9,"
+        ' or the major "13" (AWS then picks the minor and upgrades it)',
+    ),
+    (
+        "invalid-engine-version-v1-major-only.yaml",
+        8,
+        "engine_version: 13: Serverless v1 needs a minor, such as 13.12 (AWS does not upgrade v1 clusters)",
     ),
     (
         "invalid-engine-version-v2-too-old.yaml",
@@ -255,7 +270,7 @@ INVALID = [
     (
         "invalid-v2-pause-old-engine.yaml",
         13,
-        "serverless.min_capacity: 0 (auto-pause) needs aurora-postgresql 13.15+, 14.12+, 15.7+, 16.3+ or 17; engine_version is 16.2",
+        "serverless.min_capacity: 0 (auto-pause) needs aurora-postgresql 13.15+, 14.12+, 15.7+, 16.3+, 17.4+; engine_version is 16.2",
     ),
     (
         "invalid-v2-seconds-without-pause.yaml",
@@ -606,10 +621,11 @@ BOUNDARIES = [
     pytest.param("serverless:\n  version: v1\n", with_name("b" * 63), lambda s: len(s.name), 63, id="name-63-v1"),
     pytest.param("", with_name("a"), lambda s: s.name, "a", id="name-one-letter"),
     pytest.param("", with_name("a1-b2-c3"), lambda s: s.name, "a1-b2-c3", id="name-digits-hyphens"),
-    # engine versions: the first minor of each major that supports Serverless v2
+    # engine versions: the first minor of each major that supports Serverless v2 and is not retired
+    # (13.6 is both), and each major alone
     *(
         pytest.param(f'engine_version: "{v}"\n', BASE, lambda s: s.engine_version, v, id=f"v2-engine-{v}")
-        for v in ("13.6", "14.3", "15.2", "16.1", "17.4")
+        for v in ("13.7", "14.3", "15.2", "16.1", "17.4", "13", "14", "15", "16", "17")
     ),
     *(
         pytest.param(
@@ -875,7 +891,7 @@ preferred_backup_window: "03:00-03:10"
 """
     assert problems_of(BASE + extra) == [
         "spec.yaml:12: serverless.min_capacity: 0 (auto-pause) needs serverless.seconds_until_auto_pause (300-86400)",
-        "spec.yaml:12: serverless.min_capacity: 0 (auto-pause) needs aurora-postgresql 13.15+, 14.12+, 15.7+, 16.3+ or 17;"
+        "spec.yaml:12: serverless.min_capacity: 0 (auto-pause) needs aurora-postgresql 13.15+, 14.12+, 15.7+, 16.3+, 17.4+;"
         " engine_version is 16.2",
         "spec.yaml:13: preferred_backup_window: must last at least 30 minutes",
     ]
@@ -1040,7 +1056,9 @@ def test_engine_mode() -> None:
 
 def test_effective_engine_version_defaults() -> None:
     assert spec_of().engine_version is None
-    assert spec_of().effective_engine_version == "16.6"
+    assert spec_of().effective_engine_version == "17"  # a major: AWS picks and upgrades the minor
+    assert not spec_of().engine_minor_pinned
+    assert spec_of('engine_version: "16.8"\n').engine_minor_pinned
     assert v1().effective_engine_version == "13.12"
     assert spec_of('engine_version: "15.7"\n').effective_engine_version == "15.7"
     assert v1('engine_version: "11.9"\n').effective_engine_version == "11.9"
@@ -1049,8 +1067,9 @@ def test_effective_engine_version_defaults() -> None:
 @pytest.mark.parametrize(
     ("extra", "family"),
     [
-        ("", "aurora-postgresql16"),
-        ('engine_version: "13.6"\n', "aurora-postgresql13"),
+        ("", "aurora-postgresql17"),
+        ('engine_version: "13.7"\n', "aurora-postgresql13"),
+        ('engine_version: "16"\n', "aurora-postgresql16"),
         ('engine_version: "17.4"\n', "aurora-postgresql17"),
         ('engine_version: "11.9"\nserverless:\n  version: v1\n', "aurora-postgresql11"),
         ("serverless:\n  version: v1\n", "aurora-postgresql13"),
@@ -1098,13 +1117,18 @@ def test_capacity_threshold(extra: str, threshold: float) -> None:
 @pytest.mark.parametrize(
     ("extra", "max_connections", "threshold"),
     [
-        ("", 1802, 1441),  # 8 ACU = 16 GiB: 17179869184 // 9531392
-        ("serverless:\n  max_capacity: 1\n", 225, 180),
-        ("serverless:\n  max_capacity: 256\n", 5000, 4000),  # capped at 5000
+        # AWS's table: 1 -> 189, 4 -> 823, 8 -> 1669, 16 -> 3360, 32+ -> 5000; at most 2000 with min 0 or 0.5
+        ("", 1669, 1335),
+        ("serverless:\n  max_capacity: 1\n", 189, 151),
+        ("serverless:\n  min_capacity: 1\n  max_capacity: 16\n", 3360, 2688),  # AWS's own example
+        ("serverless:\n  max_capacity: 16\n", 2000, 1600),  # min 0.5: capped, AWS's example too
+        ("serverless:\n  min_capacity: 1\n  max_capacity: 12\n", 2514, 2011),  # between rows: linear
+        ("serverless:\n  min_capacity: 1\n  max_capacity: 256\n", 5000, 4000),
+        ("serverless:\n  max_capacity: 256\n", 2000, 1600),
         ("serverless:\n  version: v1\n  min_capacity: 2\n  max_capacity: 2\n", 90, 72),
         ("serverless:\n  version: v1\n", 440, 352),
         ("serverless:\n  version: v1\n  max_capacity: 384\n", 5000, 4000),
-        ("alarms:\n  connections_threshold: 100\n", 1802, 100),
+        ("alarms:\n  connections_threshold: 100\n", 1669, 100),
     ],
 )
 def test_max_connections_and_connections_threshold(extra: str, max_connections: int, threshold: int) -> None:
@@ -1120,7 +1144,7 @@ def test_builtin_alarms_v2_use_the_writer_for_instance_metrics() -> None:
     assert {key: alarm.role for key, alarm in alarms.items()} == {
         "cpu": "WRITER",
         "connections": "WRITER",
-        "capacity": None,  # ServerlessDatabaseCapacity is a cluster metric
+        "capacity": "WRITER",  # the cluster-level value averages the instances: a busy writer hides
         "acu_utilization": "WRITER",
     }
     assert {key: alarm.metric for key, alarm in alarms.items()} == {
@@ -1131,7 +1155,7 @@ def test_builtin_alarms_v2_use_the_writer_for_instance_metrics() -> None:
     }
     assert {key: alarm.threshold for key, alarm in alarms.items()} == {
         "cpu": 70,
-        "connections": 1441,
+        "connections": 1335,
         "capacity": 7.2,
         "acu_utilization": 85,
     }

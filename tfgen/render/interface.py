@@ -374,17 +374,41 @@ def _scaling_variables(spec: Spec) -> list[Variable]:
     ]
 
 
+_FOLLOWS = {
+    "connections": "null: 80% of max_connections at max_capacity (AWS's table)",
+    "capacity": "null: 90% of max_capacity",
+}
+"""What a null threshold means, for the alarms whose threshold follows the capacity variables."""
+
+
 def _alarm_variables(spec: Spec) -> list[Variable]:
-    found = [
-        Variable(
-            alarm.variable,
-            "number",
-            f"Threshold of the {alarm.metric} alarm.",
-            alarm.threshold,
-            (_positive(alarm.variable, alarm.variable),),
+    found = []
+    for alarm in spec.builtin_alarms:
+        if alarm.key not in _FOLLOWS:
+            found.append(
+                Variable(
+                    alarm.variable,
+                    "number",
+                    f"Threshold of the {alarm.metric} alarm.",
+                    alarm.threshold,
+                    (_positive(alarm.variable, alarm.variable),),
+                )
+            )
+            continue
+        follows = _FOLLOWS[alarm.key] if spec.is_v2 or alarm.key == "connections" else "null: max_capacity"
+        found.append(
+            Variable(
+                alarm.variable,
+                "number",
+                f"Threshold of the {alarm.metric} alarm ({follows}).",
+                None if alarm.follows_capacity else alarm.threshold,
+                (
+                    Validation(
+                        f"coalesce(var.{alarm.variable}, 1) > 0", f"{alarm.variable} must be null or greater than 0."
+                    ),
+                ),
+            )
         )
-        for alarm in spec.builtin_alarms
-    ]
     if spec.alarms.enabled:
         found.extend(
             [

@@ -56,8 +56,15 @@ def outputs(spec: Spec) -> list[Output]:
         found.append(
             Output(
                 "instance_identifiers",
-                "Identifiers of the db.serverless instances; the first is the writer.",
+                "Identifiers of the db.serverless instances (any of them may be the writer).",
                 "aws_rds_cluster_instance.this[*].identifier",
+            )
+        )
+        found.append(
+            Output(
+                "writer_instance_identifier",
+                "The instance that is the writer now, as the provider read it (a failover moves it).",
+                "try(one([for instance in aws_rds_cluster_instance.this : instance.identifier if instance.writer]), null)",
             )
         )
     builtin_arns = "{ for k, a in aws_cloudwatch_metric_alarm.builtin : k => a.arn }" if spec.alarms.enabled else "{}"

@@ -10,7 +10,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tfgen.spec.model import Spec
+from tfgen import facts
+from tfgen.render import hcl
+from tfgen.spec.model import AlarmDef, Spec
+
+DERIVED_THRESHOLDS = {
+    "connections": "max(1, floor(local.max_connections * 0.8))",
+    "capacity": "floor(var.max_capacity * 9) / 10",
+}
+"""Alarm thresholds the module derives from its capacity variables (v2), as :class:`Spec` does from the spec."""
+
+
+@dataclass(frozen=True)
+class AlarmView:
+    """One automated alarm as ``alarms.tf`` declares it: HCL expressions for what follows the variables."""
+
+    alarm: AlarmDef
+    threshold: str
+    """HCL: the variable, or a local derived from the capacity variables unless the variable is set."""
+    description: str
+    """HCL string: what the alarm watches, with the live figures."""
+
+    @property
+    def dimensions(self) -> str:
+        return f"local.alarm_{'writer' if self.alarm.role == 'WRITER' else 'cluster'}_dimensions"
 
 
 @dataclass(frozen=True)
@@ -25,6 +48,17 @@ class ModuleView:
     """True when a customer-managed KMS key encrypts storage, secrets, logs and Performance Insights."""
     kms_key: str
     """The KMS key ARN as an HCL expression: the module's own key, or ``var.kms_key_id``."""
+    alarms: list[AlarmView]
+    """The automated alarms (none when ``alarms.enabled`` is false)."""
+    max_connections_table: str
+    """HCL: AWS's Serverless v2 table, ``[[max ACU, max_connections], ...]`` (empty for v1)."""
+    max_connections: str
+    """HCL: ``max_connections`` at the maximum capacity, from the capacity variables (AWS's table)."""
+    derived_thresholds: dict[str, str]
+    """HCL of each threshold that follows the capacity variables unless its variable is set, by alarm key."""
+    capacity_override: tuple[float, dict[str, float]] | None
+    """For the module's own test: another ``max_capacity`` and the thresholds the alarms must then have
+    (the alarms whose threshold follows the capacity); None when no alarm does."""
     cluster_parameters: list[tuple[str, str, str]]
     """The parameter group's managed parameters: (name, value expression, apply method).
 
@@ -42,7 +76,17 @@ class ModuleView:
         if spec.is_v2:
             # Serverless v1 does not let shared_preload_libraries be changed
             managed.append(("shared_preload_libraries", '"pg_stat_statements"', "pending-reboot"))
+        derived = _derived_thresholds(spec)
         return cls(
+            alarms=[_alarm_view(alarm, spec, derived) for alarm in spec.builtin_alarms],
+            max_connections_table=(
+                "[" + ", ".join(f"[{acu:g}, {value}]" for acu, value in facts.max_connections_rows()) + "]"
+                if spec.is_v2
+                else ""
+            ),
+            max_connections=_max_connections(spec),
+            derived_thresholds=derived,
+            capacity_override=_capacity_override(spec),
             log_group_name=f"/aws/rds/cluster/{spec.name}/postgresql",
             iam_name_prefix=f"{spec.name[:24].rstrip('-')}-",
             uses_cmk=spec.create_kms_key or spec.kms_key_id is not None,
@@ -50,3 +94,45 @@ class ModuleView:
             kms_key="aws_kms_key.this.arn" if spec.create_kms_key else "var.kms_key_id",
             cluster_parameters=managed,
         )
+
+
+def _derived_thresholds(spec: Spec) -> dict[str, str]:
+    if not spec.is_v2:
+        return {"connections": DERIVED_THRESHOLDS["connections"], "capacity": "var.max_capacity"}
+    return dict(DERIVED_THRESHOLDS)
+
+
+def _alarm_view(alarm: AlarmDef, spec: Spec, derived: dict[str, str]) -> AlarmView:
+    threshold = f"local.alarm_thresholds.{alarm.key}" if alarm.key in derived else f"var.{alarm.variable}"
+    if alarm.key == "connections":
+        description = '"Writer connections near max_connections (${local.max_connections} at ${var.max_capacity} ACU)"'
+    elif alarm.key == "capacity":
+        who = "Writer" if spec.is_v2 else "Cluster"
+        description = f'"{who} capacity (ACU) is close to the maximum of ${{var.max_capacity}}"'
+    else:
+        description = hcl.string(alarm.description)
+    return AlarmView(alarm, threshold, description)
+
+
+def _max_connections(spec: Spec) -> str:
+    """``max_connections`` as an HCL expression of the capacity variables (see :func:`tfgen.facts.max_connections`)."""
+    if not spec.is_v2:
+        table = ", ".join(f'"{acu}" = {value}' for acu, value in facts.raw()["max_connections_v1"]["rows"])
+        return f"lookup({{ {table} }}, tostring(var.max_capacity), 5000)"
+    rules = facts.raw()["max_connections"]
+    return (
+        f"min(var.min_capacity <= {rules['low_minimum_at_most']:g} ? {rules['low_minimum_cap']} : {rules['ceiling']}, "
+        f"floor(length(local.max_connections_by_row) > 0 ? local.max_connections_by_row[0] : {rules['ceiling']}))"
+    )
+
+
+def _capacity_override(spec: Spec) -> tuple[float, dict[str, float]] | None:
+    """Another maximum capacity (as a vendoring repository may set) and the thresholds it implies."""
+    following = [alarm.key for alarm in spec.builtin_alarms if alarm.follows_capacity]
+    server = spec.serverless
+    other = 32 if server.max_capacity != 32 else 64
+    if not following or server.min_capacity > other:
+        return None
+    overridden = spec.model_copy(update={"serverless": server.model_copy(update={"max_capacity": other})})
+    figures = {"connections": float(overridden.connections_threshold), "capacity": overridden.capacity_threshold}
+    return float(other), {key: figures[key] for key in following}

@@ -118,7 +118,9 @@ SecurityGroupId = Annotated[str, _pattern(r"sg-[0-9a-f]{8,17}", "a security grou
 KmsKeyArn = Annotated[str, _pattern(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+", "a KMS key ARN")]
 SnsArn = Annotated[str, _pattern(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}", "an SNS topic ARN")]
 Cidr = Annotated[str, AfterValidator(_cidr)]
-EngineVersion = Annotated[str, _pattern(r"\d{2}\.\d{1,2}", "an aurora-postgresql version such as 16.6")]
+EngineVersion = Annotated[
+    str, _pattern(r"\d{2}(\.\d{1,2})?", "an aurora-postgresql version: a major such as 17, or a minor such as 16.8")
+]
 AutoPauseSeconds = Annotated[int, Field(ge=300, le=86_400)]
 V2Capacity = Annotated[float, Field(ge=0, le=256), AfterValidator(_half_steps)]
 V1Capacity = Annotated[int, AfterValidator(_v1_capacity)]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+from tfgen import facts
 from tfgen.spec.fields import (
     AlarmName,
     AutoPauseSeconds,
@@ -239,15 +241,25 @@ class Spec(_Model):
 
     @property
     def effective_engine_version(self) -> str:
-        """The engine version to deploy: the spec's, or the default for the serverless version."""
+        """The engine version to deploy: the spec's, or the default (a major for v2, see ``tfgen/facts/aws.toml``)."""
         if self.engine_version is not None:
             return self.engine_version
-        return DEFAULT_ENGINE_VERSION[self.serverless.version]
+        return facts.default_engine_version(self.serverless.version)
 
     @property
     def engine_major(self) -> int:
         """Major version of the engine, e.g. 16."""
         return int(self.effective_engine_version.split(".")[0])
+
+    @property
+    def engine_minor_pinned(self) -> bool:
+        """True when the spec pins a minor (``16.8``): AWS's automatic minor upgrades are then turned off.
+
+        With a major (``17``) AWS picks the minor and upgrades it, and the provider keeps the
+        configured major without a diff; a pinned minor that AWS upgraded would plan a downgrade
+        that AWS refuses (``[provider.engine_version]`` in ``tfgen/facts/aws.toml``).
+        """
+        return "." in self.effective_engine_version
 
     @property
     def parameter_group_family(self) -> str:
@@ -300,27 +312,30 @@ class Spec(_Model):
 
     @property
     def capacity_threshold(self) -> float:
-        """ServerlessDatabaseCapacity alarm threshold: at the v1 maximum, or 90% of the v2 maximum."""
+        """ServerlessDatabaseCapacity alarm threshold: at the v1 maximum, or 90% of the v2 maximum (a tenth of an ACU down).
+
+        The module computes the same from its ``max_capacity`` variable (a repository that overrides
+        it keeps an alarm that means the same); this is the figure for the spec's capacity.
+        """
         if self.alarms.capacity_threshold is not None:
             return self.alarms.capacity_threshold
         if isinstance(self.serverless, ServerlessV1):
             return float(self.serverless.max_capacity)
-        return round(self.serverless.max_capacity * 0.9, 1)
+        return math.floor(self.serverless.max_capacity * 9) / 10
 
     @property
     def max_connections(self) -> int:
-        """Approximate ``max_connections`` of the cluster at its maximum capacity."""
+        """``max_connections`` of the cluster at its maximum capacity: AWS's table, see :func:`tfgen.facts.max_connections`."""
         if isinstance(self.serverless, ServerlessV1):
-            return V1_MAX_CONNECTIONS[self.serverless.max_capacity]
-        # Aurora PostgreSQL: LEAST(DBInstanceClassMemory / 9531392, 5000), 2 GiB per ACU.
-        return min(int(self.serverless.max_capacity * 2 * 1024**3 // 9_531_392), 5000)
+            return facts.v1_max_connections(self.serverless.max_capacity)
+        return facts.max_connections(self.serverless.min_capacity, self.serverless.max_capacity)
 
     @property
     def connections_threshold(self) -> int:
-        """DatabaseConnections alarm threshold: 80% of ``max_connections`` unless set."""
+        """DatabaseConnections alarm threshold: 80% of ``max_connections`` unless set (the module computes it the same way)."""
         if self.alarms.connections_threshold is not None:
             return self.alarms.connections_threshold
-        return max(1, int(self.max_connections * 0.8))
+        return max(1, math.floor(self.max_connections * 0.8))
 
     @property
     def treat_missing_data(self) -> str:
@@ -342,7 +357,7 @@ class Spec(_Model):
                 variable="alarm_cpu_threshold",
                 threshold=self.alarms.cpu_threshold,
                 role=role,
-                description="Writer CPU utilisation (%) is high",
+                description=f"{'Writer' if self.is_v2 else 'Cluster'} CPU utilisation (%) is high",
             ),
             AlarmDef(
                 key="connections",
@@ -351,7 +366,8 @@ class Spec(_Model):
                 variable="alarm_connections_threshold",
                 threshold=self.connections_threshold,
                 role=role,
-                description=f"Connections near max_connections (~{self.max_connections} at maximum capacity)",
+                description=f"Writer connections near max_connections ({self.max_connections} at the maximum capacity)",
+                follows_capacity=self.alarms.connections_threshold is None,
             ),
             AlarmDef(
                 key="capacity",
@@ -359,8 +375,11 @@ class Spec(_Model):
                 statistic="Maximum",
                 variable="alarm_capacity_threshold",
                 threshold=self.capacity_threshold,
-                role=None,
-                description="Serverless capacity (ACU) is close to the configured maximum",
+                # the writer's own capacity: the cluster-level metric averages every instance, so a
+                # writer at its maximum beside idle readers would never reach the threshold
+                role=role,
+                description=f"{'Writer' if self.is_v2 else 'Cluster'} capacity (ACU) is close to the maximum of {self.serverless.max_capacity:g}",
+                follows_capacity=self.alarms.capacity_threshold is None,
             ),
         ]
         if self.is_v2:
@@ -429,12 +448,13 @@ class AlarmDef:
     threshold: float
     role: str | None
     description: str
+    """What the alarm watches, with the spec's figures (the module words it from its variables)."""
     comparison: str = "GreaterThanOrEqualToThreshold"
+    follows_capacity: bool = False
+    """True when the threshold is derived from the capacity (the spec sets none): the module then
+    computes it from its ``max_capacity``/``min_capacity`` variables, unless its variable is set."""
 
 
-DEFAULT_ENGINE_VERSION = {"v2": "16.6", "v1": "13.12"}
-# Aurora Serverless v1 PostgreSQL max_connections by capacity (AWS documentation, rounded).
-V1_MAX_CONNECTIONS = {2: 90, 4: 180, 8: 270, 16: 440, 32: 880, 64: 1760, 192: 3000, 384: 5000}
 PASSWORD_LOCATIONS = {
     "random": "the sensitive output master_password (and therefore the Terraform state)",
     "rds_managed": "the Secrets Manager secret RDS manages (output master_user_secret_arn)",

@@ -8,15 +8,13 @@ a message, worded with its line by :mod:`tfgen.spec.messages`.
 
 from __future__ import annotations
 
+import datetime
 import re
 
+from tfgen import facts
 from tfgen.spec.model import CloudBackend, S3Backend, ServerlessV2, Spec
 from tfgen.spec.yaml_source import Loc
 
-V1_MAJORS = (11, 13)
-# Lowest minor of each major that supports Serverless v2, and that can auto-pause (min 0 ACU).
-V2_MINIMUM = {13: 6, 14: 3, 15: 2, 16: 1, 17: 4}
-V2_PAUSE_MINIMUM = {13: 15, 14: 12, 15: 7, 16: 3, 17: 0}
 V1_WARNING = (
     "Aurora Serverless v1 reached end of life on 2025-03-31 and AWS stopped creating v1 clusters on "
     "2025-01-08; use it only to manage an existing cluster (serverless.version: v2 is the default)"
@@ -40,14 +38,10 @@ def _window_minutes(start: int, end: int, period: int) -> int:
 
 def rule_problems(spec: Spec) -> list[Problem]:
     """Problems that make a spec whose every field is valid invalid as a whole."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _engine_problems(spec)
     version = spec.effective_engine_version
-    major, minor = (int(part) for part in version.split("."))
     server = spec.serverless
     if isinstance(server, ServerlessV2):
-        if major not in V2_MINIMUM or minor < V2_MINIMUM[major]:
-            supported = ", ".join(f"{m}.{n}+" for m, n in V2_MINIMUM.items())
-            problems.append((("engine_version",), f"{version} does not support Serverless v2 (needs {supported})"))
         if server.min_capacity > server.max_capacity:
             problems.append(
                 (
@@ -63,11 +57,14 @@ def rule_problems(spec: Spec) -> list[Problem]:
                         "0 (auto-pause) needs serverless.seconds_until_auto_pause (300-86400)",
                     )
                 )
-            if major in V2_PAUSE_MINIMUM and minor < V2_PAUSE_MINIMUM[major]:
+            row = facts.engine_major(version)
+            # with a major, AWS picks its current minor, which can pause
+            if row is not None and spec.engine_minor_pinned and _version(version) < row.pause_minimum:
+                needs = ", ".join(f"{m.pause_minimum[0]}.{m.pause_minimum[1]}+" for m in facts.engine_majors().values())
                 problems.append(
                     (
                         ("serverless", "min_capacity"),
-                        f"0 (auto-pause) needs aurora-postgresql 13.15+, 14.12+, 15.7+, 16.3+ or 17; engine_version is {version}",
+                        f"0 (auto-pause) needs aurora-postgresql {needs}; engine_version is {version}",
                     )
                 )
         elif server.seconds_until_auto_pause is not None:
@@ -98,8 +95,6 @@ def rule_problems(spec: Spec) -> list[Problem]:
             problems.append(
                 (("master_password", "source"), "rds_managed is not supported by Aurora Serverless v1; use write_only")
             )
-        if major not in V1_MAJORS:
-            problems.append((("engine_version",), f"{version} is not available for Serverless v1 (11.x or 13.x)"))
         if server.min_capacity > server.max_capacity:
             problems.append(
                 (("serverless", "min_capacity"), f"{server.min_capacity} is above max_capacity {server.max_capacity}")
@@ -141,6 +136,65 @@ def rule_problems(spec: Spec) -> list[Problem]:
     return problems
 
 
+def _version(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    return int(major), int(minor or 0)
+
+
+def _engine_problems(spec: Spec) -> list[Problem]:
+    """The engine version against AWS's versions (``[[engine]]`` in ``tfgen/facts/aws.toml``)."""
+    version = spec.effective_engine_version
+    loc = ("engine_version",)
+    if not spec.is_v2:
+        majors = facts.raw()["serverless_v1"]["majors"]
+        if _version(version)[0] not in majors:
+            listed = " or ".join(f"{major}.x" for major in majors)
+            return [(loc, f"{version} is not available for Serverless v1 ({listed})")]
+        if not spec.engine_minor_pinned:
+            example = facts.default_engine_version("v1")
+            return [(loc, f"{version}: Serverless v1 needs a minor, such as {example} (AWS does not upgrade v1 clusters)")]
+        return []
+    row = facts.engine_major(version)
+    if row is None or (spec.engine_minor_pinned and _version(version) < row.serverless_v2_minimum):
+        supported = ", ".join(f"{m.major}.{m.serverless_v2_minimum[1]}+" for m in facts.engine_majors().values())
+        return [(loc, f"{version} does not support Serverless v2 (needs {supported})")]
+    if version in row.retired:
+        return [
+            (
+                loc,
+                f"{version} is retired: AWS no longer creates clusters with it; use the long-term-support minor "
+                f'{row.lts}, or the major "{row.major}" (AWS then picks the minor and upgrades it)',
+            )
+        ]
+    return []
+
+
+def _engine_warnings(spec: Spec, today: datetime.date) -> list[Problem]:
+    version = spec.effective_engine_version
+    row = facts.engine_major(version)
+    if row is None:
+        return []
+    found: list[Problem] = []
+    loc = ("engine_version",)
+    if spec.is_v2 and spec.engine_minor_pinned and version != row.lts:
+        found.append(
+            (
+                loc,
+                f"{version} is not a long-term-support minor: AWS retires such minors for new clusters within "
+                f'about a year; pin {row.lts}, or give the major "{row.major}" (automatic minor upgrades stay on)',
+            )
+        )
+    if spec.is_v2 and today > row.end_of_standard_support:  # v1's own end of life says more
+        found.append(
+            (
+                loc,
+                f"aurora-postgresql {row.major} left standard support on {row.end_of_standard_support}: "
+                "RDS Extended Support charges apply until you upgrade the major version",
+            )
+        )
+    return found
+
+
 def _window_problems(spec: Spec) -> list[Problem]:
     problems: list[Problem] = []
     backup = _BACKUP_WINDOW.fullmatch(spec.preferred_backup_window)
@@ -171,11 +225,12 @@ def _window_problems(spec: Spec) -> list[Problem]:
     return problems
 
 
-def warnings_for(spec: Spec) -> list[Problem]:
-    """Things that are valid but deserve the user's attention."""
+def warnings_for(spec: Spec, today: datetime.date | None = None) -> list[Problem]:
+    """Things that are valid but deserve the user's attention (``today`` decides what support has ended)."""
     found: list[Problem] = []
     if not spec.is_v2:
         found.append((("serverless", "version"), V1_WARNING))
+    found.extend(_engine_warnings(spec, today or datetime.datetime.now(datetime.UTC).date()))
     if not spec.network.allowed_cidr_blocks and not spec.network.allowed_security_group_ids:
         found.append((("network",), "no allowed_cidr_blocks or allowed_security_group_ids: nothing can connect"))
     if isinstance(spec.backend, S3Backend) and not spec.backend.use_lockfile:

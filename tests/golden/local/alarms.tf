@@ -3,9 +3,27 @@
 
 locals {
   # Cluster-level metrics use DBClusterIdentifier; instance metrics are read on the
-  # writer (Role = WRITER), as AWS advises for Aurora.
+  # writer (Role = WRITER): at the cluster level AWS averages every instance.
   alarm_cluster_dimensions = { DBClusterIdentifier = aws_rds_cluster.this.cluster_identifier }
   alarm_writer_dimensions  = { DBClusterIdentifier = aws_rds_cluster.this.cluster_identifier, Role = "WRITER" }
+
+  # Figures that follow the capacity variables, so that a repository overriding them keeps
+  # alarms that mean the same (RUNBOOK.md, section 4, reads the live values).
+  # max_connections at the maximum capacity: AWS's table for Aurora PostgreSQL Serverless v2
+  # ([max ACU, max_connections]), interpolated between rows, 5,000 from the last row up and at
+  # most 2,000 when min_capacity is 0 or 0.5 (aurora-serverless-v2.setting-capacity.html).
+  max_connections_table = [[1, 189], [4, 823], [8, 1669], [16, 3360], [32, 5000]]
+  max_connections_by_row = [
+    for i in range(length(local.max_connections_table) - 1) :
+    local.max_connections_table[i][1] + (local.max_connections_table[i + 1][1] - local.max_connections_table[i][1]) * (var.max_capacity - local.max_connections_table[i][0]) / (local.max_connections_table[i + 1][0] - local.max_connections_table[i][0])
+    if var.max_capacity >= local.max_connections_table[i][0] && var.max_capacity <= local.max_connections_table[i + 1][0]
+  ]
+  max_connections = min(var.min_capacity <= 0.5 ? 2000 : 5000, floor(length(local.max_connections_by_row) > 0 ? local.max_connections_by_row[0] : 5000))
+  # unless their variables are set
+  alarm_thresholds = {
+    connections = coalesce(var.alarm_connections_threshold, max(1, floor(local.max_connections * 0.8)))
+    capacity    = coalesce(var.alarm_capacity_threshold, floor(var.max_capacity * 9) / 10)
+  }
 
   builtin_alarms = {
     cpu = {
@@ -20,17 +38,17 @@ locals {
       metric      = "DatabaseConnections"
       statistic   = "Maximum"
       comparison  = "GreaterThanOrEqualToThreshold"
-      threshold   = var.alarm_connections_threshold
+      threshold   = local.alarm_thresholds.connections
       dimensions  = local.alarm_writer_dimensions
-      description = "Connections near max_connections (~901 at maximum capacity)"
+      description = "Writer connections near max_connections (${local.max_connections} at ${var.max_capacity} ACU)"
     }
     capacity = {
       metric      = "ServerlessDatabaseCapacity"
       statistic   = "Maximum"
       comparison  = "GreaterThanOrEqualToThreshold"
-      threshold   = var.alarm_capacity_threshold
-      dimensions  = local.alarm_cluster_dimensions
-      description = "Serverless capacity (ACU) is close to the configured maximum"
+      threshold   = local.alarm_thresholds.capacity
+      dimensions  = local.alarm_writer_dimensions
+      description = "Writer capacity (ACU) is close to the maximum of ${var.max_capacity}"
     }
     acu_utilization = {
       metric      = "ACUUtilization"

@@ -53,7 +53,7 @@ resource "aws_rds_cluster" "this" {
   cluster_identifier = "tfgen-demo"
   engine             = "aurora-postgresql"
   engine_mode        = "provisioned"
-  engine_version     = "16.6"
+  engine_version     = "17"
   database_name      = "demo"
   master_username    = "demo_admin"
   port               = 5432
@@ -96,8 +96,11 @@ resource "aws_rds_cluster" "this" {
   depends_on = [aws_cloudwatch_log_group.postgresql]
 }
 
-# Serverless v2 capacity lives in db.serverless instances: the first is the writer,
-# the others are readers that take over on failover.
+# Serverless v2 capacity lives in db.serverless instances. Any of them may be the writer:
+# they are created in parallel and a failover moves the writer (output writer_instance_identifier
+# names the current one); the others are readers, promoted in promotion_tier order.
+# engine_version is a major: AWS picks the minor and upgrades it, and the provider keeps the
+# configured major without a diff.
 resource "aws_rds_cluster_instance" "this" {
   count = var.instance_count
 

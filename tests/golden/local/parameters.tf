@@ -5,7 +5,7 @@
 # the PostgreSQL log, and pg_stat_statements loaded.
 resource "aws_rds_cluster_parameter_group" "this" {
   name_prefix = "tfgen-demo-"
-  family      = "aurora-postgresql16"
+  family      = "aurora-postgresql17"
   description = "Aurora PostgreSQL cluster tfgen-demo: query logging and statistics"
 
   parameter {

@@ -5,7 +5,7 @@
 # the PostgreSQL log, and pg_stat_statements loaded.
 resource "aws_rds_cluster_parameter_group" "this" {
   name_prefix = "minimal-db-"
-  family      = "aurora-postgresql16"
+  family      = "aurora-postgresql17"
   description = "Aurora PostgreSQL cluster minimal-db: query logging and statistics"
 
   parameter {

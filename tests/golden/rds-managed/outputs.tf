@@ -72,8 +72,13 @@ output "monitoring_role_arn" {
 }
 
 output "instance_identifiers" {
-  description = "Identifiers of the db.serverless instances; the first is the writer."
+  description = "Identifiers of the db.serverless instances (any of them may be the writer)."
   value       = aws_rds_cluster_instance.this[*].identifier
+}
+
+output "writer_instance_identifier" {
+  description = "The instance that is the writer now, as the provider read it (a failover moves it)."
+  value       = try(one([for instance in aws_rds_cluster_instance.this : instance.identifier if instance.writer]), null)
 }
 
 output "alarm_arns" {

@@ -5,7 +5,7 @@
 # the PostgreSQL log, and pg_stat_statements loaded.
 resource "aws_rds_cluster_parameter_group" "this" {
   name_prefix = "staging-api-"
-  family      = "aurora-postgresql16"
+  family      = "aurora-postgresql17"
   description = "Aurora PostgreSQL cluster staging-api: query logging and statistics"
 
   parameter {

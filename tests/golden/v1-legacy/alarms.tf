@@ -3,9 +3,19 @@
 
 locals {
   # Cluster-level metrics use DBClusterIdentifier; instance metrics are read on the
-  # writer (Role = WRITER), as AWS advises for Aurora.
+  # writer (Role = WRITER): at the cluster level AWS averages every instance.
   alarm_cluster_dimensions = { DBClusterIdentifier = aws_rds_cluster.this.cluster_identifier }
   alarm_writer_dimensions  = { DBClusterIdentifier = aws_rds_cluster.this.cluster_identifier, Role = "WRITER" }
+
+  # Figures that follow the capacity variables, so that a repository overriding them keeps
+  # alarms that mean the same (RUNBOOK.md, section 4, reads the live values).
+  # max_connections of Aurora Serverless v1 PostgreSQL by capacity (aurora-serverless-v1.how-it-works.html)
+  max_connections = lookup({ "2" = 90, "4" = 180, "8" = 270, "16" = 440, "32" = 880, "64" = 1760, "192" = 3000, "384" = 5000 }, tostring(var.max_capacity), 5000)
+  # unless their variables are set
+  alarm_thresholds = {
+    connections = coalesce(var.alarm_connections_threshold, max(1, floor(local.max_connections * 0.8)))
+    capacity    = coalesce(var.alarm_capacity_threshold, var.max_capacity)
+  }
 
   builtin_alarms = {
     cpu = {
@@ -14,23 +24,23 @@ locals {
       comparison  = "GreaterThanOrEqualToThreshold"
       threshold   = var.alarm_cpu_threshold
       dimensions  = local.alarm_cluster_dimensions
-      description = "Writer CPU utilisation (%) is high"
+      description = "Cluster CPU utilisation (%) is high"
     }
     connections = {
       metric      = "DatabaseConnections"
       statistic   = "Maximum"
       comparison  = "GreaterThanOrEqualToThreshold"
-      threshold   = var.alarm_connections_threshold
+      threshold   = local.alarm_thresholds.connections
       dimensions  = local.alarm_cluster_dimensions
-      description = "Connections near max_connections (~270 at maximum capacity)"
+      description = "Writer connections near max_connections (${local.max_connections} at ${var.max_capacity} ACU)"
     }
     capacity = {
       metric      = "ServerlessDatabaseCapacity"
       statistic   = "Maximum"
       comparison  = "GreaterThanOrEqualToThreshold"
-      threshold   = var.alarm_capacity_threshold
+      threshold   = local.alarm_thresholds.capacity
       dimensions  = local.alarm_cluster_dimensions
-      description = "Serverless capacity (ACU) is close to the configured maximum"
+      description = "Cluster capacity (ACU) is close to the maximum of ${var.max_capacity}"
     }
   }
 }

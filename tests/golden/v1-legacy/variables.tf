@@ -192,24 +192,24 @@ variable "alarm_cpu_threshold" {
 }
 
 variable "alarm_connections_threshold" {
-  description = "Threshold of the DatabaseConnections alarm."
+  description = "Threshold of the DatabaseConnections alarm (null: 80% of max_connections at max_capacity (AWS's table))."
   type        = number
-  default     = 216
+  default     = null
 
   validation {
-    condition     = var.alarm_connections_threshold > 0
-    error_message = "alarm_connections_threshold must be greater than 0."
+    condition     = coalesce(var.alarm_connections_threshold, 1) > 0
+    error_message = "alarm_connections_threshold must be null or greater than 0."
   }
 }
 
 variable "alarm_capacity_threshold" {
-  description = "Threshold of the ServerlessDatabaseCapacity alarm."
+  description = "Threshold of the ServerlessDatabaseCapacity alarm (null: max_capacity)."
   type        = number
-  default     = 8
+  default     = null
 
   validation {
-    condition     = var.alarm_capacity_threshold > 0
-    error_message = "alarm_capacity_threshold must be greater than 0."
+    condition     = coalesce(var.alarm_capacity_threshold, 1) > 0
+    error_message = "alarm_capacity_threshold must be null or greater than 0."
   }
 }
 

@@ -54,8 +54,8 @@ run "invariants" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.builtin["capacity"].dimensions["DBClusterIdentifier"] == "tfgen-demo" && !contains(keys(aws_cloudwatch_metric_alarm.builtin["capacity"].dimensions), "Role")
-    error_message = "The ServerlessDatabaseCapacity alarm must use the cluster's dimensions."
+    condition     = aws_cloudwatch_metric_alarm.builtin["capacity"].dimensions["DBClusterIdentifier"] == "tfgen-demo" && aws_cloudwatch_metric_alarm.builtin["capacity"].dimensions["Role"] == "WRITER"
+    error_message = "The ServerlessDatabaseCapacity alarm must use the writer's dimensions."
   }
 
   assert {
@@ -66,5 +66,24 @@ run "invariants" {
   assert {
     condition     = var.min_capacity <= var.max_capacity && aws_rds_cluster.this.serverlessv2_scaling_configuration[0].max_capacity == var.max_capacity && var.max_capacity <= 256
     error_message = "Scaling bounds must be 0 <= min <= max <= 256."
+  }
+}
+
+# A repository that vendors the module and overrides max_capacity keeps alarms that follow it.
+run "thresholds_follow_capacity" {
+  command = plan
+
+  variables {
+    max_capacity = 32
+  }
+
+  assert {
+    condition     = abs(aws_cloudwatch_metric_alarm.builtin["connections"].threshold - 1600) < 0.001
+    error_message = "With max_capacity = 32 the connections alarm's threshold must be 1600."
+  }
+
+  assert {
+    condition     = abs(aws_cloudwatch_metric_alarm.builtin["capacity"].threshold - 28.8) < 0.001
+    error_message = "With max_capacity = 32 the capacity alarm's threshold must be 28.8."
   }
 }

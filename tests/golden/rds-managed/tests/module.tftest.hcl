@@ -59,8 +59,8 @@ run "invariants" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.builtin["capacity"].dimensions["DBClusterIdentifier"] == "staging-api" && !contains(keys(aws_cloudwatch_metric_alarm.builtin["capacity"].dimensions), "Role")
-    error_message = "The ServerlessDatabaseCapacity alarm must use the cluster's dimensions."
+    condition     = aws_cloudwatch_metric_alarm.builtin["capacity"].dimensions["DBClusterIdentifier"] == "staging-api" && aws_cloudwatch_metric_alarm.builtin["capacity"].dimensions["Role"] == "WRITER"
+    error_message = "The ServerlessDatabaseCapacity alarm must use the writer's dimensions."
   }
 
   assert {
@@ -71,5 +71,19 @@ run "invariants" {
   assert {
     condition     = var.min_capacity <= var.max_capacity && aws_rds_cluster.this.serverlessv2_scaling_configuration[0].max_capacity == var.max_capacity && var.max_capacity <= 256
     error_message = "Scaling bounds must be 0 <= min <= max <= 256."
+  }
+}
+
+# A repository that vendors the module and overrides max_capacity keeps alarms that follow it.
+run "thresholds_follow_capacity" {
+  command = apply
+
+  variables {
+    max_capacity = 64
+  }
+
+  assert {
+    condition     = abs(aws_cloudwatch_metric_alarm.builtin["capacity"].threshold - 57.6) < 0.001
+    error_message = "With max_capacity = 64 the capacity alarm's threshold must be 57.6."
   }
 }

@@ -63,3 +63,22 @@ run "invariants" {
     error_message = "Scaling bounds must be min <= max."
   }
 }
+
+# A repository that vendors the module and overrides max_capacity keeps alarms that follow it.
+run "thresholds_follow_capacity" {
+  command = plan
+
+  variables {
+    max_capacity = 32
+  }
+
+  assert {
+    condition     = abs(aws_cloudwatch_metric_alarm.builtin["connections"].threshold - 704) < 0.001
+    error_message = "With max_capacity = 32 the connections alarm's threshold must be 704."
+  }
+
+  assert {
+    condition     = abs(aws_cloudwatch_metric_alarm.builtin["capacity"].threshold - 32) < 0.001
+    error_message = "With max_capacity = 32 the capacity alarm's threshold must be 32."
+  }
+}

@@ -1,0 +1,113 @@
+"""The AWS rules tfgen relies on, read from ``aws.toml`` (one place, each rule with its source).
+
+Validation (:mod:`tfgen.spec.rules`), the rendered module, doctor and the emulator's strict
+mode all read these values; none of them hard-codes an AWS limit. Like :mod:`tfgen.errors`,
+this package imports nothing of tfgen and every layer may use it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import itertools
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "Major",
+    "default_engine_version",
+    "engine_major",
+    "engine_majors",
+    "max_connections",
+    "max_connections_rows",
+    "raw",
+    "v1_max_connections",
+]
+
+
+@dataclass(frozen=True)
+class Major:
+    """What AWS offers for one Aurora PostgreSQL major version."""
+
+    major: int
+    serverless_v2_minimum: tuple[int, int]
+    """Lowest (major, minor) with Serverless v2 (db.serverless) instances."""
+    pause_minimum: tuple[int, int]
+    """Lowest (major, minor) whose Serverless v2 minimum capacity may be 0 (auto-pause)."""
+    lts: str
+    """The long-term-support minor, e.g. ``16.8``."""
+    retired: frozenset[str]
+    """Minors AWS no longer creates clusters with."""
+    end_of_standard_support: datetime.date
+
+
+@functools.cache
+def raw() -> dict[str, Any]:
+    """The parsed data file."""
+    return tomllib.loads(resources.files(__package__).joinpath("aws.toml").read_text(encoding="utf-8"))
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+@functools.cache
+def engine_majors() -> dict[int, Major]:
+    """The Aurora PostgreSQL majors tfgen knows, by number."""
+    return {
+        row["major"]: Major(
+            major=row["major"],
+            serverless_v2_minimum=_version(row["serverless_v2_minimum"]),
+            pause_minimum=_version(row["pause_minimum"]),
+            lts=row["lts"],
+            retired=frozenset(row["retired"]),
+            end_of_standard_support=datetime.date.fromisoformat(row["end_of_standard_support"]),
+        )
+        for row in raw()["engine"]
+    }
+
+
+def engine_major(version: str) -> Major | None:
+    """The row of ``version``'s major (``"16"`` or ``"16.8"``), or None for a major tfgen does not know."""
+    return engine_majors().get(int(version.split(".", 1)[0]))
+
+
+def default_engine_version(serverless_version: str) -> str:
+    """The engine version of a spec that names none: a major for v2, a pinned minor for v1."""
+    return str(raw()["engine_default"][serverless_version])
+
+
+def max_connections_rows() -> list[tuple[float, int]]:
+    """AWS's table of Serverless v2 ``max_connections`` by maximum ACU (Aurora PostgreSQL)."""
+    return [(float(acu), int(value)) for acu, value in raw()["max_connections"]["rows"]]
+
+
+def max_connections(min_capacity: float, max_capacity: float) -> int:
+    """``max_connections`` of a Serverless v2 instance with this capacity range.
+
+    AWS's table interpolated linearly between rows (its formula is linear in memory), 5,000 from
+    the last row up, and at most 2,000 when the minimum capacity is 0 or 0.5 ACU. The rendered
+    module computes the same in HCL from its variables (``local.max_connections``).
+    """
+    facts = raw()["max_connections"]
+    rows = max_connections_rows()
+    value: float = facts["ceiling"]
+    if max_capacity <= rows[0][0]:
+        value = rows[0][1] * max_capacity / rows[0][0]
+    else:
+        for (low_acu, low), (high_acu, high) in itertools.pairwise(rows):
+            if low_acu <= max_capacity <= high_acu:
+                value = low + (high - low) * (max_capacity - low_acu) / (high_acu - low_acu)
+                break
+    result = int(value)
+    if min_capacity <= facts["low_minimum_at_most"]:
+        result = min(result, int(facts["low_minimum_cap"]))
+    return result
+
+
+def v1_max_connections(capacity: int) -> int:
+    """``max_connections`` of a Serverless v1 cluster at ``capacity`` ACU."""
+    return int(dict(raw()["max_connections_v1"]["rows"])[capacity])
