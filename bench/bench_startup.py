@@ -32,12 +32,17 @@ HEAVY = (
     "requests",
     # tfgen's own driver modules: they pull in subprocess, sockets, urllib, ssl, threads
     "tfgen.emulator.server",
+    "tfgen.emulator.background",
+    "tfgen.emulator.fixes",
+    "tfgen.emulator.endpoint",
     "tfgen.terraform.driver",
     "tfgen.deploy.operations",
     "tfgen.deploy.workdir",
     "tfgen.deploy.progress",
     "tfgen.ops.database",
     "tfgen.ops.aws",
+    "tfgen.ops.cluster",
+    "tfgen.ops.metrics",
     "tfgen.ops.runbook",
 )
 """Modules that have no business on the render path."""

@@ -574,18 +574,18 @@ app.add_typer(emulator_app, name="emulator")
 @emulator_app.command("start")
 def emulator_start() -> None:
     """Start the emulator in the background (recorded in .tfgen/ of this directory)."""
-    from tfgen.emulator import server as emulator
+    from tfgen.emulator import background
 
-    info = emulator.start_background(Path.cwd())
+    info = background.start_background(Path.cwd())
     typer.echo(f"emulator running at {info.url} (pid {info.pid})")
 
 
 @emulator_app.command("status")
 def emulator_status() -> None:
     """Print the emulator's URL, or exit 1 if it is not running."""
-    from tfgen.emulator import server as emulator
+    from tfgen.emulator import background
 
-    info = emulator.status(Path.cwd())
+    info = background.status(Path.cwd())
     if info is None:
         typer.echo("emulator not running", err=True)
         raise typer.Exit(int(ExitCode.FAILED))
@@ -595,9 +595,9 @@ def emulator_status() -> None:
 @emulator_app.command("stop")
 def emulator_stop() -> None:
     """Stop the background emulator started from this directory."""
-    from tfgen.emulator import server as emulator
+    from tfgen.emulator import background
 
-    stopped = emulator.stop_background(Path.cwd())
+    stopped = background.stop_background(Path.cwd())
     typer.echo("emulator stopped" if stopped else "emulator was not running")
 
 
