@@ -1,7 +1,7 @@
 """Tests of tfgen.ops.aws, .cluster and .metrics against a real moto server over HTTP on 127.0.0.1.
 
 One in-process :class:`~tfgen.emulator.server.Emulator` serves the whole module; every test
-starts from an empty account (``/moto-api/reset``). Clusters, metrics and snapshots
+starts from an empty account (``/_tfgen/reset``). Clusters, metrics and snapshots
 are created with plain boto3 calls, as AWS itself would have them.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tfgen.emulator.endpoint import reset
 from tfgen.emulator.server import Emulator
 from tfgen.errors import UsageError
 from tfgen.ops import cluster as cluster_checks
@@ -53,7 +54,7 @@ def url(emulator_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The emulator, emptied; AWS settings of the developer's shell kept out."""
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         monkeypatch.delenv(name, raising=False)
-    _post(f"{emulator_url}/moto-api/reset")
+    reset(emulator_url)
     return emulator_url
 
 

@@ -26,6 +26,7 @@ import pytest
 
 from tfgen.emulator import background
 from tfgen.emulator.background import EmulatorInfo, start_background, state_path, status, stop_background
+from tfgen.emulator.endpoint import post, reset
 from tfgen.emulator.fixes import apply_moto_fixes
 from tfgen.emulator.provider import AWS_SERVICES, OVERRIDE_FILENAME, provider_override, write_provider_override
 from tfgen.emulator.server import Emulator, running_emulator
@@ -434,6 +435,65 @@ def test_in_process_emulator_starts_empty_and_stops(local_url: str) -> None:
     assert doc["pid"] == os.getpid()
     assert "rds-scaling-configuration-info" in doc["fixes"]
     assert _rds(local_url).describe_db_clusters()["DBClusters"] == [], "state of earlier tests leaked"
+
+
+ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+
+
+def _fill_account(url: str) -> None:
+    """Leave something in every service the module uses, the AWS managed policy attached."""
+    import boto3
+
+    def client(service: str) -> Any:
+        return boto3.client(
+            service, endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+        )
+
+    iam = client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam.create_role(RoleName="monitoring", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.attach_role_policy(RoleName="monitoring", PolicyArn=ENHANCED_MONITORING)
+    _create_clusters(url)
+    client("ec2").create_vpc(CidrBlock="10.9.0.0/16")
+    client("s3").create_bucket(Bucket="tfgen-reset", CreateBucketConfiguration={"LocationConstraint": REGION})
+    client("secretsmanager").create_secret(Name="tfgen-reset", SecretString="x")
+    client("kms").create_key()
+
+
+@pytest.mark.parametrize("how", ["tfgen", "moto"])
+def test_reset_empties_the_account_and_keeps_aws_managed_policies(local_url: str, how: str) -> None:
+    import boto3
+
+    def client(service: str) -> Any:
+        return boto3.client(
+            service, endpoint_url=local_url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+        )
+
+    vpcs = {vpc["VpcId"] for vpc in client("ec2").describe_vpcs()["Vpcs"]}  # the default VPC
+    _fill_account(local_url)
+    assert client("iam").get_policy(PolicyArn=ENHANCED_MONITORING)["Policy"]["AttachmentCount"] == 1
+
+    if how == "tfgen":
+        reset(local_url)
+    else:
+        post(local_url + "/moto-api/reset")
+
+    iam = client("iam")
+    assert iam.list_roles()["Roles"] == []
+    assert _rds(local_url).describe_db_clusters()["DBClusters"] == []
+    assert len(client("ec2").describe_vpcs()["Vpcs"]) == len(vpcs), "only a default VPC"
+    assert client("s3").list_buckets()["Buckets"] == []
+    assert client("secretsmanager").list_secrets()["SecretList"] == []
+    assert client("kms").list_keys()["Keys"] == []
+    policy = iam.get_policy(PolicyArn=ENHANCED_MONITORING)["Policy"]
+    assert policy["Arn"] == ENHANCED_MONITORING
+    assert policy["AttachmentCount"] == 0, "an attachment before the reset leaked into the new account"
+    _fill_account(local_url)  # the same names again: nothing of the old account is in the way (S3 bucket names)
 
 
 def test_running_emulator_stops_its_server_on_error() -> None:

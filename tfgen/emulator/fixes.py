@@ -7,6 +7,7 @@ so importing this module is cheap and has no side effects.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -46,7 +47,13 @@ def apply_moto_fixes() -> tuple[str, ...]:
         module attaches ``service-role/AmazonRDSEnhancedMonitoringRole`` to its
         enhanced-monitoring role, which fails with NoSuchEntity without them. The fix
         turns moto's ``iam.load_aws_managed_policies`` setting on (IAM backends created
-        afterwards have the policies; the emulator resets moto when it starts).
+        afterwards have the policies; the emulator resets moto when it starts). moto
+        then parses all ~1,600 policies from JSON for every new IAM backend, that is
+        twice per reset (the reset re-creates each backend, then drops it, and the next
+        IAM request creates it again): one to two seconds per test on a loaded machine.
+        So the patched ``IAMBackend._init_aws_policies`` parses them once per account
+        and gives each new backend its own copies (own attachment counts, tags and
+        versions: nothing one test does to them is seen after a reset).
 
         ``rds-performance-insights``: moto 5.2.5 drops ``EnablePerformanceInsights``
         of CreateDBCluster/CreateDBInstance and never returns
@@ -97,7 +104,10 @@ def apply_moto_fixes() -> tuple[str, ...]:
         for cls in (DBCluster, DBInstance)
     ):
         applied.append("rds-performance-insights")
+    from moto.iam.models import IAMBackend
+
     default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
+    _patch_method(IAMBackend, "_init_aws_policies", _aws_policies_parsed_once)  # speed only: optional
     applied.append("iam-aws-managed-policies")
     return tuple(applied)
 
@@ -133,6 +143,32 @@ def _delete_automated_snapshots_too(original: Callable[..., Any], backend: Any, 
         ):
             del backend.cluster_snapshots[snapshot_id]
     return cluster
+
+
+_AWS_POLICIES: dict[tuple[str, str], list[Any]] = {}
+"""moto's AWS managed policies per (account, partition), as first parsed; never handed out."""
+
+
+def _aws_policies_parsed_once(original: Callable[..., Any], backend: Any) -> list[Any]:
+    """The AWS managed policies for a new IAM backend: fresh copies of the ones parsed first."""
+    key = (backend.account_id, backend.region_name)
+    pristine = _AWS_POLICIES.get(key)
+    if pristine is None:
+        pristine = original(backend)
+        if not pristine:
+            return list(pristine)  # loading is off: nothing to keep
+        _AWS_POLICIES[key] = pristine
+    return [_copy_policy(policy) for policy in pristine]
+
+
+def _copy_policy(policy: Any) -> Any:
+    """A copy of a moto ``AWSManagedPolicy`` sharing only immutable values (strings, dates)."""
+    cls: Any = type(policy)
+    clone = cls.__new__(cls)  # moto's model __new__ tracks the instance, as for a parsed one
+    clone.__dict__.update(policy.__dict__)
+    clone.tags = copy.deepcopy(policy.tags)
+    clone.versions = [copy.copy(version) for version in policy.versions]
+    return clone
 
 
 def _patch_method(cls: type, name: str, fix: Callable[..., Any]) -> bool:
