@@ -53,7 +53,7 @@ def cluster_status(aws: AwsClients, spec: Spec) -> CheckResult:
     Runbook section 1. A cluster whose engine mode is not the spec's is a WARN.
 
     Args:
-        aws: The clients, from :func:`clients`.
+        aws: The clients, from :func:`~tfgen.ops.aws.clients`.
         spec: The cluster's spec (``name`` and ``engine_mode`` are used).
 
     Returns:
@@ -72,7 +72,7 @@ def backups(aws: AwsClients, spec: Spec, *, now: datetime | None = None) -> Chec
     snapshot, or the newest available one is older.
 
     Args:
-        aws: The clients, from :func:`clients`.
+        aws: The clients, from :func:`~tfgen.ops.aws.clients`.
         spec: The cluster's spec.
         now: The time ages are measured from; defaults to the current time (naive means UTC).
 
@@ -90,7 +90,7 @@ def set_performance_insights(aws: AwsClients, spec: Spec, enable: bool) -> str:
     Performance Insights: both the spec and the live cluster are checked first.
 
     Args:
-        aws: The clients, from :func:`clients`.
+        aws: The clients, from :func:`~tfgen.ops.aws.clients`.
         spec: The cluster's spec.
         enable: True to turn it on, False to turn it off.
 

@@ -92,7 +92,7 @@ def cpu(
     module docstring); no data at all is a WARN (a paused cluster publishes none).
 
     Args:
-        aws: The clients, from :func:`clients`.
+        aws: The clients, from :func:`~tfgen.ops.aws.clients`.
         spec: The cluster's spec.
         now: End of the hour looked at; defaults to the current time (naive means UTC).
         warn: Percentage from which the peak 5-minute average is a WARN.
@@ -119,7 +119,7 @@ def capacity(
     compared as a percentage of the maximum capacity; the worse one decides.
 
     Args:
-        aws: The clients, from :func:`clients`.
+        aws: The clients, from :func:`~tfgen.ops.aws.clients`.
         spec: The cluster's spec.
         now: End of the hour looked at; defaults to the current time (naive means UTC).
         warn: Percentage of the maximum capacity from which the peak is a WARN.
