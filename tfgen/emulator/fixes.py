@@ -48,12 +48,12 @@ def apply_moto_fixes() -> tuple[str, ...]:
         enhanced-monitoring role, which fails with NoSuchEntity without them. The fix
         turns moto's ``iam.load_aws_managed_policies`` setting on (IAM backends created
         afterwards have the policies; the emulator resets moto when it starts). moto
-        then parses all ~1,600 policies from JSON for every new IAM backend, that is
-        twice per reset (the reset re-creates each backend, then drops it, and the next
-        IAM request creates it again): one to two seconds per test on a loaded machine.
-        So the patched ``IAMBackend._init_aws_policies`` parses them once per account
-        and gives each new backend its own copies (own attachment counts, tags and
-        versions: nothing one test does to them is seen after a reset).
+        then parses all ~1,600 policies from JSON for every new IAM backend: after
+        every reset, twice with ``/moto-api/reset`` (it re-creates each backend, then
+        drops it), about a second per test on a loaded machine. So the patched
+        ``IAMBackend._init_aws_policies`` parses them once per account and gives each
+        new backend its own copies (own attachment counts, tags and versions: nothing
+        one test does to them is seen after a reset).
 
         ``rds-performance-insights``: moto 5.2.5 drops ``EnablePerformanceInsights``
         of CreateDBCluster/CreateDBInstance and never returns

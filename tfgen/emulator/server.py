@@ -119,7 +119,8 @@ def reset_moto() -> None:
     the few that override it to release something outside themselves (S3 frees its
     bucket names and closes its files, Batch stops its job threads) are left to moto's
     reset, which then runs as usual. The result is the same: every backend is created
-    anew, empty, on its next request.
+    anew, empty, on its next request (the server keeps no backend between requests, so
+    none is left holding a dropped one).
     """
     from moto.core.base_backend import BackendDict, BaseBackend, backend_lock
     from moto.moto_api._internal.models import moto_api_backend
