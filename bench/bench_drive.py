@@ -189,7 +189,7 @@ def _breakdown(profile: Path) -> dict[str, float]:
             profile, "jinja2/environment.py", "compile"
         ),
         "find the emulator (`emulator.running_emulator`)": report.cumulative_of(
-            profile, "tfgen/emulator.py", "running_emulator"
+            profile, "tfgen/emulator/server.py", "running_emulator"
         ),
         "import `tfgen.cli.app`": report.cumulative_of(profile, "tfgen/cli/app.py", "<module>"),
         "import `tfgen.deploy.operations` (spec model, emulator, terraform wrapper, progress)": report.cumulative_of(

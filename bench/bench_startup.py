@@ -34,11 +34,16 @@ HEAVY = (
     "tfgen.emulator.server",
     "tfgen.terraform.commands",
     "tfgen.terraform.process",
+    "tfgen.emulator.background",
+    "tfgen.emulator.fixes",
+    "tfgen.emulator.endpoint",
     "tfgen.deploy.operations",
     "tfgen.deploy.workdir",
     "tfgen.deploy.progress",
     "tfgen.ops.database",
     "tfgen.ops.aws",
+    "tfgen.ops.cluster",
+    "tfgen.ops.metrics",
     "tfgen.ops.runbook",
 )
 """Modules that have no business on the render path."""

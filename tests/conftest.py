@@ -69,11 +69,11 @@ def endpoint(shared_dir: Path) -> Iterator[str]:
 
     The requesting module defines ``shared_dir`` (its plugin cache, HOME and this emulator's record).
     """
-    from tfgen.emulator import server as emulator
+    from tfgen.emulator import background
 
     base = shared_dir / "emulator"
-    info = emulator.start_background(base)
+    info = background.start_background(base)
     try:
         yield info.url
     finally:
-        emulator.stop_background(base)
+        background.stop_background(base)

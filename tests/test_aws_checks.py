@@ -1,7 +1,7 @@
-"""Tests of tfgen.ops.aws against a real moto server over HTTP on 127.0.0.1.
+"""Tests of tfgen.ops.aws, .cluster and .metrics against a real moto server over HTTP on 127.0.0.1.
 
 One in-process :class:`~tfgen.emulator.server.Emulator` serves the whole module; every test
-starts from an empty account (``/moto-api/reset``). Clusters, metrics and snapshots
+starts from an empty account (``/_tfgen/reset``). Clusters, metrics and snapshots
 are created with plain boto3 calls, as AWS itself would have them.
 """
 
@@ -23,20 +23,13 @@ from typing import Any
 import boto3
 import pytest
 
+from tfgen.emulator.endpoint import reset
 from tfgen.emulator.server import Emulator
 from tfgen.errors import UsageError
-from tfgen.ops import aws as aws_checks
-from tfgen.ops.aws import (
-    AwsClients,
-    AwsError,
-    backups,
-    capacity,
-    clients,
-    cluster_status,
-    cpu,
-    set_performance_insights,
-    sparkline,
-)
+from tfgen.ops import cluster as cluster_checks
+from tfgen.ops.aws import AwsClients, AwsError, clients, explain
+from tfgen.ops.cluster import backups, cluster_status, set_performance_insights
+from tfgen.ops.metrics import capacity, cpu, sparkline
 from tfgen.ops.results import Status
 from tfgen.spec.model import Spec
 
@@ -61,7 +54,7 @@ def url(emulator_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The emulator, emptied; AWS settings of the developer's shell kept out."""
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         monkeypatch.delenv(name, raising=False)
-    _post(f"{emulator_url}/moto-api/reset")
+    reset(emulator_url)
     return emulator_url
 
 
@@ -188,7 +181,7 @@ def test_sparkline_of_nothing_and_of_a_flat_line() -> None:
 
 
 def test_importing_the_module_does_not_import_boto3() -> None:
-    code = "import sys, tfgen.ops.aws; print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    code = "import sys, tfgen.ops.aws, tfgen.ops.cluster, tfgen.ops.metrics; print('boto3' in sys.modules, 'botocore' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
 
@@ -290,7 +283,7 @@ def test_aws_refusals_are_explained(code: str, advice: str) -> None:
 
     error = ClientError({"Error": {"Code": code, "Message": "no\nway"}}, "DescribeDBClusters")
 
-    reason, step = aws_checks._explain(error, clients(REGION, None))
+    reason, step = explain(error, clients(REGION, None))
 
     assert reason == f"AWS refused DescribeDBClusters: {code}: no way"
     assert step == advice
@@ -572,7 +565,7 @@ def _snap(name: str, status: str, age: timedelta) -> dict[str, Any]:
     ],
 )
 def test_snapshot_states(snapshots: list[dict[str, Any]], expected: Status, newest: str) -> None:
-    result = aws_checks._judge_backups(V2, 7, snapshots, NOW)
+    result = cluster_checks._judge_backups(V2, 7, snapshots, NOW)
 
     assert result.status is expected
     assert result.data["newest"]["id"] == newest

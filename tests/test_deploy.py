@@ -42,7 +42,9 @@ from botocore.exceptions import ClientError
 from tfgen import api
 from tfgen.cli import app as cli
 from tfgen.deploy import workdir
-from tfgen.emulator import server as emulator
+from tfgen.emulator import background, provider
+from tfgen.emulator.endpoint import HOST
+from tfgen.emulator.server import Emulator
 from tfgen.errors import ExitCode
 from tfgen.render import templates as render
 from tfgen.spec.loading import load_spec
@@ -438,8 +440,8 @@ def test_v2_plan_then_apply(v2: Deployment) -> None:
     assert not (v2.directory / LOCK_FILE).exists()
     record = json.loads((v2.directory / workdir.TARGET_FILE).read_text(encoding="utf-8"))
     assert record["target"] == "local"
-    assert (v2.directory / emulator.OVERRIDE_FILENAME).read_text(encoding="utf-8").count(v2.url) == len(
-        emulator.AWS_SERVICES
+    assert (v2.directory / provider.OVERRIDE_FILENAME).read_text(encoding="utf-8").count(v2.url) == len(
+        provider.AWS_SERVICES
     )
 
 
@@ -830,7 +832,7 @@ def test_aws_workdir_refuses_the_emulator(tmp_path: Path) -> None:
     assert prepared.target == "aws"
     record = json.loads((directory / workdir.TARGET_FILE).read_text(encoding="utf-8"))
     assert record["target"] == "aws"
-    assert not (directory / emulator.OVERRIDE_FILENAME).exists()
+    assert not (directory / provider.OVERRIDE_FILENAME).exists()
     before = files_under(directory)
     for argv in (["plan", V2_SPEC, "--local"], ["plan", V2_SPEC, "--endpoint", "http://127.0.0.1:9"]):
         run = tfgen(*argv, "--workdir", directory)
@@ -898,10 +900,10 @@ def test_emulator_cli_start_status_stop(
     try:
         code, out, err = run("start")
         assert code == 0, err
-        info = emulator.status(tmp_path)
+        info = background.status(tmp_path)
         assert info is not None
         assert out == f"emulator running at {info.url} (pid {info.pid})\n"
-        assert info.url.startswith(f"http://{emulator.HOST}:")
+        assert info.url.startswith(f"http://{HOST}:")
         # it answers like AWS
         assert aws(info.url, "us-east-1", "sts").get_caller_identity()["Account"] == "123456789012"
 
@@ -911,11 +913,11 @@ def test_emulator_cli_start_status_stop(
         assert run("stop") == (0, "emulator stopped\n", "")
         with pytest.raises(ProcessLookupError):
             os.kill(info.pid, 0)
-        assert not emulator.state_path(tmp_path).exists()
+        assert not background.state_path(tmp_path).exists()
         assert run("status") == (ExitCode.FAILED, "", "emulator not running\n")
         assert run("stop") == (0, "emulator was not running\n", "")
     finally:
-        emulator.stop_background(tmp_path)
+        background.stop_background(tmp_path)
 
 
 # ------------------------------------------------------------------- fixed regressions
@@ -932,7 +934,7 @@ def test_local_plan_of_a_spec_with_allowed_security_groups(tmp_path: Path, endpo
 
 
 def test_emulator_lets_a_deleted_cluster_be_created_again_at_once() -> None:
-    with emulator.Emulator() as url:
+    with Emulator() as url:
         rds = aws(url, "us-east-1", "rds")
         cluster = {
             "DBClusterIdentifier": "tfgen-again",

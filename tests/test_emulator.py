@@ -1,4 +1,4 @@
-"""Tests of tfgen.emulator.server: the provider override, moto's fixes, the servers.
+"""Tests of tfgen.emulator: the provider override, moto's fixes, the servers.
 
 Every server a test starts, the test stops (fixtures with ``finally``/``yield``).
 The terraform tests need ``terraform`` on PATH and the offline provider mirror in
@@ -24,21 +24,12 @@ from typing import Any
 import hcl2
 import pytest
 
-from tfgen.emulator import server as emulator
-from tfgen.emulator.server import (
-    AWS_SERVICES,
-    OVERRIDE_FILENAME,
-    Emulator,
-    EmulatorInfo,
-    apply_moto_fixes,
-    provider_override,
-    running_emulator,
-    start_background,
-    state_path,
-    status,
-    stop_background,
-    write_provider_override,
-)
+from tfgen.emulator import background
+from tfgen.emulator.background import EmulatorInfo, start_background, state_path, status, stop_background
+from tfgen.emulator.endpoint import post, reset
+from tfgen.emulator.fixes import apply_moto_fixes
+from tfgen.emulator.provider import AWS_SERVICES, OVERRIDE_FILENAME, provider_override, write_provider_override
+from tfgen.emulator.server import Emulator, running_emulator
 from tfgen.errors import EmulatorError
 
 REGION = "eu-west-1"
@@ -255,8 +246,12 @@ def base_dir(tmp_path: Path) -> Iterator[Path]:
     try:
         yield base
     finally:
-        info = emulator._read_state(state_path(base))
-        if info is not None and _pid_alive(info.pid) and "tfgen.emulator.server" in (emulator._cmdline(info.pid) or ""):
+        info = background._read_state(state_path(base))
+        if (
+            info is not None
+            and _pid_alive(info.pid)
+            and "tfgen.emulator.server" in (background._cmdline(info.pid) or "")
+        ):
             stop_background(base)
 
 
@@ -421,12 +416,12 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
     clusters = _create_clusters(raw_moto_url)
     assert "ScalingConfigurationInfo" in clusters["provisioned"], (
         f"moto {moto.__version__} no longer returns ScalingConfigurationInfo for a provisioned "
-        "cluster: the rds-scaling-configuration-info fix in tfgen.emulator.server.apply_moto_fixes is "
+        "cluster: the rds-scaling-configuration-info fix in tfgen.emulator.fixes.apply_moto_fixes is "
         "unnecessary; remove it"
     )
     assert _sg_reference_rule_description(raw_moto_url) is None, (
         f"moto {moto.__version__} now returns the description of a rule referencing a security "
-        "group: the ec2-security-group-rule-description fix in tfgen.emulator.server.apply_moto_fixes is "
+        "group: the ec2-security-group-rule-description fix in tfgen.emulator.fixes.apply_moto_fixes is "
         "unnecessary; remove it"
     )
 
@@ -440,6 +435,65 @@ def test_in_process_emulator_starts_empty_and_stops(local_url: str) -> None:
     assert doc["pid"] == os.getpid()
     assert "rds-scaling-configuration-info" in doc["fixes"]
     assert _rds(local_url).describe_db_clusters()["DBClusters"] == [], "state of earlier tests leaked"
+
+
+ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+
+
+def _fill_account(url: str) -> None:
+    """Leave something in every service the module uses, the AWS managed policy attached."""
+    import boto3
+
+    def client(service: str) -> Any:
+        return boto3.client(
+            service, endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+        )
+
+    iam = client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam.create_role(RoleName="monitoring", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.attach_role_policy(RoleName="monitoring", PolicyArn=ENHANCED_MONITORING)
+    _create_clusters(url)
+    client("ec2").create_vpc(CidrBlock="10.9.0.0/16")
+    client("s3").create_bucket(Bucket="tfgen-reset", CreateBucketConfiguration={"LocationConstraint": REGION})
+    client("secretsmanager").create_secret(Name="tfgen-reset", SecretString="x")
+    client("kms").create_key()
+
+
+@pytest.mark.parametrize("how", ["tfgen", "moto"])
+def test_reset_empties_the_account_and_keeps_aws_managed_policies(local_url: str, how: str) -> None:
+    import boto3
+
+    def client(service: str) -> Any:
+        return boto3.client(
+            service, endpoint_url=local_url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+        )
+
+    vpcs = {vpc["VpcId"] for vpc in client("ec2").describe_vpcs()["Vpcs"]}  # the default VPC
+    _fill_account(local_url)
+    assert client("iam").get_policy(PolicyArn=ENHANCED_MONITORING)["Policy"]["AttachmentCount"] == 1
+
+    if how == "tfgen":
+        reset(local_url)
+    else:
+        post(local_url + "/moto-api/reset")
+
+    iam = client("iam")
+    assert iam.list_roles()["Roles"] == []
+    assert _rds(local_url).describe_db_clusters()["DBClusters"] == []
+    assert len(client("ec2").describe_vpcs()["Vpcs"]) == len(vpcs), "only a default VPC"
+    assert client("s3").list_buckets()["Buckets"] == []
+    assert client("secretsmanager").list_secrets()["SecretList"] == []
+    assert client("kms").list_keys()["Keys"] == []
+    policy = iam.get_policy(PolicyArn=ENHANCED_MONITORING)["Policy"]
+    assert policy["Arn"] == ENHANCED_MONITORING
+    assert policy["AttachmentCount"] == 0, "an attachment before the reset leaked into the new account"
+    _fill_account(local_url)  # the same names again: nothing of the old account is in the way (S3 bucket names)
 
 
 def test_running_emulator_stops_its_server_on_error() -> None:
@@ -505,11 +559,11 @@ def test_stale_state_with_a_dead_pid_is_cleaned(base_dir: Path) -> None:
     stale = EmulatorInfo(pid=dead.pid, port=port, url=f"http://127.0.0.1:{port}", log=base_dir / "x.log")
     state_path(base_dir).parent.mkdir(parents=True)
 
-    emulator._write_state(state_path(base_dir), stale)
+    background._write_state(state_path(base_dir), stale)
     assert status(base_dir) is None
     assert not state_path(base_dir).exists()
 
-    emulator._write_state(state_path(base_dir), stale)
+    background._write_state(state_path(base_dir), stale)
     assert stop_background(base_dir) is False
     assert not state_path(base_dir).exists()
 
@@ -520,7 +574,7 @@ def test_a_reused_pid_is_never_stopped(base_dir: Path) -> None:
         state_path(base_dir).parent.mkdir(parents=True)
         port = _free_port()
         info = EmulatorInfo(pid=other.pid, port=port, url=f"http://127.0.0.1:{port}", log=base_dir / "x.log")
-        emulator._write_state(state_path(base_dir), info)
+        background._write_state(state_path(base_dir), info)
         assert stop_background(base_dir) is False
         assert other.poll() is None, "stop must end only the emulator it recorded"
         assert not state_path(base_dir).exists()

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from tfgen.api.settings import plugin_cache_dir, template_cache_dir, user_cache_dir
     from tfgen.deploy.fleet import FleetPlan
     from tfgen.deploy.operations import DeployOptions, Outcome
-    from tfgen.emulator.server import EmulatorInfo
+    from tfgen.emulator.background import EmulatorInfo
     from tfgen.ops.backup import BackupResult
     from tfgen.ops.runbook import ConnectionOverrides, DoctorReport
 
@@ -83,7 +83,7 @@ _MODULES = {
     "tfgen.api.settings": ("plugin_cache_dir", "template_cache_dir", "user_cache_dir"),
     "tfgen.deploy.fleet": ("FleetPlan",),
     "tfgen.deploy.operations": ("DeployOptions", "Outcome"),
-    "tfgen.emulator.server": ("EmulatorInfo",),
+    "tfgen.emulator.background": ("EmulatorInfo",),
     "tfgen.ops.backup": ("BackupResult",),
     "tfgen.ops.runbook": ("ConnectionOverrides", "DoctorReport"),
 }

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tfgen.emulator import server
-from tfgen.emulator.server import EmulatorInfo
+from tfgen.emulator import background
+from tfgen.emulator.background import EmulatorInfo
 
 
 def emulator_start(base_dir: Path | None = None) -> EmulatorInfo:
@@ -18,7 +18,7 @@ def emulator_start(base_dir: Path | None = None) -> EmulatorInfo:
     Raises:
         EmulatorError: If ``.tfgen/`` cannot be written, or the server exits early or does not answer.
     """
-    return server.start_background(base_dir or Path.cwd())
+    return background.start_background(base_dir or Path.cwd())
 
 
 def emulator_status(base_dir: Path | None = None) -> EmulatorInfo | None:
@@ -27,7 +27,7 @@ def emulator_status(base_dir: Path | None = None) -> EmulatorInfo | None:
     Raises:
         EmulatorError: If the recorded emulator is alive but does not answer.
     """
-    return server.status(base_dir or Path.cwd())
+    return background.status(base_dir or Path.cwd())
 
 
 def emulator_stop(base_dir: Path | None = None) -> bool:
@@ -36,4 +36,4 @@ def emulator_stop(base_dir: Path | None = None) -> bool:
     Raises:
         EmulatorError: If the process cannot be signalled or does not die.
     """
-    return server.stop_background(base_dir or Path.cwd())
+    return background.stop_background(base_dir or Path.cwd())

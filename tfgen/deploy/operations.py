@@ -25,7 +25,7 @@ from pathlib import Path
 from tfgen.deploy import backend, workdir
 from tfgen.deploy.backend import StateSummary
 from tfgen.deploy.progress import Event, Reporter
-from tfgen.emulator import server as emulator
+from tfgen.emulator.server import running_emulator
 from tfgen.errors import TerraformError, TfgenError, UsageError
 from tfgen.spec.loading import LoadedSpec, load_spec
 from tfgen.terraform.commands import Terraform
@@ -296,7 +296,7 @@ def emulator_endpoint(options: DeployOptions) -> Iterator[str | None]:
     if not options.is_local:
         yield None
         return
-    with emulator.running_emulator(options.base_dir, options.endpoint) as url:
+    with running_emulator(options.base_dir, options.endpoint) as url:
         yield url
 
 

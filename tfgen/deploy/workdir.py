@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tfgen.deploy import backend
-from tfgen.emulator import server as emulator
+from tfgen.emulator import provider
 from tfgen.errors import UsageError
 from tfgen.spec.model import Spec
 
@@ -36,7 +36,7 @@ VERSION_CACHE = ".tfgen-terraform.json"
 """The versions of the terraform binaries checked here (:attr:`tfgen.terraform.config.TerraformSettings.version_cache`)."""
 BACKUP_DIR = ".tfgen-state-backups"
 """Copies of the state taken before each backend migration (mode 0600: a state holds secrets)."""
-ROOT_FILES = ("main.tf", "local_network.tf", emulator.OVERRIDE_FILENAME)
+ROOT_FILES = ("main.tf", "local_network.tf", provider.OVERRIDE_FILENAME)
 
 TargetKind = Literal["aws", "local"]
 
@@ -192,7 +192,7 @@ def _render(
     root = {"main.tf": env.get_template("root/main.tf.j2").render(values)}
     if local_endpoint:
         root["local_network.tf"] = env.get_template("root/local_network.tf.j2").render(values)
-        root[emulator.OVERRIDE_FILENAME] = emulator.provider_override(local_endpoint, spec.region)
+        root[provider.OVERRIDE_FILENAME] = provider.provider_override(local_endpoint, spec.region)
     directory.mkdir(parents=True, exist_ok=True)
     render.write_files(module_files, directory / "module")
     for name in ROOT_FILES:

@@ -16,9 +16,9 @@ from typing import Any
 
 from tfgen.deploy import operations as deploy
 from tfgen.errors import TfgenError, UsageError
-from tfgen.ops import aws as aws_checks
 from tfgen.ops import backup as backups
-from tfgen.ops import database
+from tfgen.ops import cluster, database, metrics
+from tfgen.ops.aws import AwsClients, clients, secret_string
 from tfgen.ops.results import CheckResult, Status
 from tfgen.spec.model import Spec
 
@@ -101,7 +101,7 @@ def connection_settings(
     )
 
 
-def _password_lookup(spec: Spec, outputs: Mapping[str, Any], aws: aws_checks.AwsClients) -> Callable[[], str | None]:
+def _password_lookup(spec: Spec, outputs: Mapping[str, Any], aws: AwsClients) -> Callable[[], str | None]:
     def lookup() -> str | None:
         if spec.master_password.source == "random":
             value = outputs.get("master_password")
@@ -110,7 +110,7 @@ def _password_lookup(spec: Spec, outputs: Mapping[str, Any], aws: aws_checks.Aws
         if not arn:
             return None
         try:
-            secret = json.loads(aws_checks.secret_string(aws, str(arn)))
+            secret = json.loads(secret_string(aws, str(arn)))
         except (TfgenError, ValueError):
             return None  # the connection check then reports the authentication failure
         password = secret.get("password") if isinstance(secret, dict) else None
@@ -137,8 +137,8 @@ def doctor(
     spec = deploy.load(spec_path, options.environment).spec
     outputs = _outputs(spec_path, options)
     with deploy.emulator_endpoint(options) as endpoint:
-        aws = aws_checks.clients(spec.region, endpoint)
-        results = [aws_checks.cluster_status(aws, spec)]
+        aws = clients(spec.region, endpoint)
+        results = [cluster.cluster_status(aws, spec)]
         settings = connection_settings(spec, outputs, overrides, env, _password_lookup(spec, outputs, aws))
         connection = database.check_connection(settings)
         results.append(connection)
@@ -148,7 +148,7 @@ def doctor(
             results.append(
                 CheckResult("slow_queries", Status.WARN, "not run: no database connection", "fix the connection first")
             )
-        results.extend([aws_checks.cpu(aws, spec), aws_checks.capacity(aws, spec), aws_checks.backups(aws, spec)])
+        results.extend([metrics.cpu(aws, spec), metrics.capacity(aws, spec), cluster.backups(aws, spec)])
     return DoctorReport(spec.name, results)
 
 
@@ -175,7 +175,7 @@ def backup(
     spec = deploy.load(spec_path, options.environment).spec
     outputs = _outputs(spec_path, options)
     with deploy.emulator_endpoint(options) as endpoint:
-        aws = aws_checks.clients(spec.region, endpoint)
+        aws = clients(spec.region, endpoint)
         settings = connection_settings(spec, outputs, overrides, env, _password_lookup(spec, outputs, aws))
     return backups.backup_table(settings, table=table, schema=schema, query=query, out=out, on_progress=on_progress)
 
@@ -194,5 +194,5 @@ def insights(spec_path: Path, options: deploy.DeployOptions, *, enable: bool) ->
             hint="use the slow-query check of tfgen doctor and the PostgreSQL log instead",
         )
     with deploy.emulator_endpoint(options) as endpoint:
-        aws = aws_checks.clients(spec.region, endpoint)
-        return aws_checks.set_performance_insights(aws, spec, enable)
+        aws = clients(spec.region, endpoint)
+        return cluster.set_performance_insights(aws, spec, enable)

@@ -1,0 +1,132 @@
+"""Talking to an emulator over HTTP: its address, URL checks, the health route, free ports.
+
+Shared by the server (which answers the health route), the background process manager
+(which waits for it to answer) and the provider override (which checks the URL). Standard
+library only: importing it loads neither moto nor werkzeug.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from tfgen.errors import EmulatorError
+
+__all__ = [
+    "HEALTH_PATH",
+    "HEALTH_SERVICE",
+    "HOST",
+    "RESET_PATH",
+    "check_endpoint",
+    "check_reachable",
+    "free_port",
+    "health",
+    "post",
+    "reset",
+    "wait_until",
+]
+
+HOST = "127.0.0.1"
+"""The only address an emulator started by tfgen listens on."""
+
+HEALTH_PATH = "/_tfgen/health"  # S3 bucket names cannot start with "_"
+"""``GET`` it for the health document of a tfgen emulator (who serves, which fixes)."""
+
+HEALTH_SERVICE = "tfgen-emulator"
+"""The ``service`` field of the health document: tells a tfgen emulator from any other server."""
+
+RESET_PATH = "/_tfgen/reset"
+"""``POST`` it to empty a tfgen emulator: a fresh account, AWS's managed policies still there."""
+
+_ENDPOINT_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$")
+
+
+def check_endpoint(endpoint: str) -> str:
+    """The emulator URL ``endpoint`` without a trailing slash.
+
+    Raises:
+        EmulatorError: If ``endpoint`` is not an http(s) URL with a host.
+    """
+    url = endpoint.rstrip("/")
+    if not _ENDPOINT_RE.match(url) or not urllib.parse.urlsplit(url).hostname:
+        raise EmulatorError(f"not an emulator URL: {endpoint!r}", hint="use e.g. --endpoint http://127.0.0.1:5000")
+    return url
+
+
+def check_reachable(url: str) -> None:
+    """Make sure something accepts TCP connections at ``url``.
+
+    Raises:
+        EmulatorError: If nothing does.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or HOST
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=3.0):
+            pass
+    except OSError as exc:
+        raise EmulatorError(
+            f"nothing accepts connections at {url}: {exc.strerror or exc}",
+            hint="start the emulator, or drop --endpoint to let tfgen start one",
+        ) from exc
+
+
+def health(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The health document of the tfgen emulator at ``url``, or None if none answers."""
+    try:
+        with urllib.request.urlopen(url + HEALTH_PATH, timeout=timeout) as response:  # noqa: S310 (http only)
+            doc = json.loads(response.read().decode())
+    except (OSError, ValueError):
+        return None
+    if isinstance(doc, dict) and doc.get("service") == HEALTH_SERVICE:
+        return doc
+    return None
+
+
+def post(url: str) -> None:
+    """POST an empty body to ``url`` (moto's and tfgen's control routes).
+
+    Raises:
+        EmulatorError: If the request fails or is refused.
+    """
+    request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 (http only)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            response.read()
+    except OSError as exc:
+        raise EmulatorError(f"the emulator did not accept {url}: {exc}") from exc
+
+
+def reset(url: str) -> None:
+    """Empty the tfgen emulator at ``url``, like a fresh AWS account (cheaper than moto's reset).
+
+    Raises:
+        EmulatorError: If the request fails, e.g. the server is not a tfgen emulator.
+    """
+    post(url + RESET_PATH)
+
+
+def free_port() -> int:
+    """A TCP port on :data:`HOST` that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``condition`` until it is true (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)

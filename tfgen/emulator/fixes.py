@@ -1,0 +1,219 @@
+"""moto's fidelity fixes: the one place where the emulator is corrected to answer as AWS does.
+
+moto is not AWS: :func:`apply_moto_fixes` patches the gaps that make terraform misbehave,
+and every server tfgen starts has them applied. moto is imported inside functions only,
+so importing this module is cheap and has no side effects.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["apply_moto_fixes"]
+
+_FIX_MARK = "__tfgen_moto_fix__"
+
+
+def apply_moto_fixes() -> tuple[str, ...]:
+    """Patch moto's fidelity gaps that make terraform misbehave; idempotent.
+
+    This is the one place moto is corrected. Each fix patches the smallest piece of
+    moto that produces the wrong answer, and is skipped (not listed) if that piece no
+    longer exists in the installed moto.
+
+    Fixes:
+        ``rds-scaling-configuration-info``: moto 5.2.5 returns an empty
+        ``ScalingConfigurationInfo`` element in DescribeDBClusters (and in the
+        Create/Modify/Delete responses) for every cluster. AWS returns it only for
+        engine mode ``serverless`` (Aurora Serverless v1); for a provisioned cluster,
+        Serverless v2 included, the element is absent. With the empty element the aws
+        provider stores an empty ``scaling_configuration`` block, and every later plan
+        of a Serverless v2 cluster shows an update. The patched
+        ``DBCluster.scaling_configuration_info`` property returns nothing unless the
+        engine mode is ``serverless``.
+
+        ``ec2-security-group-rule-description``: moto 5.2.5 reads a security group
+        rule's description only from its CIDR range, so DescribeSecurityGroupRules
+        drops the ``Description`` of a rule that references a security group. AWS
+        returns it for every kind of rule; without it every plan shows
+        ``+ description`` on an ``aws_vpc_security_group_ingress_rule`` with
+        ``referenced_security_group_id``. The patched ``SecurityGroupRule.description``
+        falls back to the description stored with the referenced group.
+
+        ``iam-aws-managed-policies``: every AWS account has AWS's managed policies
+        (``arn:aws:iam::aws:policy/...``); moto loads them only when configured to. The
+        module attaches ``service-role/AmazonRDSEnhancedMonitoringRole`` to its
+        enhanced-monitoring role, which fails with NoSuchEntity without them. The fix
+        turns moto's ``iam.load_aws_managed_policies`` setting on (IAM backends created
+        afterwards have the policies; the emulator resets moto when it starts). moto
+        then parses all ~1,600 policies from JSON for every new IAM backend: after
+        every reset, twice with ``/moto-api/reset`` (it re-creates each backend, then
+        drops it), about a second per test on a loaded machine. So the patched
+        ``IAMBackend._init_aws_policies`` parses them once per account and gives each
+        new backend its own copies (own attachment counts, tags and versions: nothing
+        one test does to them is seen after a reset).
+
+        ``rds-performance-insights``: moto 5.2.5 drops ``EnablePerformanceInsights``
+        of CreateDBCluster/CreateDBInstance and never returns
+        ``PerformanceInsightsEnabled``; AWS stores and returns it. The aws provider then
+        reads ``false`` and every plan of a module with Performance Insights on shows an
+        update. The fix keeps the flag given at creation (Modify* already stores it as
+        ``enable_performance_insights``) and adds the ``performance_insights_enabled``
+        property moto's serializer reads.
+
+        ``rds-delete-automated-cluster-snapshots``: moto 5.2.5 keeps a deleted
+        cluster's automated snapshot (``rds:<id>-<YYYY-MM-DD-HH-MM>``). AWS deletes
+        automated backups with the cluster (``DeleteAutomatedBackups`` defaults to
+        true), so a cluster destroyed and created again within the same minute (a
+        replacement, or destroy then apply) fails in moto with
+        DBClusterSnapshotAlreadyExistsFault. The patched
+        ``RDSBackend.delete_db_cluster`` removes them, as AWS does.
+
+    Returns:
+        The names of the fixes in force after the call.
+    """
+    # moto is imported here, never at module import time (it is slow and heavy).
+    from moto.core.config import default_user_config
+    from moto.ec2.models.security_groups import SecurityGroupRule
+    from moto.rds.models import DBCluster
+
+    def scaling_configuration_info(self: Any, original: Callable[[Any], Any]) -> Any:
+        if getattr(self, "engine_mode", None) != "serverless":
+            return None  # AWS omits ScalingConfigurationInfo
+        return original(self)
+
+    def description(self: Any, original: Callable[[Any], Any]) -> Any:
+        found = original(self)
+        if found is None and isinstance(getattr(self, "source_group", None), dict):
+            found = self.source_group.get("Description")
+        return found
+
+    fixes = [
+        ("rds-scaling-configuration-info", DBCluster, "scaling_configuration_info", scaling_configuration_info),
+        ("ec2-security-group-rule-description", SecurityGroupRule, "description", description),
+    ]
+    applied = [name for name, cls, attr, fix in fixes if _patch_property(cls, attr, fix)]
+    from moto.rds.models import DBInstance, RDSBackend
+
+    if _patch_method(RDSBackend, "delete_db_cluster", _delete_automated_snapshots_too):
+        applied.append("rds-delete-automated-cluster-snapshots")
+    if all(
+        _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")
+        for cls in (DBCluster, DBInstance)
+    ):
+        applied.append("rds-performance-insights")
+    from moto.iam.models import IAMBackend
+
+    default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
+    _patch_method(IAMBackend, "_init_aws_policies", _aws_policies_parsed_once)  # speed only: optional
+    applied.append("iam-aws-managed-policies")
+    return tuple(applied)
+
+
+def _patch_property(cls: type, attr: str, fix: Callable[[Any, Callable[[Any], Any]], Any]) -> bool:
+    """Wrap the property ``cls.attr`` as ``fix(self, original_getter)``, once.
+
+    Returns:
+        Whether the fix is in force (False if moto no longer has that property).
+    """
+    current = cls.__dict__.get(attr)
+    if not isinstance(current, property) or current.fget is None:
+        return False
+    if getattr(current.fget, _FIX_MARK, False):
+        return True
+    original = current.fget
+
+    def getter(self: Any) -> Any:
+        return fix(self, original)
+
+    setattr(getter, _FIX_MARK, True)
+    getter.__doc__ = f"Patched by tfgen.emulator.fixes.apply_moto_fixes. {original.__doc__ or ''}"
+    setattr(cls, attr, property(getter))
+    return True
+
+
+def _delete_automated_snapshots_too(original: Callable[..., Any], backend: Any, *args: Any, **kwargs: Any) -> Any:
+    cluster = original(backend, *args, **kwargs)
+    for snapshot_id, snapshot in list(backend.cluster_snapshots.items()):
+        if (
+            snapshot.snapshot_type == "automated"
+            and snapshot.cluster.db_cluster_identifier == cluster.db_cluster_identifier
+        ):
+            del backend.cluster_snapshots[snapshot_id]
+    return cluster
+
+
+_AWS_POLICIES: dict[tuple[str, str], list[Any]] = {}
+"""moto's AWS managed policies per (account, partition), as first parsed; never handed out."""
+
+
+def _aws_policies_parsed_once(original: Callable[..., Any], backend: Any) -> list[Any]:
+    """The AWS managed policies for a new IAM backend: fresh copies of the ones parsed first."""
+    key = (backend.account_id, backend.region_name)
+    pristine = _AWS_POLICIES.get(key)
+    if pristine is None:
+        pristine = original(backend)
+        if not pristine:
+            return list(pristine)  # loading is off: nothing to keep
+        _AWS_POLICIES[key] = pristine
+    return [_copy_policy(policy) for policy in pristine]
+
+
+def _copy_policy(policy: Any) -> Any:
+    """A copy of a moto ``AWSManagedPolicy`` sharing only immutable values (strings, dates)."""
+    cls: Any = type(policy)
+    clone = cls.__new__(cls)  # moto's model __new__ tracks the instance, as for a parsed one
+    clone.__dict__.update(policy.__dict__)
+    clone.tags = copy.deepcopy(policy.tags)
+    clone.versions = [copy.copy(version) for version in policy.versions]
+    return clone
+
+
+def _patch_method(cls: type, name: str, fix: Callable[..., Any]) -> bool:
+    """Wrap the method ``cls.name`` as ``fix(original, self, *args, **kwargs)``, once.
+
+    Returns:
+        Whether the fix is in force (False if moto no longer has that method).
+    """
+    current = cls.__dict__.get(name)
+    if not callable(current):
+        return False
+    if getattr(current, _FIX_MARK, False):
+        return True
+    original = current
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return fix(original, self, *args, **kwargs)
+
+    setattr(method, _FIX_MARK, True)
+    method.__doc__ = f"Patched by tfgen.emulator.fixes.apply_moto_fixes. {original.__doc__ or ''}"
+    setattr(cls, name, method)
+    return True
+
+
+def _remember_flag(cls: type, kwarg: str, attr: str) -> bool:
+    """Keep the boolean keyword ``kwarg`` of ``cls.__init__`` and expose it as property ``attr``, once.
+
+    Returns:
+        Whether the fix is in force (False if moto now has ``attr`` itself).
+    """
+    init = cls.__dict__["__init__"]
+    if getattr(init, _FIX_MARK, False):
+        return True
+    if attr in cls.__dict__:
+        return False  # a newer moto models it: nothing to fix
+
+    def patched_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        value = kwargs.get(kwarg)
+        init(self, *args, **kwargs)
+        setattr(self, kwarg, bool(value))
+
+    def getter(self: Any) -> bool:
+        return bool(getattr(self, kwarg, False))
+
+    setattr(patched_init, _FIX_MARK, True)
+    cls.__init__ = patched_init  # type: ignore[misc]
+    setattr(cls, attr, property(getter))
+    return True
