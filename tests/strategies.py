@@ -173,7 +173,9 @@ def _serverless_v2(draw: st.DrawFn) -> tuple[Data, str | None]:
         lowest = max(row.serverless_v2_minimum, row.pause_minimum) if pause else row.serverless_v2_minimum
         version = draw(
             st.just(str(row.major))
-            | st.integers(lowest[1], 99).map(lambda minor: f"{row.major}.{minor}").filter(lambda v: v not in row.retired)
+            | st.integers(lowest[1], 99)
+            .map(lambda minor: f"{row.major}.{minor}")
+            .filter(lambda v: v not in row.retired)
         )
     return section, version
 

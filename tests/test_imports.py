@@ -36,6 +36,7 @@ ALLOWED_PACKAGES = {"tfgen", "jinja2", "markupsafe", "yaml", "cython_runtime"}
 
 ALLOWED_TFGEN = {
     "tfgen.errors",
+    "tfgen.facts",
     "tfgen.api",
     "tfgen.api.authoring",
     "tfgen.api.settings",

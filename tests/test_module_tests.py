@@ -13,6 +13,7 @@ import pytest
 from tests.goldens import GOLDENS, spec_path
 from tfgen import api
 from tfgen.emulator import server as emulator
+from tfgen.render.view import ModuleView
 from tfgen.spec.loading import load_spec
 
 AWS_ONLY = [name for name in sorted(GOLDENS) if not load_spec(spec_path(name)).spec.needs_random_provider]
@@ -57,7 +58,9 @@ def test_module_tests_pass(name: str, tmp_path: Path, terraform_cli_env: dict[st
     api.render(spec_path(name), out)
     result = terraform_test(out, module_test_env(terraform_cli_env, emulator_url))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Success! 1 passed, 0 failed." in result.stdout
+    # "invariants", and "thresholds_follow_capacity" where an alarm's threshold follows max_capacity
+    runs = 1 + (ModuleView.of(load_spec(spec_path(name)).spec).capacity_override is not None)
+    assert f"Success! {runs} passed, 0 failed." in result.stdout
 
 
 @pytest.mark.terraform
@@ -72,3 +75,21 @@ def test_module_tests_catch_a_broken_invariant(
     result = terraform_test(out, module_test_env(terraform_cli_env, emulator_url))
     assert result.returncode != 0
     assert "Ingress must be TCP 5432 only." in result.stdout + result.stderr
+
+
+@pytest.mark.terraform
+def test_module_tests_catch_thresholds_frozen_at_render_time(
+    tmp_path: Path, terraform_cli_env: dict[str, str], emulator_url: str
+) -> None:
+    # the defect this guards against: alarm thresholds computed from the spec's max_capacity, so that
+    # a repository overriding max_capacity kept alarms about the old capacity
+    out = tmp_path / "local"
+    api.render(spec_path("local"), out)
+    spec = load_spec(spec_path("local")).spec
+    alarms = out / "alarms.tf"
+    text = alarms.read_text()
+    assert "floor(var.max_capacity * 9) / 10" in text
+    alarms.write_text(text.replace("floor(var.max_capacity * 9) / 10", f"{spec.capacity_threshold:g}"))
+    result = terraform_test(out, module_test_env(terraform_cli_env, emulator_url))
+    assert result.returncode != 0
+    assert "With max_capacity = 32 the capacity alarm's threshold must be" in result.stdout + result.stderr

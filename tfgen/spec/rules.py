@@ -152,7 +152,9 @@ def _engine_problems(spec: Spec) -> list[Problem]:
             return [(loc, f"{version} is not available for Serverless v1 ({listed})")]
         if not spec.engine_minor_pinned:
             example = facts.default_engine_version("v1")
-            return [(loc, f"{version}: Serverless v1 needs a minor, such as {example} (AWS does not upgrade v1 clusters)")]
+            return [
+                (loc, f"{version}: Serverless v1 needs a minor, such as {example} (AWS does not upgrade v1 clusters)")
+            ]
         return []
     row = facts.engine_major(version)
     if row is None or (spec.engine_minor_pinned and _version(version) < row.serverless_v2_minimum):
