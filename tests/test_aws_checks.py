@@ -80,7 +80,7 @@ def _boto(service: str, url: str) -> Any:
     )
 
 
-def _spec(name: str = NAME, **serverless: Any) -> Spec:
+def _spec(name: str = NAME, alarms: dict[str, Any] | None = None, **serverless: Any) -> Spec:
     return Spec.model_validate(
         {
             "name": name,
@@ -88,6 +88,7 @@ def _spec(name: str = NAME, **serverless: Any) -> Spec:
             "vpc_id": "vpc-0abc12345def67890",
             "subnet_ids": ["subnet-0abc12345def67890", "subnet-0abc12345def67891"],
             "serverless": serverless,
+            "alarms": alarms or {},
         }
     )
 
@@ -304,7 +305,7 @@ def test_cpu_summarises_the_hour_and_shows_the_spike(aws: AwsClients, url: str) 
     assert result.name == "cpu"
     assert result.data["average"] == (59 * 20 + 95) / 60 == 21.25
     assert result.data["maximum"] == 95
-    assert result.data["peak_5min_average"] == (4 * 20 + 95) / 5
+    assert result.data["peak_period_average"] == (4 * 20 + 95) / 5
     assert result.data["datapoints"] == 60
     assert result.data["sparkline"] == "▂▂▂▂▂▂▂█▂▂▂▂"
     assert result.data["sparkline"].index("█") == 37 // 5
@@ -315,26 +316,57 @@ def test_cpu_summarises_the_hour_and_shows_the_spike(aws: AwsClients, url: str) 
 
 
 @pytest.mark.parametrize(
-    ("level", "expected"),
-    [(69.0, Status.PASS), (70.0, Status.WARN), (89.9, Status.WARN), (90.0, Status.FAIL), (100.0, Status.FAIL)],
+    ("level", "minutes", "expected"),
+    [
+        (75.0, 30, Status.PASS),  # below the alarm's 80%, however long
+        (79.9, 15, Status.PASS),
+        (80.0, 5, Status.WARN),  # one period at the threshold: the alarm counts it
+        (80.0, 10, Status.WARN),
+        (80.0, 15, Status.FAIL),  # evaluation_periods (3) consecutive periods: the alarm fires
+        (100.0, 15, Status.FAIL),
+    ],
 )
-def test_cpu_thresholds_on_a_sustained_load(aws: AwsClients, url: str, level: float, expected: Status) -> None:
+def test_cpu_is_judged_as_the_alarm_judges_it(
+    aws: AwsClients, url: str, level: float, minutes: int, expected: Status
+) -> None:
     values = [10.0] * 60
-    values[40:50] = [level] * 10  # ten minutes: two whole 5-minute buckets
+    values[25 : 25 + minutes] = [level] * minutes  # whole 5-minute periods
     _put(url, "CPUUtilization", values, WRITER)
 
     result = cpu(aws, V2, now=NOW)
 
-    assert result.status is expected
-    assert result.data["peak_5min_average"] == level
+    assert V2.alarms.cpu_threshold == 80
+    assert V2.alarms.evaluation_periods == 3
+    assert result.status is expected, result
+    assert result.data["peak_period_average"] == level
+    assert result.data["threshold"] == 80
     assert (result.next_step == "") is (expected is Status.PASS)
 
 
-def test_cpu_thresholds_are_parameters(aws: AwsClients, url: str) -> None:
-    _put(url, "CPUUtilization", [50.0] * 60, WRITER)
+def test_cpu_threshold_is_the_specs_alarm_threshold(aws: AwsClients, url: str) -> None:
+    _put(url, "CPUUtilization", [60.0] * 60, WRITER)
+    low = _spec(alarms={"cpu_threshold": 50, "evaluation_periods": 2})
 
-    assert cpu(aws, V2, now=NOW, warn=40, fail=60).status is Status.WARN
-    assert cpu(aws, V2, now=NOW, warn=40, fail=50).status is Status.FAIL
+    assert cpu(aws, V2, now=NOW).status is Status.PASS  # 60% is below the default alarm's 80%
+    result = cpu(aws, low, now=NOW)
+    assert result.status is Status.FAIL
+    assert result.data["threshold"] == 50
+    assert result.data["breaching_periods"] == 12
+    assert "consecutive periods at or above the alarm's 50%" in result.evidence
+    assert cpu(aws, V2, now=NOW, threshold=60).status is Status.FAIL  # a repository's own threshold
+
+
+def test_cpu_uses_the_alarms_period(aws: AwsClients, url: str) -> None:
+    values = [10.0] * 60
+    values[50:53] = [90.0] * 3  # three minutes: a 5-minute period averages 58%
+    _put(url, "CPUUtilization", values, WRITER)
+    per_minute = _spec(alarms={"period": 60})
+
+    assert cpu(aws, V2, now=NOW).status is Status.PASS
+    result = cpu(aws, per_minute, now=NOW)
+    assert result.status is Status.FAIL
+    assert result.data["period_seconds"] == 60
+    assert "peak 1-min avg 90.0%" in result.evidence
 
 
 def test_cpu_ignores_data_under_other_dimensions(aws: AwsClients, url: str) -> None:

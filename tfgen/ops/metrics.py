@@ -6,12 +6,14 @@ draws the hour as a :func:`sparkline`.
 
 Thresholds, and why:
 
-* **CPU** is judged on the highest 5-minute average of the writer's
-  ``CPUUtilization`` in the last hour (WARN at 70%, FAIL at 90%). That is the
-  statistic and period of the module's CPU alarm: a one-minute spike (a checkpoint, a
-  vacuum) does not fail the check, while the hour's average would hide twenty minutes
-  of saturation. The hour's average and maximum are shown as evidence, and the
-  sparkline draws each 5-minute bucket's maximum, so a spike is still visible.
+* **CPU** is judged as the module's CPU alarm judges it: the writer's
+  ``CPUUtilization`` averaged over the alarm's period (``alarms.period``, 5 minutes by
+  default) against the alarm's threshold (``alarms.cpu_threshold``). One period at or
+  above it is a WARN; ``alarms.evaluation_periods`` consecutive ones, which fire the
+  alarm, a FAIL. A one-minute spike (a checkpoint, a vacuum) does not fail the check,
+  while the hour's average would hide twenty minutes of saturation. The hour's average
+  and maximum are shown as evidence, and the sparkline draws each 5-minute bucket's
+  maximum, so a spike is still visible.
 * **Capacity** is judged on the peak ``ServerlessDatabaseCapacity`` (and, for v2, the
   writer's peak ``ACUUtilization``) against ``serverless.max_capacity``: WARN at 90%
   (the module's capacity alarm for v2), FAIL at 100% (the cluster cannot scale further).
@@ -81,27 +83,28 @@ def cpu(
     spec: Spec,
     *,
     now: datetime | None = None,
-    warn: float = 70,
-    fail: float = 90,
+    threshold: float | None = None,
 ) -> CheckResult:
-    """CPU utilisation of the last hour (runbook section 4).
+    """CPU utilisation of the last hour (runbook section 4), judged as the module's alarm judges it.
 
     Reads ``AWS/RDS`` ``CPUUtilization`` per minute (Average and Maximum) with the
     dimensions of the module's alarm: ``DBClusterIdentifier`` and, for v2,
-    ``Role=WRITER``. The status is judged on the highest 5-minute average (see the
-    module docstring); no data at all is a WARN (a paused cluster publishes none).
+    ``Role=WRITER``. Averaged over the alarm's period, one period at or above the
+    threshold is a WARN and ``alarms.evaluation_periods`` consecutive ones (the alarm
+    fires) a FAIL; no data at all is a WARN (a paused cluster publishes none).
 
     Args:
         aws: The clients, from :func:`~tfgen.ops.aws.clients`.
-        spec: The cluster's spec.
+        spec: The cluster's spec (``alarms.cpu_threshold``, ``period``, ``evaluation_periods``).
         now: End of the hour looked at; defaults to the current time (naive means UTC).
-        warn: Percentage from which the peak 5-minute average is a WARN.
-        fail: Percentage from which it is a FAIL.
+        threshold: Percentage instead of the spec's ``alarms.cpu_threshold`` (e.g. a
+            vendoring repository's ``alarm_cpu_threshold``).
 
     Returns:
         The ``cpu`` result, with a sparkline of twelve 5-minute buckets (each its maximum).
     """
-    return guarded("cpu", aws, lambda: _cpu(aws, spec, check_time(now), warn, fail))
+    limit = spec.alarms.cpu_threshold if threshold is None else threshold
+    return guarded("cpu", aws, lambda: _cpu(aws, spec, check_time(now), limit))
 
 
 def capacity(
@@ -196,32 +199,64 @@ def _no_data(name: str, metric: str, dims: list[dict[str, str]]) -> CheckResult:
     )
 
 
-def _cpu(aws: AwsClients, spec: Spec, end: datetime, warn: float, fail: float) -> CheckResult:
+def _period_averages(points: list[_Point], end: datetime, period: timedelta) -> list[float]:
+    """The average of each alarm period in the hour before ``end``, oldest first (NaN: no data)."""
+    count = max(1, int(WINDOW / period))
+    sums = [0.0] * count
+    counts = [0] * count
+    for point in points:
+        index = count - 1 - int((end - point.time) / period)
+        if 0 <= index < count:
+            sums[index] += point.average
+            counts[index] += 1
+    return [total / n if n else math.nan for total, n in zip(sums, counts, strict=True)]
+
+
+def _longest_breach(averages: list[float], threshold: float) -> int:
+    """The most consecutive periods at or above ``threshold`` (GreaterThanOrEqualToThreshold)."""
+    longest = run = 0
+    for value in averages:
+        run = run + 1 if value >= threshold else 0  # NaN compares False: a gap ends a run
+        longest = max(longest, run)
+    return longest
+
+
+def _cpu(aws: AwsClients, spec: Spec, end: datetime, threshold: float) -> CheckResult:
     name = "cpu"
     dims = _dimensions(spec, writer=True)
     points = _metric(aws, "CPUUtilization", dims, end)
     if not points:
         return _no_data(name, "CPUUtilization", dims)
+    # per-minute datapoints: an alarm period under a minute is judged per minute
+    period = timedelta(seconds=max(spec.alarms.period, _PERIOD))
+    averages = _period_averages(points, end, period)
+    needed = spec.alarms.evaluation_periods
+    breach = _longest_breach(averages, threshold)
     average = statistics.fmean(point.average for point in points)
     maximum = max(point.maximum for point in points)
-    peak = max(statistics.fmean(bucket) for bucket in _buckets(points, end, lambda point: point.average) if bucket)
+    peak = max(value for value in averages if not math.isnan(value))
     line = _bucket_line(points, end, 100)
-    evidence = f"last hour {line} avg {_pct(average)}, max {_pct(maximum)}, peak 5-min avg {_pct(peak)}"
-    status = Status.FAIL if peak >= fail else Status.WARN if peak >= warn else Status.PASS
+    seconds = int(period.total_seconds())
+    span = f"{seconds // 60}-min" if seconds % 60 == 0 else f"{seconds}s"
+    evidence = f"last hour {line} avg {_pct(average)}, max {_pct(maximum)}, peak {span} avg {_pct(peak)}"
+    status = Status.FAIL if breach >= needed else Status.WARN if breach else Status.PASS
     step = ""
     if status is not Status.PASS:
+        evidence += f"; {breach} of {needed} consecutive periods at or above the alarm's {threshold:g}%"
         step = (
             "find the expensive statements (runbook sections 3-4, pg_stat_statements); "
-            "`tfgen insights --enable` turns on Performance Insights"
+            "`tfgen insights SPEC --enable` turns on Performance Insights"
         )
     data = {
         "average": average,
         "maximum": maximum,
-        "peak_5min_average": peak,
+        "peak_period_average": peak,
+        "period_seconds": seconds,
+        "threshold": threshold,
+        "breaching_periods": breach,
+        "evaluation_periods": needed,
         "datapoints": len(points),
         "sparkline": line,
-        "warn": warn,
-        "fail": fail,
         "dimensions": {d["Name"]: d["Value"] for d in dims},
     }
     return CheckResult(name, status, evidence, next_step=step, data=data)
