@@ -6,6 +6,7 @@ import contextlib
 import csv
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -186,9 +187,34 @@ def test_insights_refuses_serverless_v1(capsys: pytest.CaptureFixture[str]) -> N
     assert "Performance Insights is not available for engine mode serverless" in capsys.readouterr().err
 
 
+def _options_of(command: str) -> set[str]:
+    import typer
+
+    group: Any = typer.main.get_command(cli.app)
+    found = group.commands[command]
+    return {option for param in found.params for option in (*param.opts, *param.secondary_opts)}
+
+
 def test_insights_refuses_without_a_terminal_or_yes(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["insights", str(LOCAL), "--enable"]) == 2
-    assert "there is no terminal to ask on" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "there is no terminal to ask on" in err
+    assert "hint: pass --yes" in err
+    named = set(re.findall(r"--[a-z][a-z-]*", err))
+    assert named and named <= _options_of("insights"), f"{named - _options_of('insights')} are not options of insights"
+
+
+def test_hints_naming_tfgen_insights_name_its_options() -> None:
+    import inspect
+
+    from tfgen.ops import metrics
+
+    source = inspect.getsource(metrics)
+    hints = re.findall(r"`tfgen insights ([^`]*)`", source)
+    assert hints
+    for hint in hints:
+        named = set(re.findall(r"--[a-z][a-z-]*", hint))
+        assert named <= _options_of("insights"), hint
 
 
 def test_insights_enable_sends_modify_db_cluster(

@@ -179,10 +179,11 @@ def _options(
     )
 
 
-def _require_approval(auto_approve: bool, verb: str) -> None:
-    if not auto_approve and not sys.stdin.isatty():
+def _require_approval(approved: bool, verb: str, flag: str = "--auto-approve") -> None:
+    """Refuse to go on unasked without a terminal; ``flag`` is the command's own option that approves."""
+    if not approved and not sys.stdin.isatty():
         raise UsageError(
-            f"refusing to {verb} without confirmation: there is no terminal to ask on", hint="pass --auto-approve"
+            f"refusing to {verb} without confirmation: there is no terminal to ask on", hint=f"pass {flag}"
         )
 
 
@@ -413,7 +414,7 @@ def insights(
     if enable is None:
         raise UsageError("say --enable or --disable")
     verb = "enable" if enable else "disable"
-    _require_approval(yes, f"{verb} Performance Insights")
+    _require_approval(yes, f"{verb} Performance Insights", flag="--yes")
     if not yes and not typer.confirm(f"{verb.capitalize()} Performance Insights of {spec}?", default=False, err=True):
         commands.echo("cancelled", err=True)
         raise typer.Exit(int(ExitCode.FAILED))
