@@ -197,7 +197,10 @@ def test_available_v2_cluster_passes(aws: AwsClients, url: str) -> None:
 
     assert result.name == "cluster_status"
     assert result.status is Status.PASS, result
-    assert result.evidence == "available; aurora-postgresql 16.6 provisioned, 0.5–8 ACU; instances 2/2 available"
+    assert result.evidence == (
+        "available; aurora-postgresql 16.6 provisioned, 0.5–8 ACU; instances 2/2 available, writer app-db-1"
+    )
+    assert result.data["writer"] == "app-db-1"
     assert [item["id"] for item in result.data["instances"]] == ["app-db-1", "app-db-2"]
     assert {item["class"] for item in result.data["instances"]} == {"db.serverless"}
 
@@ -218,7 +221,18 @@ def test_v2_cluster_without_instances_fails(aws: AwsClients, url: str) -> None:
     result = cluster_status(aws, V2)
 
     assert result.status is Status.FAIL
-    assert result.evidence.endswith("; no instances")
+    assert result.evidence.endswith("; no instances, no writer")
+    assert result.data["writer"] is None
+
+
+def test_cluster_status_reports_the_writer_aws_names_not_the_first_instance(aws: AwsClients, url: str) -> None:
+    _create_v2(url, instances=3)
+    _boto("rds", url).failover_db_cluster(DBClusterIdentifier=NAME, TargetDBInstanceIdentifier=f"{NAME}-3")
+
+    result = cluster_status(aws, V2)
+
+    assert result.data["writer"] == f"{NAME}-3"
+    assert result.evidence.endswith(f", writer {NAME}-3")
 
 
 def test_stopped_cluster_fails_with_the_start_command(aws: AwsClients, url: str) -> None:
