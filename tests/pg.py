@@ -128,9 +128,32 @@ def _log_tail(log: Path) -> str:
         return "(no log)"
 
 
+def _require_ssl(data: Path, account: pwd.struct_passwd | None) -> None:
+    """A self-signed certificate, and a pg_hba.conf admitting TCP clients over TLS only (``hostssl``)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise PostgresUnavailable("a server that requires SSL needs the openssl program for its certificate")
+    key, cert = data / "server.key", data / "server.crt"
+    subj = ["-subj", f"/CN={HOST}", "-days", "2"]
+    _run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), *subj],
+        None,
+        "openssl req",
+    )
+    key.chmod(0o600)
+    (data / "pg_hba.conf").write_text(f"local all all trust\nhostssl all all {HOST}/32 scram-sha-256\n")
+    if account is not None:
+        for path in (key, cert, data / "pg_hba.conf"):
+            os.chown(path, account.pw_uid, account.pw_gid)
+
+
 @contextlib.contextmanager
-def running_postgres() -> Iterator[ConnectionSettings]:
+def running_postgres(*, require_ssl: bool = False) -> Iterator[ConnectionSettings]:
     """Run a fresh PostgreSQL cluster for the duration of the block.
+
+    Args:
+        require_ssl: Serve TLS with a self-signed certificate and admit TCP clients
+            only over it (``hostssl``), as Aurora does with ``rds.force_ssl = 1``.
 
     Yields:
         Settings for the test role (password authentication over TCP on 127.0.0.1)
@@ -178,11 +201,14 @@ def running_postgres() -> Iterator[ConnectionSettings]:
             "initdb",
         )
         pwfile.unlink()
+        if require_ssl:
+            _require_ssl(data, account)
+        ssl_option = " -c ssl=on" if require_ssl else ""
 
         port = 0
         for _attempt in range(_START_ATTEMPTS):
             port = free_port()
-            options = f"-c listen_addresses={HOST} -p {port} -k {base} {_SERVER_OPTIONS}"
+            options = f"-c listen_addresses={HOST} -p {port} -k {base} {_SERVER_OPTIONS}{ssl_option}"
             started = True  # from here on a (partly) started server must be stopped
             argv = [pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"]
             done = subprocess.run(_command(argv, account), capture_output=True, text=True, check=False, timeout=90)

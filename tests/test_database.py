@@ -23,6 +23,7 @@ import pytest
 from psycopg import sql
 
 from tests import pg
+from tfgen.ops import database
 from tfgen.ops.backup import BackupResult, backup_table
 from tfgen.ops.database import (
     ConnectionSettings,
@@ -260,6 +261,60 @@ def test_connection_failure_is_classified(
     assert advice in result.next_step
     assert settings.password
     assert_secret_absent(settings.password, result.evidence, result.next_step, result.to_json(), caplog.text)
+
+
+@pytest.fixture(scope="module")
+def ssl_only_server() -> Iterator[ConnectionSettings]:
+    """A second real PostgreSQL that admits TCP clients over TLS only (pg_hba hostssl), as rds.force_ssl does."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("PG")]:
+            patch.delenv(name)
+        try:
+            with pg.running_postgres(require_ssl=True) as settings:
+                yield settings
+        except pg.PostgresUnavailable as error:
+            pytest.fail(f"cannot start the SSL-only PostgreSQL server: {error}", pytrace=False)
+
+
+def test_a_server_requiring_tls_is_a_tls_problem_not_a_password_one(ssl_only_server: ConnectionSettings) -> None:
+    unencrypted = dataclasses.replace(ssl_only_server, sslmode="disable")
+
+    result = check_connection(unencrypted)
+
+    assert result.status is Status.FAIL, result
+    assert result.data["kind"] == "tls"
+    assert "no encryption" in result.evidence  # the server's words: no pg_hba.conf entry for ... no encryption
+    assert "sslmode=require" in result.next_step
+    assert "password" not in result.next_step.replace("not a password one", "")
+    assert check_connection(dataclasses.replace(ssl_only_server, sslmode="require")).status is Status.PASS
+
+
+def test_requiring_tls_of_a_server_without_it_is_a_tls_problem(postgres_server: ConnectionSettings) -> None:
+    result = check_connection(dataclasses.replace(postgres_server, sslmode="require"))
+
+    assert result.status is Status.FAIL, result
+    assert result.data["kind"] == "tls"
+    assert "server does not support SSL" in result.evidence
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        'connection failed: FATAL:  no pg_hba.conf entry for host "10.0.1.5", user "app", database "orders", '
+        "no encryption",
+        "connection failed: SSL connection is required. Please specify SSL options and retry.",
+        "connection failed: server does not support SSL, but SSL was required",
+        'connection failed: root certificate file "/home/u/.postgresql/root.crt" does not exist',
+        'invalid sslmode value: "requir"',
+    ],
+)
+def test_tls_messages_are_classified_tls(message: str) -> None:
+    assert database._classify(message, None)[0] == "tls"
+
+
+def test_a_missing_hba_entry_over_tls_is_still_access_not_tls() -> None:
+    message = 'FATAL:  no pg_hba.conf entry for host "10.0.1.5", user "app", database "orders", SSL encryption'
+    assert database._classify(message, None)[0] == "auth"
 
 
 def test_connection_timeout_when_the_server_never_answers(postgres_server: ConnectionSettings) -> None:

@@ -1,7 +1,7 @@
 """Talking to the cluster's PostgreSQL: the runbook's database checks and ``tfgen backup``.
 
 * :func:`check_connection` logs in and runs ``SELECT 1``; a failure is classified
-  (``dns``, ``refused``, ``timeout``, ``auth``, ``database_missing``, ``other``) and
+  (``dns``, ``refused``, ``timeout``, ``tls``, ``auth``, ``database_missing``, ``other``) and
   answered with the runbook's next step.
 * :func:`slow_queries` lists the sessions that have been busy for longer than a
   threshold, with the sessions blocking them.
@@ -34,7 +34,7 @@ __all__ = [
     "slow_queries",
 ]
 
-FailureKind = Literal["dns", "refused", "timeout", "auth", "database_missing", "other"]
+FailureKind = Literal["dns", "refused", "timeout", "tls", "auth", "database_missing", "other"]
 """Why a connection failed, as reported by :func:`check_connection`."""
 
 APPLICATION_NAME = "tfgen"
@@ -58,6 +58,18 @@ _FAILURE_PATTERNS: tuple[tuple[FailureKind, re.Pattern[str]], ...] = (
     ("refused", re.compile(r"Connection refused", re.IGNORECASE)),
     ("timeout", re.compile(r"timeout expired|timed out", re.IGNORECASE)),
     ("database_missing", re.compile(r'database ".*" does not exist', re.IGNORECASE)),
+    # Before "auth": a server that admits only encrypted connections (Aurora's rds.force_ssl, pg_hba
+    # hostssl) answers an unencrypted one with "no pg_hba.conf entry ... no encryption", which is
+    # not a password problem; the others are libpq's own sslmode and certificate failures.
+    (
+        "tls",
+        re.compile(
+            r"no pg_hba\.conf entry .*no encryption|SSL connection is required|SSL required"
+            r"|server does not support SSL|root certificate file .* does not exist|certificate verify failed"
+            r"|server certificate for .* does not match|invalid sslmode|SSL error|SSL SYSCALL",
+            re.IGNORECASE,
+        ),
+    ),
     (
         "auth",
         re.compile(
@@ -75,7 +87,7 @@ class DatabaseError(TfgenError):
     """Raised when tfgen cannot do its work on the database.
 
     That is: the connection fails (unresolvable host, nothing listening, timeout,
-    bad credentials, unknown database), a table or query is wrong (missing table,
+    encryption required or unavailable, bad credentials, unknown database), a table or query is wrong (missing table,
     permission denied, SQL error, a query that writes), or the backup file cannot be
     written (missing output directory, disk full). The message is one line and never
     contains the password.
@@ -364,6 +376,11 @@ def _connection_next_step(kind: FailureKind, settings: ConnectionSettings) -> st
         "auth": (
             f"check the user ({settings.user}) and password: the `password_location` output says where the "
             "master password lives (it may have been rotated), and the role must be allowed to log in"
+        ),
+        "tls": (
+            "a TLS problem, not a password one: Aurora PostgreSQL accepts encrypted connections (and with "
+            f"rds.force_ssl only those): connect with sslmode=require (PGSSLMODE=require; now {settings.sslmode or 'unset'}), "
+            "or verify-full with sslrootcert= the RDS CA bundle (global-bundle.pem) to check the server too"
         ),
         "database_missing": (
             f"database {settings.dbname!r} does not exist: use the `database_name` output, or connect to "
