@@ -6,7 +6,10 @@ import contextlib
 import csv
 import hashlib
 import json
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -283,3 +286,54 @@ def test_write_only_password_is_read_from_the_secret(moto_url: str) -> None:
     aws = aws_checks.clients("us-east-1", moto_url)
     lookup = runbook._password_lookup(load_spec(LOCAL).spec, {"master_user_secret_arn": arn}, aws)
     assert lookup() == "s3cret-from-sm"
+
+
+def _runbook_setup(golden: str) -> str:
+    from tests.goldens import GOLDENS
+
+    runbook = (GOLDENS[golden] / "RUNBOOK.md").read_text()
+    return runbook.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def _run_setup(script: str, url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(cwd),
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+    # AWS CLI v1 ignores AWS_ENDPOINT_URL: point every call at the emulator, as --local does
+    emulated = 'aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }\n'
+    check = emulated + script + '\nprintf "%s|%s" "$ENDPOINT" "$PGPASSWORD"\n'
+    return subprocess.run(["bash", "-c", check], capture_output=True, text=True, env=env, cwd=cwd, check=False)
+
+
+@pytest.mark.skipif(shutil.which("aws") is None or shutil.which("jq") is None, reason="needs the AWS CLI and jq")
+def test_runbook_setup_finds_the_write_only_secret_without_terraform_state(cluster: str, tmp_path: Path) -> None:
+    secrets = _client("secretsmanager", cluster)
+    described = "Master credentials of Aurora PostgreSQL cluster {} (written by Terraform, never stored in its state)"
+    ours = secrets.create_secret(
+        Name="tfgen-demo-master-20260101000000000000000001",
+        Description=described.format("tfgen-demo"),
+        SecretString=json.dumps({"password": "from-the-secret"}),
+    )["ARN"]
+    other = secrets.create_secret(  # the secret of a cluster named tfgen-demo-master: same name prefix
+        Name="tfgen-demo-master-master-20260101000000000000000002",
+        Description=described.format("tfgen-demo-master"),
+        SecretString=json.dumps({"password": "not-ours"}),
+    )["ARN"]
+    endpoint = _client("rds", cluster).describe_db_clusters(DBClusterIdentifier="tfgen-demo")["DBClusters"][0]
+    setup = _runbook_setup("local")
+    try:
+        found = _run_setup(setup, cluster, tmp_path)  # an empty directory: no Terraform state
+        missing = _run_setup(setup.replace("CLUSTER=tfgen-demo\n", "CLUSTER=nope-db\n"), cluster, tmp_path)
+    finally:
+        for arn in (ours, other):
+            secrets.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout == f"{endpoint['Endpoint']}|from-the-secret"
+    # a lookup that finds nothing stops, loudly, before anything uses the value
+    assert missing.returncode != 0
+    assert "cluster nope-db not found in us-east-1" in missing.stderr
+    assert "|" not in missing.stdout

@@ -9,6 +9,7 @@ can still override them; structural choices (v1/v2, password source) are fixed.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,14 @@ class Variable:
         if not self.nullable:
             entries.append(("nullable", "false"))
         return hcl.align(entries)
+
+    @property
+    def type_text(self) -> str:
+        """The type on one line for the README, as terraform reads it (``list(object({a = string, b = number}))``)."""
+        text = ""
+        for line in (re.sub(r"\s+=\s+", " = ", line.strip()) for line in self.type.splitlines()):
+            text += line if not text or text.endswith("{") or line.startswith("}") else f", {line}"
+        return text
 
     @property
     def default_text(self) -> str:
