@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.pg import postgres_server  # noqa: F401  (session fixture: a real PostgreSQL 15 on 127.0.0.1)
+from tests.pg import (
+    postgres_server,  # noqa: F401  (session fixture: a real PostgreSQL 15 on 127.0.0.1)
+    ssl_only_postgres_server,  # noqa: F401  (session fixture: a PostgreSQL that requires TLS)
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -36,7 +36,14 @@ import pytest
 
 from tfgen.ops.database import ConnectionSettings
 
-__all__ = ["PostgresUnavailable", "find_binary", "free_port", "postgres_server", "running_postgres"]
+__all__ = [
+    "PostgresUnavailable",
+    "find_binary",
+    "free_port",
+    "postgres_server",
+    "running_postgres",
+    "ssl_only_postgres_server",
+]
 
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"
@@ -242,6 +249,19 @@ def running_postgres(*, require_ssl: bool = False) -> Iterator[ConnectionSetting
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _served(*, require_ssl: bool = False) -> Iterator[ConnectionSettings]:
+    """A server for a fixture: PG* variables of the caller kept out; fails (never skips) when it cannot start."""
+    # libpq reads PG* variables (PGSSLMODE, PGOPTIONS...) for anything not given explicitly.
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("PG")]:
+            patch.delenv(name)
+        try:
+            with running_postgres(require_ssl=require_ssl) as settings:
+                yield settings
+        except PostgresUnavailable as error:
+            pytest.fail(f"cannot start the test PostgreSQL server: {error}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[ConnectionSettings]:
     """A PostgreSQL server for the whole test session; fails (never skips) when it cannot start.
@@ -249,12 +269,14 @@ def postgres_server() -> Iterator[ConnectionSettings]:
     Yields:
         Settings of a login role with a password and a database it owns.
     """
-    # libpq reads PG* variables (PGSSLMODE, PGOPTIONS...) for anything not given explicitly.
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith("PG")]:
-            patch.delenv(name)
-        try:
-            with running_postgres() as settings:
-                yield settings
-        except PostgresUnavailable as error:
-            pytest.fail(f"cannot start the test PostgreSQL server: {error}", pytrace=False)
+    yield from _served()
+
+
+@pytest.fixture(scope="session")
+def ssl_only_postgres_server() -> Iterator[ConnectionSettings]:
+    """A second server that admits TCP clients over TLS only (pg_hba ``hostssl``), as ``rds.force_ssl`` does.
+
+    Yields:
+        Settings as :func:`postgres_server`'s, ``sslmode`` unset (libpq's default, prefer).
+    """
+    yield from _served(require_ssl=True)

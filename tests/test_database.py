@@ -263,21 +263,10 @@ def test_connection_failure_is_classified(
     assert_secret_absent(settings.password, result.evidence, result.next_step, result.to_json(), caplog.text)
 
 
-@pytest.fixture(scope="module")
-def ssl_only_server() -> Iterator[ConnectionSettings]:
-    """A second real PostgreSQL that admits TCP clients over TLS only (pg_hba hostssl), as rds.force_ssl does."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith("PG")]:
-            patch.delenv(name)
-        try:
-            with pg.running_postgres(require_ssl=True) as settings:
-                yield settings
-        except pg.PostgresUnavailable as error:
-            pytest.fail(f"cannot start the SSL-only PostgreSQL server: {error}", pytrace=False)
-
-
-def test_a_server_requiring_tls_is_a_tls_problem_not_a_password_one(ssl_only_server: ConnectionSettings) -> None:
-    unencrypted = dataclasses.replace(ssl_only_server, sslmode="disable")
+def test_a_server_requiring_tls_is_a_tls_problem_not_a_password_one(
+    ssl_only_postgres_server: ConnectionSettings,
+) -> None:
+    unencrypted = dataclasses.replace(ssl_only_postgres_server, sslmode="disable")
 
     result = check_connection(unencrypted)
 
@@ -286,7 +275,7 @@ def test_a_server_requiring_tls_is_a_tls_problem_not_a_password_one(ssl_only_ser
     assert "no encryption" in result.evidence  # the server's words: no pg_hba.conf entry for ... no encryption
     assert "sslmode=require" in result.next_step
     assert "password" not in result.next_step.replace("not a password one", "")
-    assert check_connection(dataclasses.replace(ssl_only_server, sslmode="require")).status is Status.PASS
+    assert check_connection(dataclasses.replace(ssl_only_postgres_server, sslmode="require")).status is Status.PASS
 
 
 def test_requiring_tls_of_a_server_without_it_is_a_tls_problem(postgres_server: ConnectionSettings) -> None:
