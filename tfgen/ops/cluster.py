@@ -195,6 +195,11 @@ def _cluster_status(aws: AwsClients, spec: Spec) -> CheckResult:
             }
             for item in found
         ]
+    # Any instance may be the writer (a failover moves it): only DBClusterMembers says which.
+    writer = next(
+        (m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers", []) if m.get("IsClusterWriter")),
+        None,
+    )
     data: dict[str, Any] = {
         "cluster": spec.name,
         "region": aws.region,
@@ -203,10 +208,13 @@ def _cluster_status(aws: AwsClients, spec: Spec) -> CheckResult:
         "engine_version": cluster.get("EngineVersion"),
         "capacity": _capacity_range(cluster),
         "instances": instances,
+        "writer": writer,
     }
     evidence = f"{status}; {engine} {mode}, {_capacity_range(cluster)}"
     if mode != "serverless":
         evidence += f"; {_instances_summary(instances)}"
+        if instances:
+            evidence += f"; writer {writer or 'none'}"
     describe = f"aws rds describe-db-clusters --db-cluster-identifier {spec.name}"
     events = f"aws rds describe-events --source-type db-cluster --source-identifier {spec.name} --duration 1440"
     if status != "available":
