@@ -34,7 +34,9 @@ from tests.test_deploy import (  # noqa: F401  (shared_dir, deploy_env: fixtures
     shared_dir,
     tfgen,
 )
+from tests.test_emulator import _v2_cluster
 from tfgen import facts
+from tfgen.deploy import workdir
 from tfgen.emulator import events
 from tfgen.emulator.server import Emulator
 from tfgen.errors import EmulatorError
@@ -51,14 +53,7 @@ def cluster_url() -> Iterator[str]:
     """An in-process emulator holding cluster ``life`` (16.6, 0–4 ACU) with instances life-1 (writer), life-2."""
     with Emulator() as url:
         rds = aws(url, REGION, "rds")
-        rds.create_db_cluster(
-            DBClusterIdentifier="life",
-            Engine="aurora-postgresql",
-            EngineVersion="16.6",
-            MasterUsername="app_admin",
-            MasterUserPassword="not-a-real-password",
-            ServerlessV2ScalingConfiguration={"MinCapacity": 0, "MaxCapacity": 4},
-        )
+        _v2_cluster(rds, "life", "16.6", ServerlessV2ScalingConfiguration={"MinCapacity": 0, "MaxCapacity": 4})
         for number in (1, 2):
             rds.create_db_instance(
                 DBInstanceIdentifier=f"life-{number}",
@@ -301,8 +296,15 @@ def test_pinned_minor_plans_a_downgrade_after_an_upgrade_and_aws_refuses_it(pinn
     updated = sorted(e["change"]["resource"]["addr"] for e in planned if e["change"]["action"] == "update")
     assert "module.cluster.aws_rds_cluster.this" in updated, planned
     assert changes["add"] == changes["remove"] == 0
-    plan = ok(pinned.run("plan", pinned.spec_path))
-    assert "~ engine_version" in plan.out and '"16.9" -> "16.8"' in plan.out, plan.out
+    assert (changes["change"], len(updated)) == (2, 2)  # the cluster and its instance
+    ok(pinned.run("plan", pinned.spec_path))  # the saved plan, read with terraform show
+    shown = json.loads(pinned.terraform("show", "-json", workdir.PLAN_FILE).stdout)
+    versions = {
+        change["address"]: (change["change"]["before"]["engine_version"], change["change"]["after"]["engine_version"])
+        for change in shown["resource_changes"]
+        if change["address"] in updated
+    }
+    assert versions == dict.fromkeys(updated, ("16.9", "16.8"))
     apply = pinned.run("apply", pinned.spec_path, "--auto-approve")
     assert apply.code != 0, str(apply)
     assert "Cannot upgrade aurora-postgresql from 16.9 to 16.8" in apply.text, str(apply)
