@@ -203,6 +203,19 @@ def test_available_v2_cluster_passes(aws: AwsClients, url: str) -> None:
     assert result.data["writer"] == "app-db-1"
     assert [item["id"] for item in result.data["instances"]] == ["app-db-1", "app-db-2"]
     assert {item["class"] for item in result.data["instances"]} == {"db.serverless"}
+    assert result.data["writer"] == "app-db-1"
+
+
+def test_cluster_status_names_the_writer_from_the_cluster_members(aws: AwsClients, url: str) -> None:
+    """After a failover the writer is the second instance: never assumed to be the first."""
+    _create_v2(url, instances=2)
+    _boto("rds", url).failover_db_cluster(DBClusterIdentifier=NAME, TargetDBInstanceIdentifier="app-db-2")
+
+    result = cluster_status(aws, V2)
+
+    assert result.status is Status.PASS, result
+    assert result.data["writer"] == "app-db-2"
+    assert result.evidence.endswith(", writer app-db-2")
 
 
 def test_available_v1_cluster_passes(aws: AwsClients, url: str) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import hcl2
 import pytest
 
+from tfgen import facts
 from tfgen.emulator import background
 from tfgen.emulator.background import EmulatorInfo, start_background, state_path, status, stop_background
 from tfgen.emulator.endpoint import post, reset
@@ -345,6 +346,9 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-scaling-configuration-info",
         "ec2-security-group-rule-description",
         "rds-delete-automated-cluster-snapshots",
+        "rds-strict-create-db-cluster",
+        "rds-strict-create-db-instance",
+        "rds-strict-modify-db-cluster",
         "rds-performance-insights",
         "iam-aws-managed-policies",
     )
@@ -419,11 +423,150 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
         "cluster: the rds-scaling-configuration-info fix in tfgen.emulator.fixes.apply_moto_fixes is "
         "unnecessary; remove it"
     )
+    rds = _rds(raw_moto_url)
+    _v2_cluster(rds, version="16.0")  # the strict rules: moto takes a retired version
+    assert rds.describe_db_clusters(DBClusterIdentifier="strict")["DBClusters"][0]["EngineVersion"] == "16.0", (
+        f"moto {moto.__version__} now refuses what tfgen.emulator.strict refuses: review its rules"
+    )
     assert _sg_reference_rule_description(raw_moto_url) is None, (
         f"moto {moto.__version__} now returns the description of a rule referencing a security "
         "group: the ec2-security-group-rule-description fix in tfgen.emulator.fixes.apply_moto_fixes is "
         "unnecessary; remove it"
     )
+
+
+# ------------------------------------------------------------------------- strict mode
+
+
+def _error(call: Any, **kwargs: Any) -> tuple[str, str]:
+    """(code, message) of the AWS error ``call(**kwargs)`` answers with; fails if it succeeds."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    error = caught.value.response["Error"]
+    return str(error["Code"]), str(error["Message"])
+
+
+def _v2_cluster(rds: Any, identifier: str = "strict", version: str | None = "16.6", **changes: Any) -> Any:
+    arguments: dict[str, Any] = {
+        "DBClusterIdentifier": identifier,
+        "Engine": "aurora-postgresql",
+        "MasterUsername": "app_admin",
+        "MasterUserPassword": "not-a-real-password",
+        "ServerlessV2ScalingConfiguration": {"MinCapacity": 0.5, "MaxCapacity": 4},
+        **changes,
+    }
+    if version is not None:
+        arguments["EngineVersion"] = version
+    return rds.create_db_cluster(**arguments)["DBCluster"]
+
+
+@pytest.mark.parametrize(
+    ("version", "why"),
+    [("12.7", "a major tfgen.facts does not know"), ("16.0", "retired"), ("14.2", "below the Serverless v2 minimum")],
+)
+def test_strict_create_refuses_a_version_aws_does_not_offer(local_url: str, version: str, why: str) -> None:
+    code, message = _error(_v2_cluster, rds=_rds(local_url), version=version)
+    assert (code, message) == ("InvalidParameterCombination", f"Cannot find version {version} for aurora-postgresql"), (
+        why
+    )
+
+
+def test_strict_serverless_v2_minimum_applies_to_serverless_v2_only(local_url: str) -> None:
+    rds = _rds(local_url)
+    row = facts.engine_major("14")
+    assert row is not None and row.serverless_v2_minimum == (14, 3)
+    # a provisioned cluster without Serverless v2 scaling may run 14.2, but gets no db.serverless instance
+    rds.create_db_cluster(
+        DBClusterIdentifier="old",
+        Engine="aurora-postgresql",
+        EngineVersion="14.2",
+        MasterUsername="app_admin",
+        MasterUserPassword="not-a-real-password",
+    )
+    code, message = _error(
+        rds.create_db_instance,
+        DBInstanceIdentifier="old-1",
+        DBClusterIdentifier="old",
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.serverless",
+    )
+    assert (code, message) == ("InvalidParameterCombination", "Cannot find version 14.2 for aurora-postgresql")
+
+
+@pytest.mark.parametrize(("version", "reported"), [("17", "17.7"), ("16", "16.8"), (None, "17.7")])
+def test_strict_create_resolves_a_major_to_its_lts_minor(local_url: str, version: str | None, reported: str) -> None:
+    """AWS reports a concrete minor; the provider keeps a configured "17" when the actual starts with "17."."""
+    rds = _rds(local_url)
+    major = facts.engine_major(version or facts.default_engine_version("v2"))
+    assert major is not None and major.lts == reported
+    assert _v2_cluster(rds, version=version)["EngineVersion"] == reported
+    rds.create_db_instance(
+        DBInstanceIdentifier="strict-1",
+        DBClusterIdentifier="strict",
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.serverless",
+    )
+    assert rds.describe_db_instances(DBInstanceIdentifier="strict-1")["DBInstances"][0]["EngineVersion"] == reported
+
+
+def test_strict_min_capacity_zero_needs_the_pause_minimum(local_url: str) -> None:
+    rds = _rds(local_url)
+    row = facts.engine_major("16")
+    assert row is not None and row.pause_minimum == (16, 3)
+    paused = {"MinCapacity": 0, "MaxCapacity": 4, "SecondsUntilAutoPause": 300}
+    code, message = _error(_v2_cluster, rds=rds, version="16.2", ServerlessV2ScalingConfiguration=paused)
+    assert code == "InvalidParameterCombination"
+    assert message.startswith("The minimum capacity of 0 ACUs isn't supported for aurora-postgresql 16.2.")
+    _v2_cluster(rds, "pausable", "16.3", ServerlessV2ScalingConfiguration=paused)
+    _v2_cluster(rds, "old", "16.2")  # 0.5 ACU is fine
+    code, _ = _error(
+        rds.modify_db_cluster, DBClusterIdentifier="old", ServerlessV2ScalingConfiguration=paused, ApplyImmediately=True
+    )
+    assert code == "InvalidParameterCombination"
+
+
+def test_strict_identifiers_in_use_are_refused(local_url: str) -> None:
+    rds = _rds(local_url)
+    _v2_cluster(rds)
+    assert _error(_v2_cluster, rds=rds)[0] == "DBClusterAlreadyExistsFault"
+    assert _error(_v2_cluster, rds=rds, identifier="STRICT")[0] == "DBClusterAlreadyExistsFault"  # case-insensitive
+    instance = {
+        "DBInstanceIdentifier": "strict-1",
+        "DBClusterIdentifier": "strict",
+        "Engine": "aurora-postgresql",
+        "DBInstanceClass": "db.serverless",
+    }
+    rds.create_db_instance(**instance)
+    # moto refuses a second instance itself (no fix needed): pinned here
+    assert _error(rds.create_db_instance, **instance) == ("DBInstanceAlreadyExists", "DB instance already exists")
+    assert len(rds.describe_db_clusters()["DBClusters"]) == 1
+
+
+def test_strict_protected_cluster_is_not_deleted(local_url: str) -> None:
+    """moto 5.2.5 refuses it itself, with AWS's code and text (facts [errors.protected_cluster])."""
+    rds = _rds(local_url)
+    _v2_cluster(rds, DeletionProtection=True)
+    refusal = facts.aws_refusal("protected_cluster")
+    code, message = _error(rds.delete_db_cluster, DBClusterIdentifier="strict", SkipFinalSnapshot=True)
+    assert (code, message) == (refusal.code, refusal.message)
+    assert message == "Cannot delete protected Cluster, please disable deletion protection and try again."
+    rds.modify_db_cluster(DBClusterIdentifier="strict", DeletionProtection=False, ApplyImmediately=True)
+    rds.delete_db_cluster(DBClusterIdentifier="strict", SkipFinalSnapshot=True)
+
+
+@pytest.mark.parametrize("requested", ["16.8", "16"])
+def test_strict_modify_refuses_a_downgrade(local_url: str, requested: str) -> None:
+    """A pinned 16.8 after an upgrade to 16.9, or the major alone (its LTS minor, 16.8): AWS refuses."""
+    rds = _rds(local_url)
+    _v2_cluster(rds, version="16.9")
+    code, message = _error(
+        rds.modify_db_cluster, DBClusterIdentifier="strict", EngineVersion=requested, ApplyImmediately=True
+    )
+    assert (code, message) == ("InvalidParameterCombination", "Cannot upgrade aurora-postgresql from 16.9 to 16.8")
+    rds.modify_db_cluster(DBClusterIdentifier="strict", EngineVersion="16.10", ApplyImmediately=True)
+    assert rds.describe_db_clusters()["DBClusters"][0]["EngineVersion"] == "16.10"
 
 
 # ------------------------------------------------------------------ in-process emulator

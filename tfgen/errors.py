@@ -83,7 +83,7 @@ class TerraformError(TfgenError):
 
 
 class EmulatorError(TfgenError):
-    """Raised when the local AWS emulator cannot be started, reached or stopped."""
+    """Raised when the local AWS emulator cannot be started, reached or stopped, or refuses a lifecycle event."""
 
 
 class CommandInterrupted(TfgenError):

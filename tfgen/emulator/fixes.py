@@ -11,7 +11,9 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["apply_moto_fixes"]
+from tfgen.emulator.strict import strict_rules
+
+__all__ = ["apply_moto_fixes", "patch_property"]
 
 _FIX_MARK = "__tfgen_moto_fix__"
 
@@ -71,6 +73,14 @@ def apply_moto_fixes() -> tuple[str, ...]:
         DBClusterSnapshotAlreadyExistsFault. The patched
         ``RDSBackend.delete_db_cluster`` removes them, as AWS does.
 
+        ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
+        ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
+        version and minimum capacity, and a CreateDBCluster of an identifier in use
+        overwrites the cluster. AWS refuses an unknown, retired or (Serverless v2) too old
+        version, ``MinCapacity`` 0 below the pause minimum, a downgrade, and a second
+        cluster of the same name; it reports a concrete minor for a major alone. The rules
+        read ``tfgen.facts``; each is described in :mod:`tfgen.emulator.strict`.
+
     Returns:
         The names of the fixes in force after the call.
     """
@@ -94,11 +104,12 @@ def apply_moto_fixes() -> tuple[str, ...]:
         ("rds-scaling-configuration-info", DBCluster, "scaling_configuration_info", scaling_configuration_info),
         ("ec2-security-group-rule-description", SecurityGroupRule, "description", description),
     ]
-    applied = [name for name, cls, attr, fix in fixes if _patch_property(cls, attr, fix)]
+    applied = [name for name, cls, attr, fix in fixes if patch_property(cls, attr, fix)]
     from moto.rds.models import DBInstance, RDSBackend
 
     if _patch_method(RDSBackend, "delete_db_cluster", _delete_automated_snapshots_too):
         applied.append("rds-delete-automated-cluster-snapshots")
+    applied.extend(name for name, cls, method, fix in strict_rules() if _patch_method(cls, method, fix))
     if all(
         _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")
         for cls in (DBCluster, DBInstance)
@@ -112,7 +123,7 @@ def apply_moto_fixes() -> tuple[str, ...]:
     return tuple(applied)
 
 
-def _patch_property(cls: type, attr: str, fix: Callable[[Any, Callable[[Any], Any]], Any]) -> bool:
+def patch_property(cls: type, attr: str, fix: Callable[[Any, Callable[[Any], Any]], Any]) -> bool:
     """Wrap the property ``cls.attr`` as ``fix(self, original_getter)``, once.
 
     Returns:

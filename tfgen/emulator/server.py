@@ -40,6 +40,7 @@ from tfgen.emulator.endpoint import (
     reset,
     wait_until,
 )
+from tfgen.emulator.events import EVENTS_PATH
 from tfgen.emulator.fixes import apply_moto_fixes
 from tfgen.errors import EmulatorError
 
@@ -77,8 +78,9 @@ def _make_server(host: str, port: int, *, fixes: bool = True) -> BaseWSGIServer:
 
 
 def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...]) -> WSGIApplication:
-    """Answer ``GET /_tfgen/health`` with who is serving and ``POST /_tfgen/reset`` with
-    :func:`reset_moto`; pass the rest to moto.
+    """Answer ``GET /_tfgen/health`` with who is serving, ``POST /_tfgen/reset`` with
+    :func:`reset_moto` and ``POST /_tfgen/events/<event>`` with a lifecycle event
+    (:mod:`tfgen.emulator.lifecycle`); pass the rest to moto.
     """
     import moto
 
@@ -98,13 +100,31 @@ def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...]) -> WSGIAppl
         if route == ("POST", RESET_PATH):
             reset_moto()
             return _json(start_response, b"{}")
+        path = str(route[1] or "")
+        if route[0] == "POST" and path.startswith(EVENTS_PATH):
+            return _lifecycle_event(environ, start_response, path.removeprefix(EVENTS_PATH))
         return app(environ, start_response)
 
     return tfgen_app
 
 
-def _json(start_response: StartResponse, body: bytes) -> list[bytes]:
-    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+def _lifecycle_event(environ: WSGIEnvironment, start_response: StartResponse, event: str) -> list[bytes]:
+    """Run a lifecycle event with the request's JSON object as its arguments; 400 with the reason if refused."""
+    from tfgen.emulator.lifecycle import run_event
+
+    try:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        arguments = json.loads(environ["wsgi.input"].read(size) or b"{}") if size else {}
+        if not isinstance(arguments, dict):
+            raise EmulatorError("the arguments of an event are a JSON object")
+        state = run_event(event, arguments)
+    except (EmulatorError, ValueError) as exc:
+        return _json(start_response, json.dumps({"error": str(exc)}).encode(), "400 Bad Request")
+    return _json(start_response, json.dumps(state).encode())
+
+
+def _json(start_response: StartResponse, body: bytes, status: str = "200 OK") -> list[bytes]:
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
 
 

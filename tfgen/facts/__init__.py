@@ -16,13 +16,18 @@ from importlib import resources
 from typing import Any
 
 __all__ = [
+    "AwsRefusal",
     "Major",
+    "aws_refusal",
     "default_engine_version",
     "engine_major",
     "engine_majors",
     "max_connections",
     "max_connections_rows",
+    "minor_of",
+    "paused_zero_metrics",
     "raw",
+    "resolve_engine_version",
     "v1_max_connections",
 ]
 
@@ -111,3 +116,39 @@ def max_connections(min_capacity: float, max_capacity: float) -> int:
 def v1_max_connections(capacity: int) -> int:
     """``max_connections`` of a Serverless v1 cluster at ``capacity`` ACU."""
     return int(dict(raw()["max_connections_v1"]["rows"])[capacity])
+
+
+def minor_of(version: str) -> tuple[int, int] | None:
+    """``"16.8"`` → ``(16, 8)``; None for a major alone (``"16"``) or anything else."""
+    try:
+        return _version(version)
+    except ValueError:
+        return None
+
+
+def resolve_engine_version(version: str) -> str:
+    """The minor a major alone stands for (the major's LTS minor, ``[minor_upgrade]``); a minor as is.
+
+    A major tfgen does not know is returned as is.
+    """
+    row = engine_major(version) if version.isdigit() else None
+    return row.lts if row is not None else version
+
+
+@dataclass(frozen=True)
+class AwsRefusal:
+    """An error AWS answers with (``[errors.*]`` of ``aws.toml``)."""
+
+    code: str
+    message: str
+
+
+def aws_refusal(name: str, **fields: str) -> AwsRefusal:
+    """The error ``[errors.<name>]``, its message filled in with ``fields``."""
+    row = raw()["errors"][name]
+    return AwsRefusal(code=str(row["code"]), message=str(row["message"]).format(**fields))
+
+
+def paused_zero_metrics() -> tuple[str, ...]:
+    """The metrics a paused Serverless v2 instance still emits, as 0 (the others it does not emit)."""
+    return tuple(raw()["paused"]["zero_metrics"])
