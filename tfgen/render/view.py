@@ -104,10 +104,12 @@ def _derived_thresholds(spec: Spec) -> dict[str, str]:
 
 def _alarm_view(alarm: AlarmDef, spec: Spec, derived: dict[str, str]) -> AlarmView:
     threshold = f"local.alarm_thresholds.{alarm.key}" if alarm.key in derived else f"var.{alarm.variable}"
+    who = "Writer" if spec.is_v2 else "Cluster"
     if alarm.key == "connections":
-        description = '"Writer connections near max_connections (${local.max_connections} at ${var.max_capacity} ACU)"'
+        description = (
+            f'"{who} connections near max_connections (${{local.max_connections}} at ${{var.max_capacity}} ACU)"'
+        )
     elif alarm.key == "capacity":
-        who = "Writer" if spec.is_v2 else "Cluster"
         description = f'"{who} capacity (ACU) is close to the maximum of ${{var.max_capacity}}"'
     else:
         description = hcl.string(alarm.description)

@@ -366,7 +366,11 @@ class Spec(_Model):
                 variable="alarm_connections_threshold",
                 threshold=self.connections_threshold,
                 role=role,
-                description=f"Writer connections near max_connections ({self.max_connections} at the maximum capacity)",
+                # the module words it from its variables: "(${local.max_connections} at ${var.max_capacity} ACU)"
+                description=(
+                    f"{'Writer' if self.is_v2 else 'Cluster'} connections near max_connections "
+                    f"({self.max_connections} at {self.serverless.max_capacity:g} ACU)"
+                ),
                 follows_capacity=self.alarms.connections_threshold is None,
             ),
             AlarmDef(

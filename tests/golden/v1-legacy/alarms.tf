@@ -32,7 +32,7 @@ locals {
       comparison  = "GreaterThanOrEqualToThreshold"
       threshold   = local.alarm_thresholds.connections
       dimensions  = local.alarm_cluster_dimensions
-      description = "Writer connections near max_connections (${local.max_connections} at ${var.max_capacity} ACU)"
+      description = "Cluster connections near max_connections (${local.max_connections} at ${var.max_capacity} ACU)"
     }
     capacity = {
       metric      = "ServerlessDatabaseCapacity"
