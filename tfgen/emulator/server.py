@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import os
 import re
@@ -54,6 +55,7 @@ __all__ = [
     "EmulatorInfo",
     "apply_moto_fixes",
     "provider_override",
+    "require_moto",
     "running_emulator",
     "start_background",
     "state_path",
@@ -383,8 +385,19 @@ def _check_endpoint(endpoint: str) -> str:
 # ------------------------------------------------------------------------- the server
 
 
+def require_moto() -> None:
+    """Check that moto, which only the ``local`` extra installs, can be imported.
+
+    Raises:
+        EmulatorError: If moto is not installed.
+    """
+    if importlib.util.find_spec("moto") is None:
+        raise EmulatorError("the local AWS emulator needs moto, which is not installed: install tfgen[local]")
+
+
 def _make_server(host: str, port: int, *, fixes: bool = True) -> BaseWSGIServer:
     """Build (bind, not start) a threaded moto WSGI server with the health route."""
+    require_moto()
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -477,8 +490,8 @@ class Emulator:
             The endpoint URL.
 
         Raises:
-            EmulatorError: If it is already running, the port cannot be bound, or it
-                does not answer in time.
+            EmulatorError: If moto is not installed, it is already running, the port
+                cannot be bound, or it does not answer in time.
         """
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
@@ -597,9 +610,10 @@ def start_background(base_dir: Path, *, timeout: float = 30.0) -> EmulatorInfo:
         The running server (call :func:`status` first to know whether it was new).
 
     Raises:
-        EmulatorError: If the state directory cannot be written, or the server exits
+        EmulatorError: If moto is not installed, the state directory cannot be written, or the server exits
             early or does not answer in time (it is then killed).
     """
+    require_moto()
     base_dir = base_dir.resolve()
     state_dir = base_dir / _STATE_DIR
     try:
