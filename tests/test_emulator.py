@@ -442,6 +442,7 @@ def test_in_process_emulator_starts_empty_and_stops(local_url: str) -> None:
     assert _rds(local_url).describe_db_clusters()["DBClusters"] == [], "state of earlier tests leaked"
 
 
+@pytest.mark.emulator
 def test_running_emulator_stops_its_server_on_error() -> None:
     with pytest.raises(KeyboardInterrupt), running_emulator() as url:
         assert _accepts_connections(url)
@@ -471,6 +472,7 @@ def test_emulator_url_requires_a_running_server() -> None:
 # ------------------------------------------------------------------ background emulator
 
 
+@pytest.mark.emulator
 def test_background_start_status_stop(base_dir: Path) -> None:
     assert status(base_dir) is None
     info = start_background(base_dir)
@@ -605,7 +607,6 @@ resource "aws_rds_cluster" "this" {
 """
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_terraform_v2_cluster_plans_no_changes_after_apply(tmp_path: Path, local_url: str) -> None:
     terraform, mirror = _terraform(), _mirror()
