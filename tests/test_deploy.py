@@ -776,6 +776,7 @@ def test_terraform_error_is_a_diagnostic_with_exit_1(tmp_path: Path, endpoint: s
 
 
 @pytest.mark.terraform
+@pytest.mark.emulator
 def test_missing_provider_is_explained(tmp_path: Path, plugin_mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """examples/aurora.yaml needs hashicorp/random, which the mirror lacks (in-process emulator)."""
     monkeypatch.chdir(tmp_path)  # no background emulator recorded here: --local starts one in-process
