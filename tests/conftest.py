@@ -16,6 +16,7 @@ import itertools
 import os
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -59,8 +60,15 @@ settings.register_profile("quick", settings.get_profile("thorough"), max_example
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Load the hypothesis profile: ``--hypothesis-profile`` (hypothesis's option), else ``thorough``."""
+    """Load the hypothesis profile (``--hypothesis-profile``, else ``thorough``); let SIGINT through.
+
+    A shell without job control starts background commands (``make test &``) with SIGINT
+    ignored, and every child inherits that: the Ctrl-C tests would then send SIGINT to a
+    terraform or tfgen that cannot receive it. The tests need Python's own handler.
+    """
     settings.load_profile(config.getoption("hypothesis_profile", None) or "thorough")
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
