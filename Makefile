@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 TFGEN_PLUGIN_MIRROR ?= $(shell .ci/find-mirror)
 export TFGEN_PLUGIN_MIRROR
 
-.PHONY: help install test lint format render goldens demo bench clean
+.PHONY: help install test test-fast lint format render goldens demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -32,16 +32,22 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.3,<4'
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
-	$(BIN)/ruff check tfgen tests
-	$(BIN)/ruff format --check tfgen tests
+	$(BIN)/ruff check tfgen tests bench
+	$(BIN)/ruff format --check tfgen tests bench
 	$(BIN)/mypy
 
 format: $(STAMP) ## Apply ruff's formatting and fixes
-	$(BIN)/ruff format tfgen tests
-	$(BIN)/ruff check --fix tfgen tests
+	$(BIN)/ruff format tfgen tests bench
+	$(BIN)/ruff check --fix tfgen tests bench
 
-test: lint $(CHECKOV) ## Lint, then run every test (terraform, emulator, Checkov and slow ones included)
+test: lint $(CHECKOV) ## Lint, then run every test (terraform, emulator, PostgreSQL and Checkov ones included)
 	$(BIN)/pytest
+
+# The tests that start no terraform, emulator, PostgreSQL or Checkov (tests/conftest.py), with
+# hypothesis's quick profile; under a minute (DEVELOPERS.md).
+FAST_TIER := not terraform and not emulator and not postgres and not checkov
+test-fast: $(STAMP) ## The fast tier: every test that starts no terraform, emulator, PostgreSQL or Checkov
+	$(BIN)/pytest -m "$(FAST_TIER)" --hypothesis-profile=quick
 
 render: $(STAMP) ## Re-render modules/aurora_serverless/ from examples/aurora.yaml
 	$(BIN)/tfgen render examples/aurora.yaml -o modules/aurora_serverless

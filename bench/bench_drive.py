@@ -180,10 +180,10 @@ def _breakdown(profile: Path) -> dict[str, float]:
             profile, "tfgen/terraform/commands.py", "version"
         ),
         "check the working directory is current (`workdir.prepare`)": report.cumulative_of(
-            profile, "tfgen/workdir.py", "prepare"
+            profile, "tfgen/deploy/workdir.py", "prepare"
         ),
         "of which rendering (`workdir._render`; only when something changed)": report.cumulative_of(
-            profile, "tfgen/workdir.py", "_render"
+            profile, "tfgen/deploy/workdir.py", "_render"
         ),
         "of which Jinja compiles templates (`Environment.compile`)": report.cumulative_of(
             profile, "jinja2/environment.py", "compile"
@@ -193,7 +193,7 @@ def _breakdown(profile: Path) -> dict[str, float]:
         ),
         "import `tfgen.cli.app`": report.cumulative_of(profile, "tfgen/cli/app.py", "<module>"),
         "import `tfgen.deploy.operations` (spec model, emulator, terraform wrapper, progress)": report.cumulative_of(
-            profile, "tfgen/deploy.py", "<module>"
+            profile, "tfgen/deploy/operations.py", "<module>"
         ),
         "everything but `terraform plan`": total - plan,
     }

@@ -28,7 +28,6 @@ class Bench:
     reps: int
     batch_reps: int
     drive_reps: int
-    init_reps: int
     terraform: str | None
     mirror: Path | None
     log: Callable[[str], None]

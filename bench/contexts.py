@@ -1,4 +1,4 @@
-"""tfgen's render context as plain data, for the renderers that do not run tfgen.
+"""tfgen's render context as plain data, for the plain-Jinja2 script (``plain_render.py``).
 
 :func:`export` turns ``tfgen.render.templates.context(spec)`` into JSON-able data once:
 spec records (tfgen.spec.record) and dataclasses become objects of their fields and properties, and
@@ -9,8 +9,7 @@ exactly what ``tfgen.render.templates.render_module`` gives, so the data is know
 complete, whatever the templates look like today.
 
 Encodings: ``{"__obj__": {...}}`` is an object (attribute access), ``{"__calls__":
-[[args, result], ...]}`` a recorded callable. :func:`to_data` flattens both for
-copier and cookiecutter, whose contexts hold data only.
+[[args, result], ...]}`` a recorded callable.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -65,25 +63,6 @@ class Exported:
     def to_json(self) -> dict[str, Any]:
         """The context encoded for ``plain_render.py``."""
         return {key: _encode(value) for key, value in self.values.items()}
-
-    def to_data(self) -> dict[str, Any]:
-        """The context as data only: objects are mappings, a callable is its one result or its table."""
-        return {key: _data(value) for key, value in self.values.items()}
-
-    def callable_names(self) -> tuple[set[str], set[str]]:
-        """Names of recorded callables: (always called without arguments, called with arguments)."""
-        without: set[str] = set()
-        with_args: set[str] = set()
-        for recorder in self.recorders:
-            if not recorder.calls:
-                continue
-            if not recorder.name:
-                raise ValueError("the templates call a callable that sits in a list or mapping; cannot rewrite that")
-            if all(not args for args, _ in recorder.calls.values()):
-                without.add(recorder.name)
-            else:
-                with_args.add(recorder.name)
-        return without - with_args, with_args
 
 
 def export(values: Mapping[str, Any]) -> Exported:
@@ -151,42 +130,3 @@ def _encode(value: Any) -> Any:
     if isinstance(value, list):
         return [_encode(item) for item in value]
     return value
-
-
-_DICT_ATTRIBUTES = frozenset(dir(dict))
-
-
-def _data(value: Any) -> Any:
-    if isinstance(value, Obj):
-        clash = _DICT_ATTRIBUTES.intersection(vars(value))
-        if clash:
-            raise ValueError(f"attribute(s) {sorted(clash)} would read a dict method in a data-only context")
-        return {k: _data(v) for k, v in vars(value).items()}
-    if isinstance(value, Recorder):
-        calls = list(value.calls.values())
-        if calls and all(not args for args, _ in calls):
-            return _data(calls[0][1])
-        return {call_key(args): _data(result) for args, result in calls}
-    if isinstance(value, dict):
-        return {k: _data(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_data(item) for item in value]
-    return value
-
-
-def data_only_template(text: str, without_args: set[str], with_args: set[str]) -> str:
-    """Rewrite a template's calls for a data-only context.
-
-    ``x.name()`` becomes ``x.name`` (the value) and ``f(a)`` becomes
-    ``recorded_call(f, a)`` (a lookup in ``f``'s table).
-    """
-    for name in sorted(without_args):
-        text = re.sub(rf"(?<![\w]){re.escape(name)}\(\s*\)", name, text)
-    for name in sorted(with_args):
-        pattern = rf"(?<![\w.])((?:[A-Za-z_]\w*\.)*{re.escape(name)})\((\s*\))?"
-
-        def replace(match: re.Match[str]) -> str:
-            return f"recorded_call({match[1]})" if match[2] else f"recorded_call({match[1]}, "
-
-        text = re.sub(pattern, replace, text)
-    return text

@@ -129,20 +129,6 @@ def interleaved(
     return results
 
 
-def disk_usage(path: Path) -> int:
-    """Bytes of disk used under ``path`` like ``du -s`` (symlinks not followed, hard links once)."""
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for root, dirs, files in os.walk(path):
-        for name in dirs + files:
-            info = os.lstat(os.path.join(root, name))
-            if (info.st_dev, info.st_ino) in seen:
-                continue
-            seen.add((info.st_dev, info.st_ino))
-            total += info.st_blocks * 512
-    return total + os.lstat(path).st_blocks * 512
-
-
 def machine() -> dict[str, str]:
     """CPU, cores, memory and OS of this machine."""
     cpu = platform.processor() or platform.machine()

@@ -61,14 +61,6 @@ def mib(kib: float) -> str:
     return f"{kib / 1024:.0f} MiB"
 
 
-def size(num_bytes: float) -> str:
-    """Bytes, human-readable."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if num_bytes >= scale:
-            return f"{num_bytes / scale:.1f} {unit}"
-    return f"{num_bytes:.0f} B"
-
-
 # ----------------------------------------------------------------------------- -X importtime
 
 
@@ -152,49 +144,6 @@ def cumulative_of(path: Path, suffix: str, function: str) -> float:
     return found
 
 
-def builtin_calls(path: Path, function: str) -> tuple[int, float]:
-    """Calls and self seconds of a built-in (e.g. ``<built-in method posix.mkdir>``) in a cProfile dump."""
-    stats = pstats.Stats(str(path))
-    for (filename, _, name), (_, calls, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
-        if filename == "~" and name == function:
-            return int(calls), float(own)
-    return 0, 0.0
-
-
-def share_of(path: Path, fragments: Iterable[str]) -> float:
-    """Share of a cProfile dump's self time spent in files whose path contains one of ``fragments``."""
-    stats = pstats.Stats(str(path))
-    wanted = tuple(fragments)
-    own = sum(
-        entry[2]
-        for key, entry in stats.stats.items()  # type: ignore[attr-defined]
-        if any(fragment in key[0] for fragment in wanted)
-    )
-    return float(own / stats.total_tt)  # type: ignore[attr-defined]
-
-
-def calls_of(path: Path, suffix: str, function: str) -> int:
-    """How often ``function`` (in a file ending with ``suffix``) was called, in a cProfile dump."""
-    stats = pstats.Stats(str(path))
-    found = 0
-    for (filename, _, name), (_, calls, _, _, _) in stats.stats.items():  # type: ignore[attr-defined]
-        if name == function and filename.endswith(suffix):
-            found += int(calls)
-    return found
-
-
 def total_of(path: Path) -> float:
     """Total profiled seconds."""
     return float(pstats.Stats(str(path)).total_tt)  # type: ignore[attr-defined]
-
-
-def top_own(path: Path, root: Path, package: str = "tfgen") -> tuple[str, float, float] | None:
-    """The function of ``package`` with the largest self time: (where, seconds, share of the profile)."""
-    stats = pstats.Stats(str(path))
-    total = stats.total_tt  # type: ignore[attr-defined]
-    best: tuple[str, float] | None = None
-    for key, (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
-        parts = Path(key[0]).parts
-        if package in parts and "site-packages" not in parts and (best is None or own > best[1]):
-            best = (_where(key, root), own)
-    return None if best is None else (best[0], best[1], best[1] / total)

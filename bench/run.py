@@ -1,14 +1,17 @@
 """tfgen's benchmarks: `make bench` runs this and writes BENCHMARKS.md.
 
-    python bench/run.py            # everything (about 15 minutes), writes BENCHMARKS.md
-    python bench/run.py --quick    # fewer repetitions, skips 4 and 5; prints, writes nothing
+    python bench/run.py            # every section, writes BENCHMARKS.md
+    python bench/run.py --quick    # fewer repetitions, skips 4; prints, writes nothing
                                    # unless --output is given
 
+Each section re-measures one of tfgen's current targets:
+
 1. start-up of `tfgen --version` / `tfgen render` vs `import jinja2, yaml` and a plain-Jinja2 script
-2. `tfgen render` vs copier and cookiecutter (installed into bench/.venv-peers, never into .venv)
 3. 1..1000 specs in one process through the library API
 4. `tfgen plan --local` vs `terraform plan` on the same working directory and emulator
-5. `terraform init` of 5 working directories with and without a shared plugin cache
+
+The earlier comparisons with copier and cookiecutter (section 2) and of provider installs
+(section 5) are kept as dated text in `bench/earlier.md`, copied into BENCHMARKS.md.
 
 Run it with the project's interpreter (`.venv/bin/python`): tfgen is measured as installed there.
 Timing targets live here and in BENCHMARKS.md, never in the test suite.
@@ -33,8 +36,6 @@ from pathlib import Path
 
 import bench_batch
 import bench_drive
-import bench_init
-import bench_peers
 import bench_startup
 import measure
 import yaml
@@ -43,6 +44,8 @@ from report import Section, table
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "BENCHMARKS.md"
+EARLIER = Path(__file__).resolve().parent / "earlier.md"
+"""Figures of comparisons no longer re-measured, with their date (copied into the report)."""
 
 
 def _log(message: str) -> None:
@@ -148,6 +151,7 @@ def _markdown(results: list[Section], bench: Bench, args: argparse.Namespace, st
         lines += [item for finding in findings for item in (f"- {finding}", "")]
     else:
         lines += ["Every target is met.", ""]
+    lines += [EARLIER.read_text(encoding="utf-8").rstrip(), ""]
     lines += [
         "## How it is measured",
         "",
@@ -161,8 +165,6 @@ def _markdown(results: list[Section], bench: Bench, args: argparse.Namespace, st
         "- Child processes cache bytecode in a scratch `PYTHONPYCACHEPREFIX` (and `PYTHONDONTWRITEBYTECODE` is "
         "unset for them), as on a normal installation; otherwise the editable tfgen would be compiled from "
         "source on every start.",
-        "- copier and cookiecutter are pinned in `bench/peers-requirements.txt` and installed into "
-        "`bench/.venv-peers` (gitignored).",
         "- `python bench/run.py --help` lists the options (`--quick`, `--reps`, `--only`, `--output`).",
         "",
     ]
@@ -171,12 +173,10 @@ def _markdown(results: list[Section], bench: Bench, args: argparse.Namespace, st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run tfgen's benchmarks and write BENCHMARKS.md.")
-    parser.add_argument(
-        "--quick", action="store_true", help="fewer repetitions, skip 4 and 5, write only with --output"
-    )
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, skip 4, write only with --output")
     parser.add_argument("--reps", type=int, help="repetitions of each process timing (default 15, quick 3)")
     parser.add_argument(
-        "--only", help="comma-separated sections to run: startup,peers,batch,drive,init (default: all)", default=""
+        "--only", help="comma-separated sections to run: startup,batch,drive (default: all)", default=""
     )
     parser.add_argument("--output", type=Path, help=f"report file (default {DEFAULT_OUTPUT.name}; none with --quick)")
     parser.add_argument(
@@ -189,12 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     if not (python.parent / "tfgen").exists():
         parser.error(f"run me with the project's interpreter (.venv/bin/python): no tfgen next to {python}")
     started = datetime.datetime.now(datetime.UTC)
-    wanted = {"startup", "peers", "batch"} if args.quick else {"startup", "peers", "batch", "drive", "init"}
+    wanted = {"startup", "batch"} if args.quick else {"startup", "batch", "drive"}
     if args.only:
         wanted = {name.strip() for name in args.only.split(",") if name.strip()}
     mirror = _find_mirror(args.plugin_mirror)
     if mirror is not None and not mirror.is_dir():
-        _log(f"no provider mirror at {mirror}: sections 4 and 5 will be skipped")
+        _log(f"no provider mirror at {mirror}: section 4 will be skipped")
         mirror = None
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="tfgen-bench-") as tmp:
@@ -205,7 +205,6 @@ def main(argv: list[str] | None = None) -> int:
             reps=args.reps or (3 if args.quick else 15),
             batch_reps=1 if args.quick else 3,
             drive_reps=args.reps or (3 if args.quick else 11),
-            init_reps=1 if args.quick else 3,
             terraform=args.terraform,
             mirror=mirror.absolute() if mirror is not None else None,
             log=_log,
@@ -214,10 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         bench.versions = _versions(python, args.terraform, bench.mirror)
         plan: list[tuple[str, Callable[[Bench], Section]]] = [
             ("startup", bench_startup.run_benchmark),
-            ("peers", bench_peers.run_benchmark),
             ("batch", bench_batch.run_benchmark),
             ("drive", bench_drive.run_benchmark),
-            ("init", bench_init.run_benchmark),
         ]
         results = [_run_section(name, function, bench) for name, function in plan if name in wanted]
         bench.versions["load average (1 min) at start / end"] = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"

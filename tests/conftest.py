@@ -1,13 +1,31 @@
-"""Shared fixtures: an isolated environment for every test, and terraform set-up."""
+"""Shared fixtures: an isolated environment for every test, terraform set-up, and the two test tiers.
+
+The slow tier is every test that starts a real process of one of four kinds; each kind is a
+marker (``terraform``, ``emulator``, ``postgres``, ``checkov``). A test gets the marker of
+every fixture in :data:`PROCESS_FIXTURES` it uses, directly or through other fixtures; a test
+that starts the process itself carries the marker explicitly. The guard (``pytest_runtest_protocol``)
+fails a test that starts one of these processes without its marker, so ``make test-fast``
+(``-m "not terraform and not emulator and not postgres and not checkov"``) cannot start one
+silently. Hypothesis has two profiles: ``thorough`` (the default, ``make test``) and
+``quick`` (``make test-fast``: ``--hypothesis-profile=quick``).
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
+import shlex
 import shutil
-from collections.abc import Iterator
+import signal
+import stat
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.pg import (
     postgres_server,  # noqa: F401  (session fixture: a real PostgreSQL 15 on 127.0.0.1)
@@ -16,6 +34,217 @@ from tests.pg import (
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+
+PROCESS_MARKERS = ("terraform", "emulator", "postgres", "checkov")
+"""The real processes a slow test may start; each is a marker (pyproject.toml)."""
+
+PROCESS_FIXTURES: dict[str, str] = {
+    "plugin_mirror": "terraform",
+    "terraform_cli_env": "terraform",
+    "endpoint": "emulator",  # a background moto server (conftest)
+    "emulator_url": "emulator",  # an in-process moto server (test_aws_checks, test_module_tests)
+    "local_url": "emulator",  # test_emulator
+    "raw_moto_url": "emulator",  # test_emulator
+    "moto_url": "emulator",  # test_runbook
+    "postgres_server": "postgres",
+    "checkov": "checkov",  # test_security
+}
+"""Fixtures that start a real process (or need one), and the marker a test using them gets."""
+
+_POSTGRES_PROGRAMS = {"initdb", "pg_ctl", "postgres", "pg_dump", "psql"}
+
+settings.register_profile(
+    "thorough",
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("quick", settings.get_profile("thorough"), max_examples=10)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the hypothesis profile (``--hypothesis-profile``, else ``thorough``); let SIGINT through.
+
+    A shell without job control starts background commands (``make test &``) with SIGINT
+    ignored, and every child inherits that: the Ctrl-C tests would then send SIGINT to a
+    terraform or tfgen that cannot receive it. The tests need Python's own handler.
+    """
+    settings.load_profile(config.getoption("hypothesis_profile", None) or "thorough")
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with the process markers of the fixtures it uses (directly or not)."""
+    for item in items:
+        for name in getattr(item, "fixturenames", ()):
+            marker = PROCESS_FIXTURES.get(name)
+            if marker is not None and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+
+# ----------------------------------------------------------------------------- the guard
+
+
+def _real_programs() -> dict[str, str]:
+    """Resolved path of each real program the tiers are about, by marker."""
+    found: dict[str, str] = {}
+    for name in ("terraform", "tofu"):
+        path = shutil.which(name)
+        if path:
+            found[os.path.realpath(path)] = "terraform"
+    checkov = os.environ.get("TFGEN_CHECKOV") or shutil.which("checkov")
+    if checkov and Path(checkov).exists():
+        found[os.path.realpath(checkov)] = "checkov"
+    return found
+
+
+_REAL_PROGRAMS = _real_programs()
+
+
+def _kind_of(argv: Sequence[str], env: dict[str, str] | None) -> str | None:
+    """Which of the four processes ``argv`` starts, if any (fake terraform scripts are none)."""
+    if not argv:
+        return None
+    programs = argv[3:4] if os.path.basename(argv[0]) == "runuser" else argv[:1]  # runuser -u postgres -- PROGRAM
+    if any(os.path.basename(program) in _POSTGRES_PROGRAMS for program in programs):
+        return "postgres"
+    python = os.path.basename(argv[0]).startswith("python")
+    if python and any(
+        flag == "-m" and module.startswith("tfgen.emulator") for flag, module in itertools.pairwise(argv)
+    ):
+        return "emulator"
+    path = os.environ.get("PATH", os.defpath) if env is None else env.get("PATH", os.defpath)
+    program = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=path)
+    if program is None:
+        return None
+    return _REAL_PROGRAMS.get(os.path.realpath(program))
+
+
+_SHIM = """#!/bin/sh
+echo "$0 $*" >> {log}
+echo "tfgen tests: this test started $(basename "$0") but is not marked {marker} (see tests/conftest.py)" >&2
+exit 97
+"""
+
+
+class _Guard:
+    """What the test running now may start (None between tests), and the stand-ins for child processes."""
+
+    allowed: frozenset[str] | None = None
+    shims: Path | None = None
+
+    @staticmethod
+    def refuse(kind: str, what: str) -> None:
+        pytest.fail(
+            f"this test starts {kind} ({what}) but is not marked {kind}: use a fixture of "
+            f"PROCESS_FIXTURES in tests/conftest.py or add @pytest.mark.{kind}",
+            pytrace=False,
+        )
+
+    @classmethod
+    def check(cls, kind: str | None, what: str) -> None:
+        if kind is not None and cls.allowed is not None and kind not in cls.allowed:
+            cls.refuse(kind, what)
+
+
+def _install_guard() -> None:
+    """Classify every ``subprocess.Popen`` and in-process emulator start of this process."""
+    original: Callable[..., Any] = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+    def guarded(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> Any:
+        argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args)
+        argv = [os.fsdecode(arg) for arg in argv]
+        env = rest[5] if len(rest) > 5 and isinstance(rest[5], dict) else None  # (executable, ..., cwd, env, ...)
+        _Guard.check(_kind_of(argv, env), shlex.join(argv))
+        return original(self, args, *rest, **kwargs)
+
+    subprocess.Popen._execute_child = guarded  # type: ignore[attr-defined]
+
+    from tfgen.emulator.server import Emulator
+
+    start = Emulator.start
+
+    def emulator_start(self: Emulator) -> str:
+        _Guard.check("emulator", "an in-process moto server")
+        return start(self)
+
+    Emulator.start = emulator_start  # type: ignore[method-assign]
+
+
+def _make_shims() -> Path:
+    """Stand-ins for terraform and checkov that record their use: ``<dir>/{terraform,checkov}/``."""
+    base = Path(tempfile.mkdtemp(prefix="tfgen-test-shims-"))
+    log = base / "started.log"
+    log.touch()
+    for marker, names in (("terraform", ("terraform", "tofu")), ("checkov", ("checkov",))):
+        (base / marker).mkdir()
+        for name in names:
+            shim = base / marker / name
+            shim.write_text(_SHIM.format(log=shlex.quote(str(log)), marker=marker))
+            shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return base
+
+
+_started_before = pytest.StashKey[int]()
+"""Size of the stand-ins' log when the test began."""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _install_guard()
+    _Guard.shims = _make_shims()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _Guard.shims is not None:
+        shutil.rmtree(_Guard.shims, ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Guard a test's setup (module and session fixtures included), call and teardown.
+
+    A test may start terraform, an emulator, PostgreSQL or Checkov only with its marker.
+    In this process every ``subprocess.Popen`` is classified before it starts and an
+    in-process emulator refuses to start; for child processes (``tfgen`` run as a program)
+    terraform and checkov on PATH (and ``TFGEN_CHECKOV``) are stand-ins that record that
+    they ran, and the test's teardown fails.
+    """
+    allowed = frozenset(marker for marker in PROCESS_MARKERS if item.get_closest_marker(marker) is not None)
+    assert _Guard.shims is not None
+    log = _Guard.shims / "started.log"
+    saved = {name: os.environ.get(name) for name in ("PATH", "TFGEN_CHECKOV")}
+    for marker in ("terraform", "checkov"):
+        if marker not in allowed:
+            os.environ["PATH"] = f"{_Guard.shims / marker}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
+    if "checkov" not in allowed and os.environ.get("TFGEN_CHECKOV"):
+        os.environ["TFGEN_CHECKOV"] = str(_Guard.shims / "checkov" / "checkov")
+    _Guard.allowed = allowed
+    item.stash[_started_before] = log.stat().st_size
+    try:
+        return (yield)
+    finally:
+        _Guard.allowed = None
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Fail the test if a stand-in ran: a child process started terraform or checkov unmarked."""
+    result = yield
+    assert _Guard.shims is not None
+    with (_Guard.shims / "started.log").open() as started:
+        started.seek(item.stash[_started_before])
+        ran = started.read().strip()
+    if ran:
+        kind = "checkov" if os.path.basename(ran.split()[0]) == "checkov" else "terraform"
+        _Guard.refuse(kind, f"in a child process: {ran.splitlines()[0]}")
+    return result
 
 
 @pytest.fixture(autouse=True)

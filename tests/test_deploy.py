@@ -421,7 +421,6 @@ def v2(plugin_mirror: Path, endpoint: str, shared_dir: Path, tmp_path_factory: p
 # ------------------------------------------------------------------- v2: the shared deployment
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_plan_then_apply(v2: Deployment) -> None:
     spec = v2.spec
@@ -446,13 +445,11 @@ def test_v2_plan_then_apply(v2: Deployment) -> None:
     )
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_render_is_the_deployed_module(v2: Deployment) -> None:
     check_render_matches_workdir(v2.spec_path, v2.directory, v2.render_dir)
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_resources_match_the_spec(v2: Deployment) -> None:
     found = check_deployment(v2.url, v2.spec)
@@ -460,7 +457,6 @@ def test_v2_resources_match_the_spec(v2: Deployment) -> None:
     assert found["cluster"]["ServerlessV2ScalingConfiguration"]["MaxCapacity"] == 4
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_output(v2: Deployment) -> None:
     as_json = v2.run("output", v2.spec_path, "--json", *v2.local_args())
@@ -478,7 +474,6 @@ def test_v2_output(v2: Deployment) -> None:
     assert api.SENSITIVE_MASK not in plain.out
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_second_plan_shows_no_changes(v2: Deployment) -> None:
     run = ok(v2.run("plan", v2.spec_path, *v2.local_args()))
@@ -493,7 +488,6 @@ def test_v2_second_plan_shows_no_changes(v2: Deployment) -> None:
     assert "no changes" in as_json.err
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_plan_of_a_prepared_workdir_runs_only_terraform_plan(
     v2: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -530,7 +524,6 @@ def test_v2_plan_of_a_prepared_workdir_runs_only_terraform_plan(
     check_render_matches_workdir(v2.spec_path, v2.directory, tmp_path / "rendered")
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_write_only_password_is_never_in_state_or_output(v2: Deployment) -> None:
     assert v2.password  # read from the module's secret in moto's Secrets Manager
@@ -539,7 +532,6 @@ def test_v2_write_only_password_is_never_in_state_or_output(v2: Deployment) -> N
     check_password_nowhere(v2.password, v2.directory, v2.runs)
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_destroy_refused_without_a_terminal(v2: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("yes\n"))  # input there is, but no terminal to ask on
@@ -552,7 +544,6 @@ def test_v2_destroy_refused_without_a_terminal(v2: Deployment, monkeypatch: pyte
     assert cluster_exists(v2.url, v2.spec)
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_local_workdir_refuses_real_aws(v2: Deployment) -> None:
     """A working directory applied with --local is never used against AWS: state and files untouched."""
@@ -574,7 +565,6 @@ def test_v2_local_workdir_refuses_real_aws(v2: Deployment) -> None:
     assert cluster_exists(v2.url, v2.spec)
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_doctor_finds_the_deployed_cluster_and_its_password(v2: Deployment) -> None:
     # the database host of the emulator does not resolve: the connection check fails, the AWS checks run
@@ -589,7 +579,6 @@ def test_v2_doctor_finds_the_deployed_cluster_and_its_password(v2: Deployment) -
     assert v2.password not in run.out + run.err
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v2_destroy_leaves_nothing(v2: Deployment) -> None:
     """Destroy plans -destroy and applies that plan: never python-terraform's `destroy -force`.
@@ -617,7 +606,6 @@ def test_v2_destroy_leaves_nothing(v2: Deployment) -> None:
 # ---------------------------------------------------------------------------------- v1
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_v1_end_to_end(tmp_path: Path, endpoint: str, plugin_mirror: Path) -> None:
     """render -> plan -> apply -> output -> plan (no changes) -> destroy of a Serverless v1 spec."""
@@ -733,7 +721,6 @@ class Background:
         self._reader.join(5)
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_ctrl_c_during_apply_stops_cleanly_and_apply_recovers(
     tmp_path: Path, endpoint: str, plugin_mirror: Path
@@ -794,6 +781,7 @@ def test_terraform_error_is_a_diagnostic_with_exit_1(tmp_path: Path, endpoint: s
 
 
 @pytest.mark.terraform
+@pytest.mark.emulator
 def test_missing_provider_is_explained(tmp_path: Path, plugin_mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """examples/aurora.yaml needs hashicorp/random, which the mirror lacks (in-process emulator)."""
     monkeypatch.chdir(tmp_path)  # no background emulator recorded here: --local starts one in-process
@@ -888,6 +876,7 @@ def test_output_masks_sensitive_values(
 # ------------------------------------------------------------------------- emulator CLI
 
 
+@pytest.mark.emulator
 def test_emulator_cli_start_status_stop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -934,6 +923,7 @@ def test_local_plan_of_a_spec_with_allowed_security_groups(tmp_path: Path, endpo
     assert "+ module.cluster.aws_vpc_security_group_ingress_rule.security_group[" in run.out
 
 
+@pytest.mark.emulator
 def test_emulator_lets_a_deleted_cluster_be_created_again_at_once() -> None:
     with Emulator() as url:
         rds = aws(url, "us-east-1", "rds")

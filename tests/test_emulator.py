@@ -639,6 +639,7 @@ def test_reset_empties_the_account_and_keeps_aws_managed_policies(local_url: str
     _fill_account(local_url)  # the same names again: nothing of the old account is in the way (S3 bucket names)
 
 
+@pytest.mark.emulator
 def test_running_emulator_stops_its_server_on_error() -> None:
     with pytest.raises(KeyboardInterrupt), running_emulator() as url:
         assert _accepts_connections(url)
@@ -668,6 +669,7 @@ def test_emulator_url_requires_a_running_server() -> None:
 # ------------------------------------------------------------------ background emulator
 
 
+@pytest.mark.emulator
 def test_background_start_status_stop(base_dir: Path) -> None:
     assert status(base_dir) is None
     info = start_background(base_dir)
@@ -802,7 +804,6 @@ resource "aws_rds_cluster" "this" {
 """
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_terraform_v2_cluster_plans_no_changes_after_apply(tmp_path: Path, local_url: str) -> None:
     terraform, mirror = _terraform(), _mirror()

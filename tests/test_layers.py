@@ -114,3 +114,19 @@ def test_the_layer_check_sees_lazy_and_aliased_imports(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert _imports(source) == {"tfgen", "tfgen.api", "tfgen.terraform.driver", "tfgen.deploy"}
+
+
+def test_developers_md_names_every_module_of_every_layer() -> None:
+    layout = (PACKAGE.parent / "DEVELOPERS.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line for line in layout.splitlines() if line.startswith("| ")}
+    missing = []
+    for package in sorted(p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()):
+        row = rows.get(package.name)
+        assert row is not None, f"DEVELOPERS.md's layout table has no row for the layer {package.name}"
+        assert set(ALLOWED) >= {package.name}, f"{package.name}: a layer the import rules do not know"
+        missing += [
+            f"{package.name}/{m.stem}"
+            for m in package.glob("*.py")
+            if m.stem != "__init__" and f"`{m.stem}`" not in row
+        ]
+    assert not missing, f"DEVELOPERS.md's layout table does not name {missing}"

@@ -45,11 +45,13 @@ CASES: Counter[str] = Counter()
 RENDERED: list[Path] = []
 """Module directories rendered from valid specs, for the one terraform fmt run."""
 
-VALID_EXAMPLES = 100
-INVALID_EXAMPLES = 60
+PROFILE = settings()
+"""The hypothesis profile loaded (tests/conftest.py): thorough (make test, 100 examples) or quick."""
+VALID_EXAMPLES = PROFILE.max_examples
+INVALID_EXAMPLES = max(2, PROFILE.max_examples * 3 // 5)
 """Per invalid-input test (there are several)."""
 
-COMMON = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+COMMON = settings(PROFILE, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SNAPSHOT_SUFFIX = "20261125013706"
 """A sample of the 14-digit suffix the module appends (formatdate YYYYMMDDhhmmss)."""
 WRITER_METRICS = frozenset({"CPUUtilization", "DatabaseConnections", "ACUUtilization", "ServerlessDatabaseCapacity"})
@@ -462,6 +464,7 @@ GRAPHEME_KEYS = {
 }
 
 
+@pytest.mark.terraform
 @pytest.mark.parametrize("key", list(GRAPHEME_KEYS.values()), ids=list(GRAPHEME_KEYS))
 def test_map_keys_align_by_grapheme_clusters_like_terraform_fmt(key: str, tmp_path: Path) -> None:
     """Regression: ``=`` after map keys lines up as ``terraform fmt`` lines it up, by grapheme clusters.
@@ -487,6 +490,7 @@ def test_map_keys_align_by_grapheme_clusters_like_terraform_fmt(key: str, tmp_pa
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.terraform
 def test_rendered_modules_are_terraform_fmt_clean(fmt_tree: Path) -> None:
     """One ``terraform fmt -check -recursive`` over every module the valid-spec property rendered."""
     if shutil.which("terraform") is None:
@@ -670,7 +674,7 @@ def test_invalid_utf8_after_a_bom_is_reported_on_its_own_line(tmp_path: Path) ->
     assert stderr == f"error: {spec}:3: file is not valid UTF-8 text\n"
 
 
-@settings(COMMON, max_examples=10)
+@settings(COMMON, max_examples=min(10, INVALID_EXAMPLES))
 @given(content=strategies.huge_files(yamlsrc.MAX_BYTES))
 def test_files_over_1mb_exit_2(content: bytes, scratch: Path, previous_render: PreviousRender) -> None:
     lines = assert_rejected(scratch, previous_render, content, "over 1 MB")

@@ -336,6 +336,7 @@ def test_emulator_credentials_only_in_the_child_environment() -> None:
     assert backend.emulator_env(env) == {"PATH": "/bin", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 
+@pytest.mark.emulator
 def test_the_state_bucket_is_created_on_the_emulator() -> None:
     spec = load_spec(MERGING, "dev").spec  # the bucket in eu-central-1, the cluster in eu-west-1
     with emulator.Emulator() as url:
@@ -588,7 +589,6 @@ def team(plugin_mirror: Path, endpoint: str, shared_dir: Path, tmp_path_factory:
     )
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_apply_keeps_the_state_in_the_emulators_s3(team: Team) -> None:
     assert not team.bucket_before  # tfgen created the bucket on the emulator
@@ -634,7 +634,6 @@ def _apply_together(team: Team, *extra: str) -> list[tuple[int, str]]:
             job.cleanup()
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_two_applies_at_once_exactly_one_takes_the_lock(team: Team) -> None:
     ok(tfgen("plan", team.spec_path, *team.args(team.theirs)))  # both working directories initialised
@@ -657,7 +656,6 @@ def test_two_applies_at_once_exactly_one_takes_the_lock(team: Team) -> None:
         assert object_bytes(team.url, f"{team.key}.tflock") is None
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_with_a_lock_timeout_the_second_apply_waits(team: Team) -> None:
     ok(tfgen("plan", team.spec_path, *team.args(team.theirs)))
@@ -675,7 +673,6 @@ def test_with_a_lock_timeout_the_second_apply_waits(team: Team) -> None:
     assert team.cpu_threshold() == 74
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_apply_plans_again_when_another_run_changed_the_state(team: Team, plugin_mirror: Path) -> None:
     """Between our plan and our apply a teammate applies: terraform refuses the stale plan; tfgen plans again."""
@@ -709,7 +706,6 @@ def test_apply_plans_again_when_another_run_changed_the_state(team: Team, plugin
     assert not (team.mine / workdir.PLAN_FILE).exists()
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_migration_from_local_to_s3_keeps_every_resource(
     tmp_path: Path, endpoint: str, plugin_mirror: Path, monkeypatch: pytest.MonkeyPatch
@@ -790,7 +786,6 @@ def test_migration_from_local_to_s3_keeps_every_resource(
     assert "state migrated" not in again.err
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_plan_a_directory_of_specs_in_parallel(
     tmp_path: Path, endpoint: str, plugin_mirror: Path, monkeypatch: pytest.MonkeyPatch
@@ -861,7 +856,6 @@ def _processes_in(directory: Path) -> list[int]:
     return found
 
 
-@pytest.mark.slow
 @pytest.mark.terraform
 def test_ctrl_c_stops_a_directory_plan_cleanly(tmp_path: Path, endpoint: str, plugin_mirror: Path) -> None:
     names = ("tfgen-stop-a", "tfgen-stop-b", "tfgen-stop-c")

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from tfgen.emulator.endpoint import HOST, free_port, health, wait_until
+from tfgen.emulator.endpoint import HOST, free_port, health, require_moto, wait_until
 from tfgen.errors import EmulatorError
 
 __all__ = [
@@ -84,9 +84,10 @@ def start_background(base_dir: Path, *, timeout: float = 30.0) -> EmulatorInfo:
         The running server (call :func:`status` first to know whether it was new).
 
     Raises:
-        EmulatorError: If the state directory cannot be written, or the server exits
-            early or does not answer in time (it is then killed).
+        EmulatorError: If moto is not installed, the state directory cannot be written, or the server
+            exits early or does not answer in time (it is then killed).
     """
+    require_moto()
     base_dir = base_dir.resolve()
     state_dir = base_dir / _STATE_DIR
     try:

@@ -7,6 +7,7 @@ library only: importing it loads neither moto nor werkzeug.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import socket
@@ -28,6 +29,7 @@ __all__ = [
     "free_port",
     "health",
     "post",
+    "require_moto",
     "reset",
     "wait_until",
 ]
@@ -45,6 +47,16 @@ RESET_PATH = "/_tfgen/reset"
 """``POST`` it to empty a tfgen emulator: a fresh account, AWS's managed policies still there."""
 
 _ENDPOINT_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$")
+
+
+def require_moto() -> None:
+    """Check that moto, which only the ``local`` extra installs, can be imported (without importing it).
+
+    Raises:
+        EmulatorError: If moto is not installed.
+    """
+    if importlib.util.find_spec("moto") is None:
+        raise EmulatorError("the local AWS emulator needs moto, which is not installed: install tfgen[local]")
 
 
 def check_endpoint(endpoint: str) -> str:

@@ -37,6 +37,7 @@ from tfgen.emulator.endpoint import (
     check_endpoint,
     check_reachable,
     health,
+    require_moto,
     reset,
     wait_until,
 )
@@ -58,6 +59,7 @@ __all__ = ["Emulator", "main", "reset_moto", "running_emulator", "serve"]
 
 def _make_server(host: str, port: int, *, fixes: bool = True) -> BaseWSGIServer:
     """Build (bind, not start) a threaded moto WSGI server with tfgen's routes."""
+    require_moto()
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
