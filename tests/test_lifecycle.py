@@ -232,7 +232,7 @@ def _two_instances() -> dict[str, Any]:
     return {**serverless, "instances": 2}
 
 
-@pytest.mark.slow
+@pytest.mark.emulator
 @pytest.mark.terraform
 def test_major_version_plans_no_changes_after_a_minor_upgrade(major: Deployed) -> None:
     rds = aws(major.url, "us-east-1", "rds")
@@ -245,7 +245,7 @@ def test_major_version_plans_no_changes_after_a_minor_upgrade(major: Deployed) -
     assert cluster["instances"][0]["attributes"]["engine_version"] == "17"  # the provider keeps the major
 
 
-@pytest.mark.slow
+@pytest.mark.emulator
 @pytest.mark.terraform
 def test_failover_is_seen_by_terraform_output_and_doctor(major: Deployed) -> None:
     before = major.terraform("output", "-raw", "writer_instance_identifier")
@@ -264,7 +264,7 @@ def test_failover_is_seen_by_terraform_output_and_doctor(major: Deployed) -> Non
     assert f"writer {major.name}-2" in checks["cluster_status"]["evidence"]
 
 
-@pytest.mark.slow
+@pytest.mark.emulator
 @pytest.mark.terraform
 def test_a_pausable_cluster_does_not_alarm_on_missing_data(major: Deployed) -> None:
     events.pause(major.url, major.name)
@@ -279,7 +279,7 @@ def test_a_pausable_cluster_does_not_alarm_on_missing_data(major: Deployed) -> N
     events.resume(major.url, major.name)
 
 
-@pytest.mark.slow
+@pytest.mark.emulator
 @pytest.mark.terraform
 def test_pinned_minor_plans_a_downgrade_after_an_upgrade_and_aws_refuses_it(pinned: Deployed) -> None:
     """The documented behaviour of a pinned minor (aws provider 5.100.0, facts [provider.engine_version]).
