@@ -46,6 +46,8 @@ PROCESS_FIXTURES: dict[str, str] = {
     "local_url": "emulator",  # test_emulator
     "raw_moto_url": "emulator",  # test_emulator
     "moto_url": "emulator",  # test_runbook
+    "cluster_url": "emulator",  # test_lifecycle
+    "ssl_only_postgres_server": "postgres",  # test_database
     "postgres_server": "postgres",
     "checkov": "checkov",  # test_security
 }
