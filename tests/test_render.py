@@ -12,7 +12,7 @@ import hcl2
 import pytest
 
 from tests.goldens import GOLDENS, spec_path
-from tfgen import api
+from tfgen import api, facts
 from tfgen.errors import DriftError, RenderError, SpecError
 from tfgen.render import templates as render
 from tfgen.spec.loading import load_spec
@@ -454,3 +454,25 @@ def test_runbook_is_filled_in_and_fixes_the_design_document(name: str) -> None:
     else:
         assert "Performance Insights is **not available** for Aurora Serverless v1" in body
         assert "--enable-performance-insights" not in body
+
+
+def _resource(out: Path, file: str, kind: str, name: str) -> dict[str, object]:
+    with (out / file).open() as handle:
+        parsed = hcl2.load(handle)
+    # python-hcl2 keeps the labels' quotes
+    kind, name = f'"{kind}"', f'"{name}"'
+    found: dict[str, object] = next(
+        block[kind][name] for block in parsed["resource"] if kind in block and name in block[kind]
+    )
+    return found
+
+
+def test_final_snapshot_suffix_is_renewed_by_every_replacing_argument(rendered: tuple[str, Path]) -> None:
+    """A cluster replaced for any ForceNew argument gets a final snapshot name of its own."""
+    _, out = rendered
+    cluster = _resource(out, "main.tf", "aws_rds_cluster", "this")
+    triggers = _resource(out, "main.tf", "terraform_data", "final_snapshot_suffix")["triggers_replace"]
+    assert isinstance(triggers, dict)
+    replacing = facts.force_new("aws_rds_cluster") & cluster.keys()
+    assert {"database_name", "master_username", "cluster_identifier", "kms_key_id"} <= replacing
+    assert {name: triggers.get(name) for name in replacing} == {name: cluster[name] for name in replacing}

@@ -11,13 +11,19 @@ resource "random_password" "master" {
 
 # Fixed when the cluster is first created (plantimestamp() of that plan, then
 # ignored), so the final snapshot of a re-created cluster never collides with an
-# older one (DBClusterSnapshotAlreadyExistsFault). Replaced with the cluster.
+# older one (DBClusterSnapshotAlreadyExistsFault). Replaced with the cluster: the
+# triggers are every argument below whose change replaces aws_rds_cluster.this.
 resource "terraform_data" "final_snapshot_suffix" {
   input = formatdate("YYYYMMDDhhmmss", plantimestamp())
   triggers_replace = {
-    cluster_identifier = "orders-db"
-    engine_mode        = "provisioned"
-    kms_key_id         = var.kms_key_id
+    cluster_identifier   = "orders-db"
+    engine               = "aurora-postgresql"
+    engine_mode          = "provisioned"
+    database_name        = "orders"
+    master_username      = "orders_admin"
+    db_subnet_group_name = aws_db_subnet_group.this.name
+    storage_encrypted    = true
+    kms_key_id           = var.kms_key_id
   }
 
   lifecycle {

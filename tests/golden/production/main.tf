@@ -79,13 +79,19 @@ resource "aws_secretsmanager_secret_version" "master" {
 
 # Fixed when the cluster is first created (plantimestamp() of that plan, then
 # ignored), so the final snapshot of a re-created cluster never collides with an
-# older one (DBClusterSnapshotAlreadyExistsFault). Replaced with the cluster.
+# older one (DBClusterSnapshotAlreadyExistsFault). Replaced with the cluster: the
+# triggers are every argument below whose change replaces aws_rds_cluster.this.
 resource "terraform_data" "final_snapshot_suffix" {
   input = formatdate("YYYYMMDDhhmmss", plantimestamp())
   triggers_replace = {
-    cluster_identifier = "payments-prod"
-    engine_mode        = "provisioned"
-    kms_key_id         = aws_kms_key.this.arn
+    cluster_identifier   = "payments-prod"
+    engine               = "aurora-postgresql"
+    engine_mode          = "provisioned"
+    database_name        = "payments"
+    master_username      = "payments_admin"
+    db_subnet_group_name = aws_db_subnet_group.this.name
+    storage_encrypted    = true
+    kms_key_id           = aws_kms_key.this.arn
   }
 
   lifecycle {

@@ -3,13 +3,19 @@
 
 # Fixed when the cluster is first created (plantimestamp() of that plan, then
 # ignored), so the final snapshot of a re-created cluster never collides with an
-# older one (DBClusterSnapshotAlreadyExistsFault). Replaced with the cluster.
+# older one (DBClusterSnapshotAlreadyExistsFault). Replaced with the cluster: the
+# triggers are every argument below whose change replaces aws_rds_cluster.this.
 resource "terraform_data" "final_snapshot_suffix" {
   input = formatdate("YYYYMMDDhhmmss", plantimestamp())
   triggers_replace = {
-    cluster_identifier = "staging-api"
-    engine_mode        = "provisioned"
-    kms_key_id         = var.kms_key_id
+    cluster_identifier   = "staging-api"
+    engine               = "aurora-postgresql"
+    engine_mode          = "provisioned"
+    database_name        = "app"
+    master_username      = "dbadmin"
+    db_subnet_group_name = aws_db_subnet_group.this.name
+    storage_encrypted    = true
+    kms_key_id           = var.kms_key_id
   }
 
   lifecycle {
