@@ -7,6 +7,7 @@ import errno
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import hcl2
 import pytest
@@ -456,12 +457,12 @@ def test_runbook_is_filled_in_and_fixes_the_design_document(name: str) -> None:
         assert "--enable-performance-insights" not in body
 
 
-def _resource(out: Path, file: str, kind: str, name: str) -> dict[str, object]:
+def _resource(out: Path, file: str, kind: str, name: str) -> dict[str, Any]:
     with (out / file).open() as handle:
         parsed = hcl2.load(handle)
     # python-hcl2 keeps the labels' quotes
     kind, name = f'"{kind}"', f'"{name}"'
-    found: dict[str, object] = next(
+    found: dict[str, Any] = next(
         block[kind][name] for block in parsed["resource"] if kind in block and name in block[kind]
     )
     return found
@@ -476,3 +477,18 @@ def test_final_snapshot_suffix_is_renewed_by_every_replacing_argument(rendered: 
     replacing = facts.force_new("aws_rds_cluster") & cluster.keys()
     assert {"database_name", "master_username", "cluster_identifier", "kms_key_id"} <= replacing
     assert {name: triggers.get(name) for name in replacing} == {name: cluster[name] for name in replacing}
+
+
+@pytest.mark.parametrize("name", [name for name in sorted(GOLDENS) if "write_only" in spec_path(name).read_text()])
+def test_write_only_secret_follows_a_replaced_cluster(name: str, tmp_path: Path) -> None:
+    """A replaced cluster is created with this run's password: the secret must be written with it too.
+
+    The secret version is written only when its version variable changes; creating a new cluster
+    (a new cluster_resource_id, unknown in the plan) must replace it, and an update in place must not.
+    """
+    api.render(spec_path(name), tmp_path)
+    version = _resource(tmp_path, "main.tf", "aws_secretsmanager_secret_version", "master")
+    (lifecycle,) = version["lifecycle"]
+    assert lifecycle["replace_triggered_by"] == ["${aws_rds_cluster.this.cluster_resource_id}"]
+    cluster = _resource(tmp_path, "main.tf", "aws_rds_cluster", "this")
+    assert cluster["master_password_wo_version"] == version["secret_string_wo_version"]
