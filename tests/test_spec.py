@@ -99,6 +99,17 @@ INVALID = [
         2,
         "name: must start with a lowercase letter and contain only lowercase letters, digits and hyphens",
     ),
+    (
+        "invalid-name-sg-prefix.yaml",
+        2,
+        "name: must not start with sg-: it names the cluster's security group, "
+        "and AWS refuses security group names that look like ids",
+    ),
+    (
+        "invalid-name-default.yaml",
+        2,
+        "name: must not be default: it names the cluster's DB subnet group, and AWS reserves that name",
+    ),
     ("invalid-name-double-hyphen.yaml", 2, "name: must not contain two consecutive hyphens or end with a hyphen"),
     ("invalid-name-trailing-hyphen.yaml", 2, "name: must not contain two consecutive hyphens or end with a hyphen"),
     ("invalid-name-number.yaml", 2, "name: must be a valid string, got int 42; put it in quotes"),
@@ -209,7 +220,17 @@ INVALID = [
     (
         "invalid-master-username-leading-digit.yaml",
         11,
-        "master_username: must start with a letter and contain only letters, digits and underscores (at most 63)",
+        "master_username: must be 1 to 16 letters or digits, starting with a letter (Aurora's rule for the master user)",
+    ),
+    (
+        "invalid-master-username-too-long.yaml",
+        11,
+        "master_username: must be 1 to 16 letters or digits, starting with a letter (Aurora's rule for the master user)",
+    ),
+    (
+        "invalid-master-username-underscore.yaml",
+        11,
+        "master_username: must be 1 to 16 letters or digits, starting with a letter (Aurora's rule for the master user)",
     ),
     ("invalid-port-string.yaml", 11, "port: must be a valid integer, got str '5432'; remove the quotes"),
     ("invalid-port-bool.yaml", 11, "port: must be a valid integer, got boolean true"),
@@ -302,6 +323,11 @@ INVALID = [
     ),
     ("invalid-master-password-string.yaml", 11, "master_password: must be a mapping, got str 'random'"),
     ("invalid-master-password-short.yaml", 12, "master_password.length: must be greater than or equal to 16"),
+    (
+        "invalid-master-password-too-long.yaml",
+        12,
+        "master_password.length: must be at most 41: Aurora refuses longer master passwords",
+    ),
     # network
     (
         "invalid-cidr-host-bits.yaml",
@@ -549,7 +575,8 @@ def test_valid_v2_boundaries_fixture() -> None:
     assert spec.serverless.instances == 15
     assert spec.port == 1150
     assert spec.backup_retention_period == 35
-    assert spec.master_password.length == 99
+    assert spec.master_password.length == 41
+    assert spec.master_username == "Admin67890123456"
     assert spec.tags == {"k" * 128: "v" * 256, "empty": ""}
     assert spec.alarms.custom[0].period == 10
     assert spec.alarms.custom[0].dimensions == {"DBClusterIdentifier": "a" * 60, "Role": "WRITER"}
@@ -650,7 +677,7 @@ BOUNDARIES = [
     ),
     pytest.param("database_name: " + "d" * 63 + "\n", BASE, lambda s: len(s.database_name), 63, id="database-name-63"),
     pytest.param("database_name: Orders_2\n", BASE, lambda s: s.database_name, "Orders_2", id="database-name-mixed"),
-    pytest.param("master_username: Admin_1\n", BASE, lambda s: s.master_username, "Admin_1", id="master-username"),
+    pytest.param("master_username: Admin1\n", BASE, lambda s: s.master_username, "Admin1", id="master-username"),
     pytest.param("port: 1150\n", BASE, lambda s: s.port, 1150, id="port-1150"),
     pytest.param("port: 65535\n", BASE, lambda s: s.port, 65535, id="port-65535"),
     # serverless v2

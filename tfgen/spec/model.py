@@ -34,6 +34,7 @@ from tfgen.spec.fields import (
     MissingData,
     MonitoringInterval,
     ParameterName,
+    PasswordLength,
     Period,
     Region,
     SecurityGroupId,
@@ -89,7 +90,7 @@ class MasterPassword(_Model):
     """Where the master password comes from and where it lives afterwards."""
 
     source: Literal["random", "rds_managed", "write_only"] = "random"
-    length: Annotated[int, Field(ge=16, le=99)] = 32
+    length: PasswordLength = 32
 
 
 class Network(_Model):
