@@ -1272,6 +1272,67 @@ def test_no_warnings_for_a_v2_spec_with_ingress() -> None:
     assert load_spec(FIXTURES / "valid-minimal.yaml").warnings == []
 
 
+PI_WARNING = (
+    "serverless.min_capacity: {min} ACU with Performance Insights on: AWS recommends at least 2 ACU for it; "
+    "set serverless.min_capacity: 2 or performance_insights: false"
+)
+
+
+def test_performance_insights_below_two_acu_warns() -> None:
+    assert parse("performance_insights: true\n").warnings == [f"spec.yaml:1: {PI_WARNING.format(min=0.5)}"]
+    warnings = parse("performance_insights: true\nserverless:\n  min_capacity: 1.5\n").warnings
+    assert warnings == [f"spec.yaml:12: {PI_WARNING.format(min=1.5)}"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "performance_insights: true\nserverless:\n  min_capacity: 2\n",
+        "performance_insights: false\n",
+        "serverless:\n  min_capacity: 0.5\n",  # on by default: not warned, or every default spec would be
+    ],
+)
+def test_performance_insights_at_two_acu_or_off_does_not_warn(extra: str) -> None:
+    assert parse(extra).warnings == []
+
+
+KEY = "arn:aws-us-gov:kms:eu-west-1:111122223333:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
+
+
+def test_user_kms_key_warns_with_the_statement_cloudwatch_logs_needs() -> None:
+    (warning,) = parse(f"kms_key_id: {KEY}\n").warnings
+    assert warning.startswith(
+        "spec.yaml:10: kms_key_id: the key also encrypts the log group /aws/rds/cluster/orders-db/postgresql: "
+        "unless its key policy lets CloudWatch Logs use it, apply fails; add this statement to the key policy: "
+    )
+    statement = json.loads(warning[warning.index("{") :])
+    assert statement == {
+        "Sid": "CloudWatchLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logs.eu-west-1.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {
+            "ArnEquals": {
+                "kms:EncryptionContext:aws:logs:arn": (
+                    "arn:aws-us-gov:logs:eu-west-1:111122223333:log-group:/aws/rds/cluster/orders-db/postgresql"
+                )
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        f"kms_key_id: {KEY}\nlogs:\n  export: false\n",  # no log group
+        "create_kms_key: true\n",  # the module's key policy has the statement
+    ],
+)
+def test_no_kms_warning_without_a_user_key_on_the_log_group(extra: str) -> None:
+    assert parse(extra).warnings == []
+
+
 def test_v1_end_of_life_warning() -> None:
     path = FIXTURES / "valid-v1-default.yaml"
     assert load_spec(path).warnings == [f"{path}:9: serverless.version: {V1_WARNING}"]

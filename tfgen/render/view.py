@@ -93,7 +93,7 @@ class ModuleView:
             max_connections=_max_connections(spec),
             derived_thresholds=derived,
             capacity_override=_capacity_override(spec),
-            log_group_name=f"/aws/rds/cluster/{spec.name}/postgresql",
+            log_group_name=spec.log_group_name,
             iam_name_prefix=f"{spec.name[:24].rstrip('-')}-",
             uses_cmk=spec.create_kms_key or spec.kms_key_id is not None,
             kms_key=kms_key,

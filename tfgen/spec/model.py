@@ -288,6 +288,11 @@ class Spec(_Model):
         return self.is_v2 if self.logs.export is None else self.logs.export
 
     @property
+    def log_group_name(self) -> str:
+        """The CloudWatch log group RDS writes the PostgreSQL logs to (the module creates it)."""
+        return f"/aws/rds/cluster/{self.name}/postgresql"
+
+    @property
     def effective_monitoring_interval(self) -> int:
         """Enhanced monitoring interval of the instances; 0 is off."""
         if self.monitoring_interval is not None:
