@@ -16,7 +16,8 @@ from tests.goldens import GOLDENS, spec_path
 from tfgen import api, facts
 from tfgen.errors import DriftError, RenderError, SpecError
 from tfgen.render import templates as render
-from tfgen.spec.loading import load_spec
+from tfgen.render.view import ModuleView
+from tfgen.spec.loading import load_spec, parse_spec
 
 AWS_ONLY = [name for name in GOLDENS if not load_spec(spec_path(name)).spec.needs_random_provider]
 
@@ -492,3 +493,14 @@ def test_write_only_secret_follows_a_replaced_cluster(name: str, tmp_path: Path)
     assert lifecycle["replace_triggered_by"] == ["${aws_rds_cluster.this.cluster_resource_id}"]
     cluster = _resource(tmp_path, "main.tf", "aws_rds_cluster", "this")
     assert cluster["master_password_wo_version"] == version["secret_string_wo_version"]
+
+
+def test_preload_libraries_join_pg_stat_statements_in_the_parameter_group() -> None:
+    base = spec_path("minimal").read_text()
+    spec = parse_spec(base + "preload_libraries: [pgaudit, pg_cron, auto_explain]\n", Path("spec.yaml")).spec
+    parameters = {name: value for name, value, _ in ModuleView.of(spec).cluster_parameters}
+    assert parameters["shared_preload_libraries"] == '"pg_stat_statements,pgaudit,pg_cron,auto_explain"'
+    default = {
+        name: value for name, value, _ in ModuleView.of(parse_spec(base, Path("spec.yaml")).spec).cluster_parameters
+    }
+    assert default["shared_preload_libraries"] == '"pg_stat_statements"'

@@ -232,6 +232,23 @@ INVALID = [
         11,
         "master_username: must be 1 to 16 letters or digits, starting with a letter (Aurora's rule for the master user)",
     ),
+    (
+        "invalid-preload-library-unknown.yaml",
+        11,
+        "preload_libraries[1]: 'timescaledb' is not a library Aurora PostgreSQL preloads; "
+        "one of auto_explain, pg_cron, pg_hint_plan, pg_tle, pgaudit, pglogical",
+    ),
+    (
+        "invalid-preload-library-always.yaml",
+        11,
+        "preload_libraries[0]: pg_stat_statements is always loaded by the module; leave it out",
+    ),
+    ("invalid-preload-library-duplicate.yaml", 13, "preload_libraries[1]: duplicate pgaudit"),
+    (
+        "invalid-preload-library-v1.yaml",
+        13,
+        "preload_libraries: Aurora Serverless v1 does not let shared_preload_libraries be changed",
+    ),
     ("invalid-port-string.yaml", 11, "port: must be a valid integer, got str '5432'; remove the quotes"),
     ("invalid-port-bool.yaml", 11, "port: must be a valid integer, got boolean true"),
     ("invalid-port-float.yaml", 11, "port: must be a valid integer, got float 5432.5"),

@@ -79,7 +79,8 @@ class ModuleView:
         ]
         if spec.is_v2:
             # Serverless v1 does not let shared_preload_libraries be changed
-            managed.append(("shared_preload_libraries", '"pg_stat_statements"', "pending-reboot"))
+            libraries = [facts.raw()["preload_libraries"]["always"], *spec.preload_libraries]
+            managed.append(("shared_preload_libraries", hcl.string(",".join(libraries)), "pending-reboot"))
         derived = _derived_thresholds(spec)
         # written out at each use (not through a local) so that scanners such as Checkov see it
         kms_key = "aws_kms_key.this.arn" if spec.create_kms_key else "var.kms_key_id"

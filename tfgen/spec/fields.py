@@ -189,7 +189,7 @@ MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 MANAGED_PARAMETERS = {
     "log_min_duration_statement": "slow_query_ms",
     "log_statement": "the module (ddl)",
-    "shared_preload_libraries": "the module (pg_stat_statements)",
+    "shared_preload_libraries": "preload_libraries (the module loads pg_stat_statements)",
 }
 
 
@@ -213,7 +213,17 @@ def _parameter_name(value: str) -> str:
     return value
 
 
+def _preload_library(value: str) -> str:
+    rules = facts.raw()["preload_libraries"]
+    if value == rules["always"]:
+        raise _fail(f"{value} is always loaded by the module; leave it out")
+    if value not in rules["allowed"]:
+        raise _fail(f"{value!r} is not a library Aurora PostgreSQL preloads; one of {', '.join(rules['allowed'])}")
+    return value
+
+
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+PreloadLibrary = Annotated[str, AfterValidator(_preload_library)]
 MonitoringInterval = Annotated[int, AfterValidator(_monitoring_interval)]
 ParameterName = Annotated[str, AfterValidator(_parameter_name)]
 

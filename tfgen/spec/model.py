@@ -36,6 +36,7 @@ from tfgen.spec.fields import (
     ParameterName,
     PasswordLength,
     Period,
+    PreloadLibrary,
     Region,
     SecurityGroupId,
     SnsArn,
@@ -215,6 +216,8 @@ class Spec(_Model):
     """Enhanced monitoring, seconds. Default: 60 for v2; v1 has no instances to monitor."""
     logs: Logs = Logs()
     slow_query_ms: Annotated[int, Field(ge=-1, le=2_147_483_647)] = 1000
+    preload_libraries: list[PreloadLibrary] = []
+    """Libraries loaded besides pg_stat_statements (shared_preload_libraries; v2 only), e.g. pgaudit, pg_cron."""
     parameters: list[Parameter] = []
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()

@@ -88,6 +88,10 @@ def rule_problems(spec: Spec) -> list[Problem]:
         ):
             if getattr(spec, field_name):
                 problems.append(((field_name,), f"{what} is not available for Aurora Serverless v1"))
+        if spec.preload_libraries:
+            problems.append(
+                (("preload_libraries",), "Aurora Serverless v1 does not let shared_preload_libraries be changed")
+            )
         if spec.logs.export:
             problems.append((("logs", "export"), "Aurora Serverless v1 cannot export logs to CloudWatch Logs"))
         if spec.monitoring_interval:
@@ -102,6 +106,7 @@ def rule_problems(spec: Spec) -> list[Problem]:
             )
     lists: list[tuple[Loc, list[str]]] = [
         (("subnet_ids",), spec.subnet_ids),
+        (("preload_libraries",), spec.preload_libraries),
         (("network", "allowed_cidr_blocks"), spec.network.allowed_cidr_blocks),
         (("network", "allowed_security_group_ids"), spec.network.allowed_security_group_ids),
     ]
