@@ -54,7 +54,8 @@ def cluster_names(max_size: int) -> st.SearchStrategy[str]:
         head = first + draw(st.text(LOWER_DIGITS, max_size=10))
         return "-".join([head, *runs])[:max_size].rstrip("-")
 
-    return build()
+    # the security group and DB subnet group carry the name: AWS refuses sg-... and default
+    return build().filter(lambda name: not name.startswith("sg-") and name != "default")
 
 
 regions = st.one_of(
@@ -72,6 +73,12 @@ pg_identifiers = st.builds(
     lambda first, rest: first + rest,
     st.sampled_from(string.ascii_letters),
     st.text(string.ascii_letters + string.digits + "_", max_size=62),
+).filter(lambda name: name.lower() not in RESERVED_PG_NAMES)
+
+master_usernames = st.builds(
+    lambda first, rest: first + rest,
+    st.sampled_from(string.ascii_letters),
+    st.text(string.ascii_letters + string.digits, max_size=15),
 ).filter(lambda name: name.lower() not in RESERVED_PG_NAMES)
 
 
@@ -280,10 +287,10 @@ def valid_specs(draw: st.DrawFn) -> Data:
     backup_window, maintenance_window = draw(_windows())
     optional: dict[str, st.SearchStrategy[Any]] = {
         "database_name": pg_identifiers,
-        "master_username": pg_identifiers,
+        "master_username": master_usernames,
         "port": st.integers(1150, 65535),
         "master_password": st.fixed_dictionaries(
-            {}, optional={"source": st.sampled_from(sources), "length": st.integers(16, 99)}
+            {}, optional={"source": st.sampled_from(sources), "length": st.integers(16, 41)}
         ),
         "network": st.fixed_dictionaries(
             {},
@@ -433,7 +440,7 @@ _RANGE_FIELDS_V1: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
 _RANGE_FIELDS: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
     ("port",): st.integers(max_value=1149) | st.integers(min_value=65536),
     ("backup_retention_period",): st.integers(max_value=0) | st.integers(min_value=36),
-    ("master_password", "length"): st.integers(max_value=15) | st.integers(min_value=100),
+    ("master_password", "length"): st.integers(max_value=15) | st.integers(min_value=42),
     ("alarms", "cpu_threshold"): st.floats(max_value=0, allow_nan=False) | st.floats(min_value=100, exclude_min=True),
     ("alarms", "evaluation_periods"): st.integers(max_value=0) | st.integers(min_value=101),
 }

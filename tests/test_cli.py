@@ -59,7 +59,7 @@ def test_validate_invalid_spec_exits_2_with_one_line_per_problem(
         "alarms, apply_immediately, backup_retention_period, copy_tags_to_snapshot, create_kms_key, database_name, "
         "deletion_protection, engine_version, iam_database_authentication, kms_key_id, logs, master_password, "
         "master_username, monitoring_interval, name, network, parameters, performance_insights, port, "
-        "preferred_backup_window, preferred_maintenance_window, region, serverless, skip_final_snapshot, "
+        "preferred_backup_window, preferred_maintenance_window, preload_libraries, region, serverless, skip_final_snapshot, "
         "slow_query_ms, storage_encrypted, subnet_ids, tags, vpc_id",
     ]
 

@@ -7,15 +7,17 @@ import errno
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import hcl2
 import pytest
 
 from tests.goldens import GOLDENS, spec_path
-from tfgen import api
+from tfgen import api, facts
 from tfgen.errors import DriftError, RenderError, SpecError
 from tfgen.render import templates as render
-from tfgen.spec.loading import load_spec
+from tfgen.render.view import ModuleView
+from tfgen.spec.loading import load_spec, parse_spec
 
 AWS_ONLY = [name for name in GOLDENS if not load_spec(spec_path(name)).spec.needs_random_provider]
 
@@ -454,3 +456,51 @@ def test_runbook_is_filled_in_and_fixes_the_design_document(name: str) -> None:
     else:
         assert "Performance Insights is **not available** for Aurora Serverless v1" in body
         assert "--enable-performance-insights" not in body
+
+
+def _resource(out: Path, file: str, kind: str, name: str) -> dict[str, Any]:
+    with (out / file).open() as handle:
+        parsed = hcl2.load(handle)
+    # python-hcl2 keeps the labels' quotes
+    kind, name = f'"{kind}"', f'"{name}"'
+    found: dict[str, Any] = next(
+        block[kind][name] for block in parsed["resource"] if kind in block and name in block[kind]
+    )
+    return found
+
+
+def test_final_snapshot_suffix_is_renewed_by_every_replacing_argument(rendered: tuple[str, Path]) -> None:
+    """A cluster replaced for any ForceNew argument gets a final snapshot name of its own."""
+    _, out = rendered
+    cluster = _resource(out, "main.tf", "aws_rds_cluster", "this")
+    triggers = _resource(out, "main.tf", "terraform_data", "final_snapshot_suffix")["triggers_replace"]
+    assert isinstance(triggers, dict)
+    replacing = facts.force_new("aws_rds_cluster") & cluster.keys()
+    assert {"database_name", "master_username", "cluster_identifier", "kms_key_id"} <= replacing
+    assert {name: triggers.get(name) for name in replacing} == {name: cluster[name] for name in replacing}
+
+
+@pytest.mark.parametrize("name", [name for name in sorted(GOLDENS) if "write_only" in spec_path(name).read_text()])
+def test_write_only_secret_follows_a_replaced_cluster(name: str, tmp_path: Path) -> None:
+    """A replaced cluster is created with this run's password: the secret must be written with it too.
+
+    The secret version is written only when its version variable changes; creating a new cluster
+    (a new cluster_resource_id, unknown in the plan) must replace it, and an update in place must not.
+    """
+    api.render(spec_path(name), tmp_path)
+    version = _resource(tmp_path, "main.tf", "aws_secretsmanager_secret_version", "master")
+    (lifecycle,) = version["lifecycle"]
+    assert lifecycle["replace_triggered_by"] == ["${aws_rds_cluster.this.cluster_resource_id}"]
+    cluster = _resource(tmp_path, "main.tf", "aws_rds_cluster", "this")
+    assert cluster["master_password_wo_version"] == version["secret_string_wo_version"]
+
+
+def test_preload_libraries_join_pg_stat_statements_in_the_parameter_group() -> None:
+    base = spec_path("minimal").read_text()
+    spec = parse_spec(base + "preload_libraries: [pgaudit, pg_cron, auto_explain]\n", Path("spec.yaml")).spec
+    parameters = {name: value for name, value, _ in ModuleView.of(spec).cluster_parameters}
+    assert parameters["shared_preload_libraries"] == '"pg_stat_statements,pgaudit,pg_cron,auto_explain"'
+    default = {
+        name: value for name, value, _ in ModuleView.of(parse_spec(base, Path("spec.yaml")).spec).cluster_parameters
+    }
+    assert default["shared_preload_libraries"] == '"pg_stat_statements"'

@@ -99,6 +99,17 @@ INVALID = [
         2,
         "name: must start with a lowercase letter and contain only lowercase letters, digits and hyphens",
     ),
+    (
+        "invalid-name-sg-prefix.yaml",
+        2,
+        "name: must not start with sg-: it names the cluster's security group, "
+        "and AWS refuses security group names that look like ids",
+    ),
+    (
+        "invalid-name-default.yaml",
+        2,
+        "name: must not be default: it names the cluster's DB subnet group, and AWS reserves that name",
+    ),
     ("invalid-name-double-hyphen.yaml", 2, "name: must not contain two consecutive hyphens or end with a hyphen"),
     ("invalid-name-trailing-hyphen.yaml", 2, "name: must not contain two consecutive hyphens or end with a hyphen"),
     ("invalid-name-number.yaml", 2, "name: must be a valid string, got int 42; put it in quotes"),
@@ -209,7 +220,34 @@ INVALID = [
     (
         "invalid-master-username-leading-digit.yaml",
         11,
-        "master_username: must start with a letter and contain only letters, digits and underscores (at most 63)",
+        "master_username: must be 1 to 16 letters or digits, starting with a letter (Aurora's rule for the master user)",
+    ),
+    (
+        "invalid-master-username-too-long.yaml",
+        11,
+        "master_username: must be 1 to 16 letters or digits, starting with a letter (Aurora's rule for the master user)",
+    ),
+    (
+        "invalid-master-username-underscore.yaml",
+        11,
+        "master_username: must be 1 to 16 letters or digits, starting with a letter (Aurora's rule for the master user)",
+    ),
+    (
+        "invalid-preload-library-unknown.yaml",
+        11,
+        "preload_libraries[1]: 'timescaledb' is not a library Aurora PostgreSQL preloads; "
+        "one of auto_explain, pg_cron, pg_hint_plan, pg_tle, pgaudit, pglogical",
+    ),
+    (
+        "invalid-preload-library-always.yaml",
+        11,
+        "preload_libraries[0]: pg_stat_statements is always loaded by the module; leave it out",
+    ),
+    ("invalid-preload-library-duplicate.yaml", 13, "preload_libraries[1]: duplicate pgaudit"),
+    (
+        "invalid-preload-library-v1.yaml",
+        13,
+        "preload_libraries: Aurora Serverless v1 does not let shared_preload_libraries be changed",
     ),
     ("invalid-port-string.yaml", 11, "port: must be a valid integer, got str '5432'; remove the quotes"),
     ("invalid-port-bool.yaml", 11, "port: must be a valid integer, got boolean true"),
@@ -302,6 +340,11 @@ INVALID = [
     ),
     ("invalid-master-password-string.yaml", 11, "master_password: must be a mapping, got str 'random'"),
     ("invalid-master-password-short.yaml", 12, "master_password.length: must be greater than or equal to 16"),
+    (
+        "invalid-master-password-too-long.yaml",
+        12,
+        "master_password.length: must be at most 41: Aurora refuses longer master passwords",
+    ),
     # network
     (
         "invalid-cidr-host-bits.yaml",
@@ -549,7 +592,8 @@ def test_valid_v2_boundaries_fixture() -> None:
     assert spec.serverless.instances == 15
     assert spec.port == 1150
     assert spec.backup_retention_period == 35
-    assert spec.master_password.length == 99
+    assert spec.master_password.length == 41
+    assert spec.master_username == "Admin67890123456"
     assert spec.tags == {"k" * 128: "v" * 256, "empty": ""}
     assert spec.alarms.custom[0].period == 10
     assert spec.alarms.custom[0].dimensions == {"DBClusterIdentifier": "a" * 60, "Role": "WRITER"}
@@ -650,7 +694,7 @@ BOUNDARIES = [
     ),
     pytest.param("database_name: " + "d" * 63 + "\n", BASE, lambda s: len(s.database_name), 63, id="database-name-63"),
     pytest.param("database_name: Orders_2\n", BASE, lambda s: s.database_name, "Orders_2", id="database-name-mixed"),
-    pytest.param("master_username: Admin_1\n", BASE, lambda s: s.master_username, "Admin_1", id="master-username"),
+    pytest.param("master_username: Admin1\n", BASE, lambda s: s.master_username, "Admin1", id="master-username"),
     pytest.param("port: 1150\n", BASE, lambda s: s.port, 1150, id="port-1150"),
     pytest.param("port: 65535\n", BASE, lambda s: s.port, 65535, id="port-65535"),
     # serverless v2
@@ -1243,6 +1287,67 @@ def test_canonical_json_has_every_default() -> None:
 
 def test_no_warnings_for_a_v2_spec_with_ingress() -> None:
     assert load_spec(FIXTURES / "valid-minimal.yaml").warnings == []
+
+
+PI_WARNING = (
+    "serverless.min_capacity: {min} ACU with Performance Insights on: AWS recommends at least 2 ACU for it; "
+    "set serverless.min_capacity: 2 or performance_insights: false"
+)
+
+
+def test_performance_insights_below_two_acu_warns() -> None:
+    assert parse("performance_insights: true\n").warnings == [f"spec.yaml:1: {PI_WARNING.format(min=0.5)}"]
+    warnings = parse("performance_insights: true\nserverless:\n  min_capacity: 1.5\n").warnings
+    assert warnings == [f"spec.yaml:12: {PI_WARNING.format(min=1.5)}"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "performance_insights: true\nserverless:\n  min_capacity: 2\n",
+        "performance_insights: false\n",
+        "serverless:\n  min_capacity: 0.5\n",  # on by default: not warned, or every default spec would be
+    ],
+)
+def test_performance_insights_at_two_acu_or_off_does_not_warn(extra: str) -> None:
+    assert parse(extra).warnings == []
+
+
+KEY = "arn:aws-us-gov:kms:eu-west-1:111122223333:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
+
+
+def test_user_kms_key_warns_with_the_statement_cloudwatch_logs_needs() -> None:
+    (warning,) = parse(f"kms_key_id: {KEY}\n").warnings
+    assert warning.startswith(
+        "spec.yaml:10: kms_key_id: the key also encrypts the log group /aws/rds/cluster/orders-db/postgresql: "
+        "unless its key policy lets CloudWatch Logs use it, apply fails; add this statement to the key policy: "
+    )
+    statement = json.loads(warning[warning.index("{") :])
+    assert statement == {
+        "Sid": "CloudWatchLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logs.eu-west-1.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {
+            "ArnEquals": {
+                "kms:EncryptionContext:aws:logs:arn": (
+                    "arn:aws-us-gov:logs:eu-west-1:111122223333:log-group:/aws/rds/cluster/orders-db/postgresql"
+                )
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        f"kms_key_id: {KEY}\nlogs:\n  export: false\n",  # no log group
+        "create_kms_key: true\n",  # the module's key policy has the statement
+    ],
+)
+def test_no_kms_warning_without_a_user_key_on_the_log_group(extra: str) -> None:
+    assert parse(extra).warnings == []
 
 
 def test_v1_end_of_life_warning() -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "default_engine_version",
     "engine_major",
     "engine_majors",
+    "force_new",
     "max_connections",
     "max_connections_rows",
     "minor_of",
@@ -83,6 +84,11 @@ def engine_major(version: str) -> Major | None:
 def default_engine_version(serverless_version: str) -> str:
     """The engine version of a spec that names none: a major for v2, a pinned minor for v1."""
     return str(raw()["engine_default"][serverless_version])
+
+
+def force_new(resource: str) -> frozenset[str]:
+    """Arguments of ``resource`` (e.g. ``aws_rds_cluster``) whose change makes the provider replace it."""
+    return frozenset(raw()["provider"]["force_new"][resource])
 
 
 def max_connections_rows() -> list[tuple[float, int]]:

@@ -40,6 +40,15 @@ def skips(spec: Spec) -> list[Finding]:
         found.append(
             Finding("CKV_AWS_324", "aws_rds_cluster.this", "Aurora Serverless v1 cannot export logs to CloudWatch Logs")
         )
+    if spec.is_v2 and spec.engine_minor_pinned:
+        found.append(
+            Finding(
+                "CKV_AWS_226",
+                "aws_rds_cluster_instance.this",
+                "engine_version pins a minor: after an automatic upgrade the next plan would ask for a downgrade "
+                "AWS refuses; give a major to keep automatic minor upgrades",
+            )
+        )
     if spec.master_password.source == "write_only":
         found.append(
             Finding(

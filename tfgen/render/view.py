@@ -59,6 +59,10 @@ class ModuleView:
     capacity_override: tuple[float, dict[str, float]] | None
     """For the module's own test: another ``max_capacity`` and the thresholds the alarms must then have
     (the alarms whose threshold follows the capacity); None when no alarm does."""
+    final_snapshot_triggers: list[str]
+    """``triggers_replace`` lines of ``terraform_data.final_snapshot_suffix``: every argument the module
+    sets on ``aws_rds_cluster`` that replaces the cluster (``[provider.force_new]`` in ``tfgen/facts/aws.toml``),
+    with the cluster's own expression, so that each new cluster gets a final snapshot name of its own."""
     cluster_parameters: list[tuple[str, str, str]]
     """The parameter group's managed parameters: (name, value expression, apply method).
 
@@ -75,8 +79,11 @@ class ModuleView:
         ]
         if spec.is_v2:
             # Serverless v1 does not let shared_preload_libraries be changed
-            managed.append(("shared_preload_libraries", '"pg_stat_statements"', "pending-reboot"))
+            libraries = [facts.raw()["preload_libraries"]["always"], *spec.preload_libraries]
+            managed.append(("shared_preload_libraries", hcl.string(",".join(libraries)), "pending-reboot"))
         derived = _derived_thresholds(spec)
+        # written out at each use (not through a local) so that scanners such as Checkov see it
+        kms_key = "aws_kms_key.this.arn" if spec.create_kms_key else "var.kms_key_id"
         return cls(
             alarms=[_alarm_view(alarm, spec, derived) for alarm in spec.builtin_alarms],
             max_connections_table=(
@@ -87,13 +94,29 @@ class ModuleView:
             max_connections=_max_connections(spec),
             derived_thresholds=derived,
             capacity_override=_capacity_override(spec),
-            log_group_name=f"/aws/rds/cluster/{spec.name}/postgresql",
+            log_group_name=spec.log_group_name,
             iam_name_prefix=f"{spec.name[:24].rstrip('-')}-",
             uses_cmk=spec.create_kms_key or spec.kms_key_id is not None,
-            # written out at each use (not through a local) so that scanners such as Checkov see it
-            kms_key="aws_kms_key.this.arn" if spec.create_kms_key else "var.kms_key_id",
+            kms_key=kms_key,
+            final_snapshot_triggers=_final_snapshot_triggers(spec, kms_key),
             cluster_parameters=managed,
         )
+
+
+def _final_snapshot_triggers(spec: Spec, kms_key: str) -> list[str]:
+    """The replacing arguments ``main.tf`` sets on the cluster, with the same expressions (a test compares them)."""
+    set_by_module = {
+        "cluster_identifier": hcl.string(spec.name),
+        "engine": hcl.string("aurora-postgresql"),
+        "engine_mode": hcl.string(spec.engine_mode),
+        "database_name": hcl.string(spec.database_name),
+        "master_username": hcl.string(spec.master_username),
+        "db_subnet_group_name": "aws_db_subnet_group.this.name",
+        "storage_encrypted": "true",
+        "kms_key_id": kms_key,
+    }
+    replacing = facts.force_new("aws_rds_cluster")
+    return hcl.align([(name, value) for name, value in set_by_module.items() if name in replacing])
 
 
 def _derived_thresholds(spec: Spec) -> dict[str, str]:

@@ -12,6 +12,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
+from tfgen import facts
 from tfgen.spec.record import AfterValidator, Field, Invalid
 
 
@@ -29,6 +30,15 @@ def _cluster_identifier(value: str) -> str:
         raise _fail("must start with a lowercase letter and contain only lowercase letters, digits and hyphens")
     if "--" in value or value.endswith("-"):
         raise _fail("must not contain two consecutive hyphens or end with a hyphen")
+    # the module names its security group and its DB subnet group after the cluster
+    rules = facts.raw()["naming"]["cluster_name"]
+    if value.startswith(rules["security_group_forbidden_prefix"]):
+        raise _fail(
+            f"must not start with {rules['security_group_forbidden_prefix']}: it names the cluster's security group, "
+            "and AWS refuses security group names that look like ids"
+        )
+    if value in rules["subnet_group_forbidden"]:
+        raise _fail(f"must not be {value}: it names the cluster's DB subnet group, and AWS reserves that name")
     return value
 
 
@@ -68,16 +78,25 @@ def _pg_identifier(value: str) -> str:
     return value
 
 
-RESERVED_USERNAMES = frozenset(
-    {"postgres", "rdsadmin", "rds_superuser", "rds_replication", "rds_iam", "admin", "public"}
-)
 RESERVED_DATABASES = frozenset({"postgres", "rdsadmin", "template0", "template1"})
 
 
 def _master_username(value: str) -> str:
-    _pg_identifier(value)
-    if value.lower() in RESERVED_USERNAMES:
+    rules = facts.raw()["naming"]["master_username"]
+    if not (rules["min_length"] <= len(value) <= rules["max_length"] and re.fullmatch(rules["pattern"], value)):
+        raise _fail(
+            f"must be {rules['min_length']} to {rules['max_length']} letters or digits, starting with a letter "
+            "(Aurora's rule for the master user)"
+        )
+    if value.lower() in rules["reserved"]:
         raise _fail(f"{value!r} is reserved by Aurora PostgreSQL; choose another name")
+    return value
+
+
+def _password_length(value: int) -> int:
+    rules = facts.raw()["naming"]["master_password"]
+    if value > rules["max_length"]:
+        raise _fail(f"must be at most {rules['max_length']}: Aurora refuses longer master passwords")
     return value
 
 
@@ -129,6 +148,8 @@ TagValue = Annotated[str, Field(max_length=256)]
 Description = Annotated[str, Field(min_length=1, max_length=255)]
 DatabaseName = Annotated[str, AfterValidator(_database_name)]
 MasterUsername = Annotated[str, AfterValidator(_master_username)]
+PasswordLength = Annotated[int, Field(ge=16), AfterValidator(_password_length)]
+"""Length of the master password tfgen generates: 16 at least (tfgen's choice), Aurora's maximum at most."""
 AlarmName = Annotated[str, _pattern(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", "an alarm name (letters, digits, _ and -)")]
 Statistic = Literal["Average", "Sum", "Minimum", "Maximum", "SampleCount"]
 Comparison = Literal[
@@ -168,7 +189,7 @@ MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 MANAGED_PARAMETERS = {
     "log_min_duration_statement": "slow_query_ms",
     "log_statement": "the module (ddl)",
-    "shared_preload_libraries": "the module (pg_stat_statements)",
+    "shared_preload_libraries": "preload_libraries (the module loads pg_stat_statements)",
 }
 
 
@@ -192,7 +213,17 @@ def _parameter_name(value: str) -> str:
     return value
 
 
+def _preload_library(value: str) -> str:
+    rules = facts.raw()["preload_libraries"]
+    if value == rules["always"]:
+        raise _fail(f"{value} is always loaded by the module; leave it out")
+    if value not in rules["allowed"]:
+        raise _fail(f"{value!r} is not a library Aurora PostgreSQL preloads; one of {', '.join(rules['allowed'])}")
+    return value
+
+
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+PreloadLibrary = Annotated[str, AfterValidator(_preload_library)]
 MonitoringInterval = Annotated[int, AfterValidator(_monitoring_interval)]
 ParameterName = Annotated[str, AfterValidator(_parameter_name)]
 

@@ -34,7 +34,9 @@ from tfgen.spec.fields import (
     MissingData,
     MonitoringInterval,
     ParameterName,
+    PasswordLength,
     Period,
+    PreloadLibrary,
     Region,
     SecurityGroupId,
     SnsArn,
@@ -89,7 +91,7 @@ class MasterPassword(_Model):
     """Where the master password comes from and where it lives afterwards."""
 
     source: Literal["random", "rds_managed", "write_only"] = "random"
-    length: Annotated[int, Field(ge=16, le=99)] = 32
+    length: PasswordLength = 32
 
 
 class Network(_Model):
@@ -214,6 +216,8 @@ class Spec(_Model):
     """Enhanced monitoring, seconds. Default: 60 for v2; v1 has no instances to monitor."""
     logs: Logs = Logs()
     slow_query_ms: Annotated[int, Field(ge=-1, le=2_147_483_647)] = 1000
+    preload_libraries: list[PreloadLibrary] = []
+    """Libraries loaded besides pg_stat_statements (shared_preload_libraries; v2 only), e.g. pgaudit, pg_cron."""
     parameters: list[Parameter] = []
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()
@@ -285,6 +289,11 @@ class Spec(_Model):
     def log_export_enabled(self) -> bool:
         """PostgreSQL logs exported to a CloudWatch log group the module creates (v2 only)."""
         return self.is_v2 if self.logs.export is None else self.logs.export
+
+    @property
+    def log_group_name(self) -> str:
+        """The CloudWatch log group RDS writes the PostgreSQL logs to (the module creates it)."""
+        return f"/aws/rds/cluster/{self.name}/postgresql"
 
     @property
     def effective_monitoring_interval(self) -> int:

@@ -9,6 +9,7 @@ a message, worded with its line by :mod:`tfgen.spec.messages`.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 
 from tfgen import facts
@@ -87,6 +88,10 @@ def rule_problems(spec: Spec) -> list[Problem]:
         ):
             if getattr(spec, field_name):
                 problems.append(((field_name,), f"{what} is not available for Aurora Serverless v1"))
+        if spec.preload_libraries:
+            problems.append(
+                (("preload_libraries",), "Aurora Serverless v1 does not let shared_preload_libraries be changed")
+            )
         if spec.logs.export:
             problems.append((("logs", "export"), "Aurora Serverless v1 cannot export logs to CloudWatch Logs"))
         if spec.monitoring_interval:
@@ -101,6 +106,7 @@ def rule_problems(spec: Spec) -> list[Problem]:
             )
     lists: list[tuple[Loc, list[str]]] = [
         (("subnet_ids",), spec.subnet_ids),
+        (("preload_libraries",), spec.preload_libraries),
         (("network", "allowed_cidr_blocks"), spec.network.allowed_cidr_blocks),
         (("network", "allowed_security_group_ids"), spec.network.allowed_security_group_ids),
     ]
@@ -235,6 +241,47 @@ def warnings_for(spec: Spec, today: datetime.date | None = None) -> list[Problem
     found.extend(_engine_warnings(spec, today or datetime.datetime.now(datetime.UTC).date()))
     if not spec.network.allowed_cidr_blocks and not spec.network.allowed_security_group_ids:
         found.append((("network",), "no allowed_cidr_blocks or allowed_security_group_ids: nothing can connect"))
+    found.extend(_aws_guidance(spec))
     if isinstance(spec.backend, S3Backend) and not spec.backend.use_lockfile:
         found.append((("backend", "use_lockfile"), "the state is not locked: two applies at once can corrupt it"))
     return found
+
+
+def _aws_guidance(spec: Spec) -> list[Problem]:
+    """What AWS documents as needed or recommended beyond what it refuses outright."""
+    found: list[Problem] = []
+    minimum = spec.serverless.min_capacity
+    recommended = facts.raw()["performance_insights"]["recommended_min_capacity"]
+    # only when the spec asks for it: the default (on for v2) with the default 0.5 ACU would warn every spec
+    if spec.is_v2 and spec.performance_insights is True and minimum < recommended:
+        found.append(
+            (
+                ("serverless", "min_capacity"),
+                f"{minimum:g} ACU with Performance Insights on: AWS recommends at least {recommended} ACU for it; "
+                f"set serverless.min_capacity: {recommended} or performance_insights: false",
+            )
+        )
+    if spec.kms_key_id is not None and spec.log_export_enabled:
+        found.append((("kms_key_id",), kms_logs_warning(spec, spec.kms_key_id)))
+    return found
+
+
+def kms_logs_warning(spec: Spec, key_arn: str) -> str:
+    """Why ``key_arn`` must let CloudWatch Logs use it, with the key policy statement to add."""
+    rules = facts.raw()["kms_logs"]
+    _, partition, _, _, account, _ = key_arn.split(":", 5)
+    log_group = rules["log_group_arn"].format(
+        partition=partition, region=spec.region, account=account, name=spec.log_group_name
+    )
+    statement = {
+        "Sid": "CloudWatchLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": rules["principal_service"].format(region=spec.region)},
+        "Action": rules["actions"],
+        "Resource": "*",
+        "Condition": {rules["condition_operator"]: {rules["condition_key"]: log_group}},
+    }
+    return (
+        f"the key also encrypts the log group {spec.log_group_name}: unless its key policy lets CloudWatch Logs "
+        f"use it, apply fails; add this statement to the key policy: {json.dumps(statement)}"
+    )
