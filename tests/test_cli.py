@@ -223,3 +223,18 @@ def test_the_shells_completion_requests_reach_typer(words: str, expected: set[st
     result = _tfgen(env=env)
     assert result.returncode == 0, result.stderr
     assert expected <= set(result.stdout.split())
+
+
+def test_plan_detailed_exitcode_makes_every_error_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """With --detailed-exitcode, 2 means "changes" (as terraform's): a bad spec or command line is 1, not 2."""
+    bad = Path(__file__).parent / "fixtures" / "specs" / "invalid-name-double-hyphen.yaml"
+    workdir = str(tmp_path / "work")
+    code, _, err = run(capsys, "plan", str(bad), "--workdir", workdir)
+    assert code == 2, err  # without the flag: bad input, as documented
+    code, _, err = run(capsys, "plan", str(bad), "--detailed-exitcode", "--workdir", workdir)
+    assert code == 1, err
+    assert "error: " in err and "name" in err
+    code, _, err = run(capsys, "plan", str(bad), "--detailed-exitcode", "--no-such-option")
+    assert code == 1, err
+    assert "No such option" in err
+    assert not (tmp_path / "work").exists()

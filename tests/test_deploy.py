@@ -486,6 +486,20 @@ def test_v2_second_plan_shows_no_changes(v2: Deployment) -> None:
     assert summaries and summaries[-1]["changes"]["add"] == summaries[-1]["changes"]["change"] == 0
     assert not [e for e in events if e.get("type") == "planned_change"]
     assert "no changes" in as_json.err
+    # for CI, as terraform plan -detailed-exitcode: 0 without changes
+    assert v2.run("plan", v2.spec_path, "--detailed-exitcode", *v2.local_args()).code == 0
+
+
+@pytest.mark.terraform
+def test_plan_detailed_exitcode_is_2_with_changes(v2: Deployment, tmp_path: Path) -> None:
+    """A spec never applied (another cluster, another working directory): changes, so 2; without the flag, 0."""
+    other = tmp_path / "other.yaml"
+    other.write_text(v2.spec_path.read_text(encoding="utf-8").replace(v2.spec.name, "tfgen-other", 1), encoding="utf-8")
+    local = ["--endpoint", v2.url, "--workdir", str(tmp_path / "work")]
+    detailed = v2.run("plan", other, "--detailed-exitcode", *local)
+    assert detailed.code == 2, str(detailed)
+    assert "Plan: " in detailed.out and "to add" in detailed.out
+    assert ok(v2.run("plan", other, *local)).code == 0
 
 
 @pytest.mark.terraform

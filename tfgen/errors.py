@@ -16,6 +16,11 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
+PLAN_CHANGES = 2
+"""``tfgen plan --detailed-exitcode``: the plan has changes (as ``terraform plan -detailed-exitcode``;
+every error is then 1, so that 2 means only this)."""
+
+
 class TfgenError(Exception):
     """Base of every error caused by the user's input or environment.
 

@@ -10,11 +10,10 @@ a bug and keeps its traceback. The console script starts in :mod:`tfgen.cli.main
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,7 +22,7 @@ from typer.exceptions import TyperException
 
 from tfgen import DEFAULT_MODULE_DIR, api
 from tfgen.cli import commands, output
-from tfgen.errors import ExitCode, UsageError
+from tfgen.errors import ExitCode, TfgenError, UsageError
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: tfgen.api imports it on first use
     from tfgen.deploy import operations as deploy
@@ -225,15 +224,35 @@ def plan(
     lock_timeout: LockTimeoutOpt = None,
     yes: YesOpt = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="With a directory: how many plans run at once.")] = 4,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 0 with no changes, 2 with changes, 1 on any error (as terraform plan -detailed-exitcode).",
+        ),
+    ] = False,
 ) -> None:
     """Render the module and show what terraform would change (the plan is saved).
 
     With a directory, plans every spec in it (every environment, or the one --env names),
     in parallel, and ends with a summary table; the exit code is the worst plan's.
     """
-    options = _options(
-        workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
-    )
+    try:
+        options = _options(
+            workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
+        )
+        code, changes = _plan(spec, options, json_lines=json_lines, yes=yes, jobs=jobs)
+    except TfgenError as error:
+        if detailed_exitcode and error.exit_code != ExitCode.INTERRUPTED:
+            error.exit_code = ExitCode.FAILED  # 2 means "changes" there: a bad spec is an error like any other
+        raise
+    code = commands.detailed_plan_exit_code(code, changes) if detailed_exitcode else code
+    if code:
+        raise typer.Exit(code)
+
+
+def _plan(spec: Path, options: deploy.DeployOptions, *, json_lines: bool, yes: bool, jobs: int) -> tuple[int, bool]:
+    """Plan one spec or a directory; the exit code as documented, and whether any plan has changes."""
     if spec.is_dir():
         if json_lines:
             raise UsageError("--json shows the events of one plan; plan the specs of a directory one by one")
@@ -246,13 +265,13 @@ def plan(
             confirm_migration=_confirm_migration(yes) if yes else None,
         )
         output.print_summary(result)
-        if result.exit_code:
-            raise typer.Exit(int(result.exit_code))
-        return
+        changes = any(row.outcome is not None and row.outcome.plan.changes_present for row in result.rows)
+        return int(result.exit_code), changes
     outcome = api.plan(spec, options, output.reporters(json_lines), confirm_migration=_confirm_migration(yes))
     commands.warn(outcome.loaded.warnings)
     output.print_migration(outcome)
     output.print_plan(outcome, json_lines=json_lines)
+    return int(ExitCode.OK), outcome.plan.changes_present
 
 
 def _plan_and_apply_command(verb: str, doc: str) -> Callable[..., None]:
@@ -369,7 +388,7 @@ def backup(
     env: EnvOpt = None,
 ) -> None:
     """Copy a table to CSV safely: quoted names, no half-written file, row count and sha256."""
-    with _backup_progress() as on_progress:
+    with output.backup_progress() as on_progress:
         result = api.backup(
             spec,
             _options(workdir, local, endpoint, env, binary=binary),
@@ -381,22 +400,6 @@ def backup(
             on_progress=on_progress,
         )
     commands.echo(f"backed up {result.rows} rows ({result.bytes} bytes) to {result.path}; sha256 {result.sha256}")
-
-
-@contextlib.contextmanager
-def _backup_progress() -> Iterator[Callable[[int, int], None] | None]:
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task("copying")
-
-        def update(rows: int, size: int) -> None:
-            bar.update(task, description=f"copying: ~{rows} rows, {size} bytes")
-
-        yield update
 
 
 @app.command()
@@ -472,6 +475,9 @@ def _run_typer(argv: list[str] | None) -> int:
             show()
         else:
             typer.echo(f"error: {error.format_message()}", err=True)
+        words = sys.argv[1:] if argv is None else argv
+        if "--detailed-exitcode" in words and error.exit_code == ExitCode.USAGE:
+            return int(ExitCode.FAILED)  # there, 2 means "changes": a usage error is an error like any other
         return int(error.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)

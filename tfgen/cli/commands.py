@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tfgen import __version__, api
-from tfgen.errors import DriftError, ExitCode, TfgenError, UsageError
+from tfgen.errors import PLAN_CHANGES, DriftError, ExitCode, TfgenError, UsageError
 
 
 def echo(message: str, *, err: bool = False) -> None:
@@ -129,3 +129,12 @@ def _render_one(spec: Path, out: Path, *, check: bool, env: str | None) -> None:
         echo(f"{directory}: wrote {len(result.changed)} file(s), {len(result.unchanged)} unchanged")
     else:
         echo(f"{directory}: up to date ({len(result.unchanged)} files)")
+
+
+def detailed_plan_exit_code(code: int, changes: bool) -> int:
+    """``tfgen plan --detailed-exitcode``: 1 if a plan failed, else 2 if any has changes, else 0 (130 stays)."""
+    if code == ExitCode.INTERRUPTED:
+        return code
+    if code:
+        return int(ExitCode.FAILED)
+    return PLAN_CHANGES if changes else int(ExitCode.OK)

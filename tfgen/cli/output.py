@@ -5,8 +5,10 @@ Formatting only: every value comes from :mod:`tfgen.api`. Nothing here imports T
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tfgen.cli.commands import echo, report, warn
@@ -135,3 +137,20 @@ def print_doctor(result: DoctorReport, *, json_out: bool) -> None:
         echo(f"{check.status!s:<4}  {check.name:<{width}}  {check.evidence}")
         if check.next_step and check.status is not Status.PASS:
             echo(f"{'':<4}  {'':<{width}}  next: {check.next_step}")
+
+
+@contextlib.contextmanager
+def backup_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """``tfgen backup``'s progress on a terminal: a callback for rows and bytes so far (None elsewhere)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task("copying")
+
+        def update(rows: int, size: int) -> None:
+            bar.update(task, description=f"copying: ~{rows} rows, {size} bytes")
+
+        yield update
