@@ -117,13 +117,11 @@ def v1_spec(directory: Path, **changes: Any) -> Path:
       security group, ``--local`` cannot even plan (see
       ``test_local_plan_of_a_spec_with_allowed_security_groups``).
     """
-    return derive_spec(
-        V1_SPEC,
-        directory,
-        deletion_protection=False,
-        network={"allowed_cidr_blocks": ["10.30.0.0/16", "10.31.0.0/16"]},
-        **changes,
-    )
+    base: dict[str, Any] = {
+        "deletion_protection": False,
+        "network": {"allowed_cidr_blocks": ["10.30.0.0/16", "10.31.0.0/16"]},
+    }
+    return derive_spec(V1_SPEC, directory, **(base | changes))
 
 
 def aws(url: str, region: str, service: str) -> Any:
@@ -666,6 +664,51 @@ def test_v1_end_to_end(tmp_path: Path, endpoint: str, plugin_mirror: Path) -> No
     ]
     assert snapshot["DBClusterIdentifier"] == spec.name and snapshot["SnapshotType"] == "manual"
     check_password_nowhere(password, directory, runs)
+
+
+@pytest.mark.terraform
+def test_destroy_of_a_protected_cluster_deletes_nothing_until_the_documented_path(
+    tmp_path: Path, endpoint: str, plugin_mirror: Path
+) -> None:
+    """A protected cluster: destroy refuses before deleting anything; the hint's path then works.
+
+    The path: ``deletion_protection: false`` in the spec, ``tfgen apply``, ``tfgen destroy``.
+    """
+    spec_path = v1_spec(tmp_path / "specs", deletion_protection=True)
+    spec = load_spec(spec_path).spec
+    directory = tmp_path / "work"
+    local = ["--endpoint", endpoint, "--workdir", str(directory)]
+    ok(tfgen("apply", spec_path, "--auto-approve", *local))
+    found = check_deployment(endpoint, spec)
+    state_before = (directory / STATE_FILE).read_text(encoding="utf-8")
+
+    refused = tfgen("destroy", spec_path, "--auto-approve", *local)
+    assert refused.code == 1, str(refused)
+    assert "Traceback" not in refused.text
+    assert "module.cluster.aws_rds_cluster.this has deletion protection (in the spec and on the deployed cluster)" in (
+        refused.err
+    )
+    assert "set `deletion_protection: false` in the spec, run `tfgen apply`, then `tfgen destroy`" in refused.err
+    assert "destroy complete" not in refused.out
+    check_deployment(endpoint, spec)  # everything is still there: the secret, the alarms, the cluster
+    assert (directory / STATE_FILE).read_text(encoding="utf-8") == state_before
+    assert not (directory / workdir.PLAN_FILE).exists()
+
+    # the spec says false, the deployed cluster is still protected: apply first
+    spec_path = v1_spec(tmp_path / "specs", deletion_protection=False)
+    spec = load_spec(spec_path).spec
+    refused = tfgen("destroy", spec_path, "--auto-approve", *local)
+    assert refused.code == 1, str(refused)
+    assert "(on the deployed cluster)" in refused.err
+    assert "the spec already says `deletion_protection: false`: run `tfgen apply`, then `tfgen destroy`" in refused.err
+    assert (directory / STATE_FILE).read_text(encoding="utf-8") == state_before
+
+    ok(tfgen("apply", spec_path, "--auto-approve", *local))
+    values = json.loads(ok(tfgen("output", spec_path, "--json", *local)).out)
+    destroy = ok(tfgen("destroy", spec_path, "--auto-approve", *local))
+    assert f"final snapshot: {values['final_snapshot_identifier']} (taken as " in destroy.out
+    assert "destroy complete: 0 added, 0 changed, " in destroy.out
+    check_gone(endpoint, spec, found, values["master_user_secret_arn"])
 
 
 # ---------------------------------------------------------------------- Ctrl-C during apply

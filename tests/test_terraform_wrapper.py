@@ -227,6 +227,17 @@ def test_plan_argv_detailed_exitcode_and_out(tmp_path: Path) -> None:
     assert not any(arg.startswith("-var-file") for arg in argv)
 
 
+def test_show_argv_reads_a_saved_plan_as_json(tmp_path: Path) -> None:
+    tf = Terraform(tmp_path, TerraformSettings(env={}))
+    assert tf.show_argv(Path("rel.tfplan")) == [
+        "terraform",
+        "show",
+        "-json",
+        "-no-color",
+        str(Path("rel.tfplan").absolute()),
+    ]
+
+
 def test_no_argv_ever_has_force_synchronous_or_var_file(tmp_path: Path) -> None:
     tf = Terraform(tmp_path, TerraformSettings(env={}))
     plan = tmp_path / "p.tfplan"
@@ -237,6 +248,7 @@ def test_no_argv_ever_has_force_synchronous_or_var_file(tmp_path: Path) -> None:
         tf.plan_argv(plan, destroy=True),
         tf.apply_argv(plan),
         tf.output_argv(),
+        tf.show_argv(plan),
         tf.validate_argv(),
         tf.fmt_argv(),
     ]
@@ -245,6 +257,18 @@ def test_no_argv_ever_has_force_synchronous_or_var_file(tmp_path: Path) -> None:
         assert "-force" not in argv
         assert not any(arg.startswith(("-synchronous", "-var-file", "-auto-approve=false")) for arg in argv), argv
     assert "-reconfigure" not in tf.init_argv()
+
+
+def test_show_plan_returns_the_json_plan_or_fails_with_what_terraform_said(fake: Fake) -> None:
+    shown = {"format_version": "1.2", "resource_changes": [{"address": "terraform_data.a"}]}
+    fake.program(show={"lines": [shown]})
+    assert fake.terraform().show_plan(fake.workdir / "p.tfplan") == shown
+    fake.program(
+        show={"lines": ["not json", {"stderr": "Error: Failed to read the given file as a state or plan file"}]}
+    )
+    with pytest.raises(TerraformRunError) as caught:
+        fake.terraform().show_plan(fake.workdir / "p.tfplan")
+    assert "Failed to read the given file" in str(caught.value) + "".join(caught.value.output)
 
 
 def test_destroy_plans_then_applies_that_plan_without_force(fake: Fake) -> None:

@@ -147,7 +147,13 @@ def destroy(
 ) -> Outcome:
     """``tfgen destroy``: plan the destruction of everything the spec deployed, ask ``confirm``, apply it.
 
+    Before asking, the plan is checked: a cluster with deletion protection (in the spec, or on the
+    deployed cluster) stops the destroy before anything is deleted. ``confirm`` gets a
+    :class:`~tfgen.deploy.safety.DestroyPlan`, which names each cluster's final snapshot.
+
     Raises:
+        ProtectedClusterError: If a cluster has deletion protection; nothing was deleted. To delete
+            it: ``deletion_protection: false`` in the spec, :func:`apply`, then :func:`destroy`.
         SpecError: If the spec is invalid.
         UsageError: On a bad ``--env`` or ``--lock-timeout``, or a backend change not confirmed.
         TerraformError: If terraform fails.

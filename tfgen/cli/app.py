@@ -201,6 +201,7 @@ def _confirm_migration(yes: bool) -> deploy.ConfirmMigration | None:
 def _show_and_confirm(verb: str, *, auto_approve: bool, json_lines: bool) -> deploy.Confirm:
     def confirm(planned: PlanResult) -> bool:
         output.print_changes(planned, json_lines=json_lines)
+        output.print_deletions(planned, json_lines=json_lines)
         if auto_approve:
             return True
         return typer.confirm(f"{verb.capitalize()} these changes?", default=False, err=True)

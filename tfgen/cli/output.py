@@ -53,6 +53,23 @@ def print_changes(planned: PlanResult, *, json_lines: bool) -> None:
         echo(f"  {_SYMBOLS.get(change.action, ' ')} {change.address} ({change.action})", err=json_lines)
 
 
+def print_deletions(planned: PlanResult, *, json_lines: bool) -> None:
+    """Before a destroy is confirmed: the final snapshot of each cluster it deletes, or loudly that none is taken."""
+    from tfgen.deploy import safety  # loaded already: the plan came from it
+
+    if not isinstance(planned, safety.DestroyPlan):
+        return
+    for cluster in planned.clusters:
+        if cluster.final_snapshot is not None:
+            echo(f"final snapshot: {cluster.final_snapshot} (taken as {cluster.address} is deleted)", err=json_lines)
+        else:
+            echo(
+                f"WARNING: NO FINAL SNAPSHOT: {cluster.address} is deleted without one (skip_final_snapshot); "
+                "its data is gone for good",
+                err=True,
+            )
+
+
 def print_applied(verb: str, done: ApplyResult, *, json_lines: bool) -> None:
     """``apply complete: …`` (or destroy)."""
     echo(f"{verb} complete: {done.add} added, {done.change} changed, {done.remove} destroyed.", err=json_lines)

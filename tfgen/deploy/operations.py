@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfgen.deploy import backend, workdir
+from tfgen.deploy import backend, safety, workdir
 from tfgen.deploy.backend import StateSummary
 from tfgen.deploy.progress import Event, Reporter
 from tfgen.emulator.server import running_emulator
@@ -396,9 +396,12 @@ def destroy(
     confirm: Confirm,
     confirm_migration: ConfirmMigration | None = None,
 ) -> Outcome:
-    """Plan the destruction, ask ``confirm``, then apply exactly that plan with progress.
+    """Plan the destruction, check it (:mod:`tfgen.deploy.safety`), ask ``confirm``, apply exactly that plan.
+
+    ``confirm`` gets a :class:`~tfgen.deploy.safety.DestroyPlan` (the final snapshot of each cluster).
 
     Raises:
+        ProtectedClusterError: If a cluster has deletion protection; nothing is deleted.
         SpecError, UsageError, TerraformError, EmulatorError: As their names say.
     """
     return _plan_and_apply(spec_path, options, reporters, confirm, confirm_migration, destroy=True)
@@ -421,6 +424,8 @@ def _plan_and_apply(
         for attempt in range(_REPLANS + 1):
             planned = _plan(session, reporters, options, destroy=destroy)
             try:
+                if destroy and planned.changes_present:  # a protected cluster: refuse before deleting anything
+                    planned = safety.checked_destroy(planned, session.terraform.show_plan(plan_file))
                 if not planned.changes_present or not confirm(planned):
                     return Outcome(session.loaded, directory, planned, None, session.migration)
                 result = _apply(session, reporters, plan_file, planned, options, destroy=destroy)

@@ -133,6 +133,11 @@ class CommandLines:
         """``terraform state pull``."""
         return self._argv.cmd("state pull")
 
+    def show_argv(self, plan_file: Path) -> list[str]:
+        """``terraform show -json -no-color FILE``: a saved plan as JSON."""
+        flag = python_terraform.IsFlagged
+        return self._argv.cmd("show", str(plan_file.absolute()), json=flag, no_color=flag)
+
     def output_argv(self) -> list[str]:
         """``terraform output -json``."""
         return self._argv.cmd("output", json=python_terraform.IsFlagged, no_color=python_terraform.IsFlagged)

@@ -1,4 +1,4 @@
-"""The terraform commands tfgen runs: init, plan, apply, destroy, output, state pull, validate, fmt.
+"""The terraform commands tfgen runs: init, plan, show, apply, destroy, output, state pull, validate, fmt.
 
 :class:`Terraform` is the one entry point. Each command builds its argv
 (:mod:`~tfgen.terraform.argv`), checks the version first (:mod:`~tfgen.terraform.version`),
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tfgen.terraform import config, errors, process
 from tfgen.terraform.argv import CommandLines
@@ -261,6 +262,24 @@ class Terraform(CommandLines):
             }
         except (ValueError, AttributeError):
             raise self._failure(argv, code, [], err + out) from None
+
+    def show_plan(self, plan_file: Path) -> dict[str, Any]:
+        """A saved plan as terraform's JSON plan representation (``terraform show -json FILE``).
+
+        Raises:
+            TerraformRunError: The command failed or did not print a JSON object.
+        """
+        argv = self.show_argv(plan_file)
+        out: list[str] = []
+        err: list[str] = []
+        code = self._run_checked(argv, out.append, err.append)
+        try:
+            data = json.loads("\n".join(out))
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise self._failure(argv, code, [], err + out[-20:])
+        return data
 
     def state_pull(self) -> str:
         """The current state as JSON text (``terraform state pull``); empty when there is none.
