@@ -1,0 +1,380 @@
+"""Module files into a directory, in place: each file atomically, nothing else touched.
+
+What the writer keeps, and why (a vendored module lives in somebody's repository):
+
+- **The directory itself.** Files are updated in place, never by swapping the directory: its
+  inode, owner, group, mode and setgid bit stay, and so does every file tfgen does not write
+  (another program may be writing files there at the same moment). A symbolic link to the
+  directory is followed: the files go into its target, the link stays a link.
+- **Each file atomically.** A file is written to a temporary file in its own folder (named
+  ``.tfgen-tmp-…``), flushed to disk (``fsync``), then renamed over the old one; the folder is
+  flushed after its renames. A reader sees the old file or the new one, never a mix; after a
+  crash the next render removes the leftovers. ``durable=False`` skips the flushes (a batch of
+  new modules: see BENCHMARKS.md): a crash may then leave empty files, never a mixed one.
+- **Owners and modes.** A replaced file keeps its mode, and its owner and group as far as the
+  process may give them (root always can). A new file gets ``0666 & ~umask`` and the group the
+  kernel gives (a setgid folder's group). Running as root into a directory owned by another user,
+  new files and folders get that directory's owner and group, as if its owner had rendered: a
+  ``sudo tfgen render`` leaves no root-owned files in a user's checkout.
+- **One writer at a time.** Each write holds an exclusive ``flock`` on the directory itself (no
+  lock file to ignore in git); a second render waits (saying so) up to :data:`LOCK_TIMEOUT`
+  seconds, then gives up with an error. Two renders never mix their files.
+- **Refused targets.** ``/``, the home directory, and a directory with a mount point in it
+  (immediately below it, or on the way to a file tfgen writes): nothing tfgen writes belongs
+  there. ``-o .`` and ``-o ..`` are ordinary directories and work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import secrets
+import stat
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tfgen.errors import RenderError, UsageError
+
+IGNORED = (".terraform", ".terraform.lock.hcl", ".git")
+"""Entries of a module directory that are neither tfgen's nor drift (terraform's, git's)."""
+
+TEMP_PREFIX = ".tfgen-tmp-"
+"""How the temporary files of a write begin: the next write removes any it finds (a killed render's)."""
+
+LOCK_TIMEOUT = 120.0
+"""Seconds a write waits for another tfgen writing the same directory before it gives up."""
+
+NOT_A_FILE = b"\0"
+"""What :meth:`ModuleDir.read` returns for an entry that is not a regular file (a link, a folder):
+no rendered file is a single NUL byte."""
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def cannot_write(directory: Path, exc: OSError) -> RenderError:
+    """The error for a write the operating system refused."""
+    return RenderError(f"{directory}: cannot write: {exc.strerror or exc}")
+
+
+@dataclass
+class WriteResult:
+    """What a write did to a module directory."""
+
+    directory: Path
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    """Files in the directory that tfgen did not write (left in place)."""
+    removed: list[str] = field(default_factory=list)
+    """Files tfgen wrote before and no longer renders, removed (they were unedited)."""
+    kept: list[str] = field(default_factory=list)
+    """Files tfgen wrote before and no longer renders, kept because they were edited since."""
+
+
+def existing_files(directory: Path, skip: Iterable[str] = ()) -> list[str]:
+    """Every file below ``directory`` (relative, sorted), but :data:`IGNORED`, temporary files and ``skip``."""
+    if not directory.is_dir():
+        return []
+    skipped = {*IGNORED, *skip}
+    found = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if d not in IGNORED)
+        for name in sorted(names):
+            relative = (Path(root) / name).relative_to(directory).as_posix()
+            if name not in IGNORED and relative not in skipped and not name.startswith(TEMP_PREFIX):
+                found.append(relative)
+    return found
+
+
+def check_target(directory: Path, names: Iterable[str] = ()) -> Path:
+    """The real directory to write ``names`` into (a symbolic link followed), or a refusal.
+
+    Raises:
+        UsageError: If it is a file, ``/``, the home directory, or holds a mount point.
+    """
+    real = Path(os.path.realpath(directory))
+    if real.exists() and not real.is_dir():
+        raise UsageError(f"{directory}: exists and is not a directory")
+    if real == Path(real.anchor):
+        raise UsageError(f"{directory}: refusing to write a module into the root directory")
+    with contextlib.suppress(RuntimeError, KeyError):  # no home directory: nothing to protect
+        if real == Path(os.path.realpath(Path.home())):
+            raise UsageError(f"{directory}: refusing to write a module into the home directory")
+    if not real.is_dir():
+        return real
+    with os.scandir(real) as scan:
+        folders = {Path(entry.path) for entry in scan if entry.is_dir(follow_symlinks=False)}
+    for name in names:
+        folders.update(parent for parent in (real / name).parents if real in parent.parents)
+    for folder in sorted(folders):
+        if os.path.ismount(folder):
+            raise UsageError(
+                f"{directory}: {folder} is a mount point; refusing to write a module around it",
+                hint="render into a directory that holds no mounted file system",
+            )
+    return real
+
+
+class ModuleDir:
+    """A module directory held by one writer (see :func:`opened`): read, put and remove its files."""
+
+    def __init__(self, path: Path, shown: Path, *, durable: bool, owner: tuple[int, int] | None) -> None:
+        self.path = path
+        self.shown = shown
+        """The directory as the user named it, for messages."""
+        self.durable = durable
+        self.owner = owner
+        """(uid, gid) for new files and folders (root writing for another user), else None."""
+        self._touched: set[Path] = set()
+        self._swept: set[Path] = set()
+
+    def read(self, name: str) -> bytes | None:
+        """The bytes of file ``name``; None if there is none; :data:`NOT_A_FILE` for a link or a folder.
+
+        Raises:
+            RenderError: If it cannot be read.
+        """
+        path = self.path / name
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
+                return NOT_A_FILE
+            if isinstance(exc, NotADirectoryError):
+                return None
+            raise RenderError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return NOT_A_FILE
+            chunks = []
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def put(self, files: dict[str, bytes]) -> None:
+        """Replace (or create) each file atomically, keeping an old file's mode and owner.
+
+        Every new file is written to its temporary file first, then all are renamed: a failure
+        while writing (a full disk) leaves every old file as it was.
+
+        Raises:
+            RenderError: If a file cannot be written.
+        """
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for name, data in files.items():
+                path = self.path / name
+                try:
+                    staged.append((self._stage(path, data), path))
+                except OSError as exc:
+                    raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from None
+            while staged:
+                temp, path = staged[0]
+                try:
+                    os.rename(temp, path)
+                except OSError as exc:
+                    raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from None
+                staged.pop(0)
+                self._touched.add(path.parent)
+        finally:
+            for temp, _ in staged:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+
+    def _stage(self, path: Path, data: bytes) -> Path:
+        """A temporary file beside ``path`` holding ``data``, with the mode and owner ``path`` should get."""
+        self._make_folders(path.parent)
+        self.sweep(path.parent)
+        try:
+            old: os.stat_result | None = os.lstat(path)
+        except FileNotFoundError:
+            old = None
+        if old is not None and stat.S_ISDIR(old.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
+        temp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(4)}-{path.name}"
+        fd = os.open(temp, _CREATE, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if old is not None and stat.S_ISREG(old.st_mode):
+                self._chown(fd, old.st_uid, old.st_gid)
+                os.fchmod(fd, stat.S_IMODE(old.st_mode))
+            elif self.owner is not None:
+                self._chown(fd, *self.owner)
+            if self.durable:
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        os.close(fd)
+        return temp
+
+    def remove(self, name: str) -> None:
+        """Remove file ``name``, and the folders it leaves empty (up to the directory).
+
+        Raises:
+            RenderError: If it cannot be removed.
+        """
+        path = self.path / name
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise RenderError(f"{path}: cannot remove: {exc.strerror or exc}") from None
+        self._touched.add(path.parent)
+        for folder in path.parents:
+            if folder == self.path:
+                break
+            try:
+                os.rmdir(folder)  # only an empty folder goes
+            except OSError:
+                break
+            self._touched.add(folder.parent)
+
+    def sweep(self, folder: Path) -> None:
+        """Remove what a killed write left in ``folder`` (once per write)."""
+        if folder in self._swept or not folder.is_dir():
+            return
+        self._swept.add(folder)
+        with os.scandir(folder) as scan:
+            leftovers = [entry.path for entry in scan if entry.name.startswith(TEMP_PREFIX)]
+        for leftover in leftovers:
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+
+    def flush(self) -> None:
+        """Make the renames durable: ``fsync`` each folder that changed."""
+        if not self.durable:
+            return
+        for folder in sorted(self._touched):
+            with contextlib.suppress(OSError):  # a folder removed since, or a file system without it
+                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        self._touched.clear()
+
+    def _make_folders(self, folder: Path) -> None:
+        missing = []
+        while not folder.is_dir():
+            missing.append(folder)
+            folder = folder.parent
+        for new in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(new, 0o777)
+                if self.owner is not None:
+                    os.chown(new, *self.owner)
+            self._touched.add(new.parent)
+
+    def _chown(self, fd: int, uid: int, gid: int) -> None:
+        st = os.fstat(fd)
+        if (st.st_uid, st.st_gid) != (uid, gid):
+            with contextlib.suppress(PermissionError):  # not root: the file is the writer's
+                os.fchown(fd, uid, gid)
+
+
+def _owner_for_new_files(real: Path) -> tuple[int, int] | None:
+    if os.geteuid() != 0:
+        return None
+    existing = real
+    while not existing.exists():
+        existing = existing.parent
+    st = existing.stat()
+    return None if st.st_uid == 0 else (st.st_uid, st.st_gid)
+
+
+@contextlib.contextmanager
+def opened(
+    directory: Path,
+    on_wait: Callable[[str], None] | None = None,
+    timeout: float = LOCK_TIMEOUT,
+    *,
+    names: Iterable[str] = (),
+    durable: bool = True,
+) -> Iterator[ModuleDir]:
+    """Hold ``directory`` (created if missing) for one writer, ready to write ``names``; flushed on exit.
+
+    Raises:
+        UsageError: If the directory is refused (see :func:`check_target`).
+        RenderError: If it cannot be created or opened, or another writer holds it past ``timeout``.
+    """
+    names = list(names)
+    real = check_target(directory, names)
+    owner = _owner_for_new_files(real)
+    module = ModuleDir(real, directory, durable=durable, owner=owner)
+    try:
+        module._make_folders(real)
+        fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise cannot_write(directory, exc) from None
+    try:
+        _lock(fd, directory, on_wait, timeout)
+        module.sweep(real)
+        yield module
+        module.flush()
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _lock(fd: int, directory: Path, on_wait: Callable[[str], None] | None, timeout: float) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    if on_wait is not None:
+        on_wait(f"{directory}: another tfgen is writing it; waiting up to {timeout:.0f} s")
+    deadline = time.monotonic() + timeout
+    while True:
+        time.sleep(0.02)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise RenderError(
+                    f"{directory}: another tfgen kept writing it for {timeout:.0f} s; gave up",
+                    hint="run the render again once the other one has finished",
+                ) from None
+
+
+def write_files(
+    files: dict[str, str],
+    directory: Path,
+    *,
+    durable: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> WriteResult:
+    """Write ``files`` into ``directory`` in place, each atomically, leaving every other file alone.
+
+    Only files whose content differs are written. (No manifest: :mod:`tfgen.render.manifest`
+    adds one, and refuses to overwrite edits.)
+
+    Raises:
+        UsageError: If ``directory`` is refused (a file, ``/``, home, a mount point in it).
+        RenderError: If the files cannot be written.
+    """
+    try:
+        data = {name: text.encode("utf-8") for name, text in files.items()}
+    except UnicodeEncodeError as exc:
+        raise RenderError(f"{directory}: cannot write: {exc}") from None
+    result = WriteResult(directory=directory)
+    with opened(directory, on_wait, names=files, durable=durable) as module:
+        for name, blob in data.items():
+            (result.unchanged if module.read(name) == blob else result.changed).append(name)
+        module.put({name: data[name] for name in result.changed})
+        result.foreign = [name for name in existing_files(module.path) if name not in files]
+    return result
