@@ -111,7 +111,11 @@ def test_render_then_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     code, stdout, err = run(capsys, "render", str(spec_path("local")), "-o", str(out), "--check")
     assert code == 1
     assert stdout.startswith("--- /dev/null\n+++ rendered/alarms.tf\n")
-    assert err == f"error: {out} differs from a fresh render of the spec\n"
+    assert err.splitlines() == [
+        f"error: {out} differs from a fresh render of the spec",
+        f"error: {out}/alarms.tf: missing",
+        "hint: run `tfgen render` to bring it up to date",
+    ]
 
 
 def test_v1_prints_end_of_life_warning(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -156,7 +160,12 @@ def test_several_specs_with_a_name_pattern_like_the_pre_commit_hook(
     code, out, err = run(capsys, "render", "--check", *specs, "-o", pattern)
     assert code == 1
     assert "rendered/outputs.tf" in out
-    assert err == f"error: {tmp_path}/modules/staging-api differs from a fresh render of the spec\n"
+    assert err.splitlines() == [  # the pre-commit hook explains an edited file
+        f"error: {tmp_path}/modules/staging-api differs from a fresh render of the spec",
+        f"error: {tmp_path}/modules/staging-api/outputs.tf: edited by hand since tfgen wrote it",
+        "hint: keep hand edits with `tfgen update SPEC -o DIR` (a three-way merge), "
+        "or drop them with `tfgen render --force`",
+    ]
 
 
 def test_several_specs_need_a_pattern(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -48,6 +48,8 @@ ACCEPTED = [
     ["render", "a.yaml", "--", "b.yaml", "--check", "-o"],
     ["render", "-o", "x", "--", "-a.yaml"],
     ["render", "--", "--", "-"],
+    ["render", "a.yaml", "--force"],
+    ["render", "--force", "-o", "x", "a.yaml", "--force"],
 ]
 
 # What the fast path leaves to Typer: help, errors, other commands, anything unusual.
@@ -172,15 +174,20 @@ def test_both_paths_print_and_exit_alike(capsys: pytest.CaptureFixture[str], tmp
     assert (code, stdout) == (0, f"{out}: up to date (12 files)\n")
     assert err.startswith("warning: ")
     (tmp_path / "module" / "main.tf").write_text("# edited\n")
-    code, diff, _ = _both(capsys, ["render", "--check", v1, "-o", out])
+    code, diff, err = _both(capsys, ["render", "--check", v1, "-o", out])
     assert (code, diff.startswith("--- ")) == (1, True)
+    assert f"error: {out}/main.tf: edited by hand since tfgen wrote it\n" in err
+    code, _, err = _both(capsys, ["render", v1, "-o", out])
+    assert code == 1
+    assert f"error: {out}: 1 file(s) would be overwritten; nothing written\nerror: {out}/main.tf: edited" in err
+    assert (tmp_path / "module" / "main.tf").read_text() == "# edited\n"
     assert _both(capsys, ["render", local, v1, "-o", out])[0] == 2  # several specs need a pattern
     code, _, err = _both(capsys, ["render", local, str(bad), "--check", "-o", pattern])
     assert code == 2  # each spec's error, then the worst code
-    assert err.splitlines() == [
-        f"error: {tmp_path / 'm' / 'local'} differs from a fresh render of the spec",
-        f"error: {bad}:2: invalid YAML: expected ',' or ']', but got '<stream end>'",
-    ]
+    lines = err.splitlines()
+    assert lines[0] == f"error: {tmp_path / 'm' / 'local'} differs from a fresh render of the spec"
+    assert lines[1] == f"error: {tmp_path / 'm' / 'local' / 'versions.tf'}: missing"
+    assert lines[-1] == f"error: {bad}:2: invalid YAML: expected ',' or ']', but got '<stream end>'"
 
 
 def test_ctrl_c_exits_130_quietly_on_both_paths(

@@ -76,11 +76,32 @@ class DriftError(TfgenError):
 
     Args:
         diff: The unified diff between the directory and the fresh render.
+        files: One line per file that differs, saying how (the spec changed, edited by hand, …).
     """
 
-    def __init__(self, message: str, diff: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, diff: str, files: list[str] | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint)
         self.diff = diff
+        self.files = files or []
+
+    def lines(self) -> list[str]:
+        return [self.message, *self.files]
+
+
+class HandEditError(TfgenError):
+    """Raised when a render would overwrite files tfgen did not write, or edited since (without ``--force``),
+    and when ``tfgen update`` leaves conflicts in files (written with conflict markers).
+
+    Args:
+        files: One line per file, naming it and saying why.
+    """
+
+    def __init__(self, message: str, files: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.files = files
+
+    def lines(self) -> list[str]:
+        return [self.message, *self.files]
 
 
 class TerraformError(TfgenError):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tfgen
 from tfgen.errors import UsageError
+from tfgen.render import manifest as _manifest
 from tfgen.render import templates as _render
+from tfgen.render import writer as _writer
 from tfgen.spec import loading as _spec
 
 DEFAULT_MODULE_DIR = tfgen.DEFAULT_MODULE_DIR
@@ -23,7 +26,7 @@ class RenderOutcome:
     loaded: _spec.LoadedSpec
     directory: Path
     files: dict[str, str]
-    written: _render.WriteResult | None
+    written: _writer.WriteResult | None
     """None when ``check`` was requested (nothing is written)."""
 
 
@@ -49,27 +52,33 @@ def render(
     *,
     environment: str | None = None,
     check: bool = False,
+    force: bool = False,
     template_cache: Path | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> RenderOutcome:
     """Render the module of a spec (or of one of its environments) into ``out_dir``, or compare it (``check``).
 
     ``out_dir`` may contain ``{name}`` and ``{stem}``, see :func:`module_dir` (an
     environment's cluster name fills ``{name}``); ``template_cache`` is a directory for
-    compiled templates (faster start-up).
+    compiled templates (faster start-up). The module records what tfgen wrote (its manifest,
+    :mod:`tfgen.render.manifest`); ``on_wait`` hears that another tfgen is writing ``out_dir``.
 
     Raises:
         SpecError: If the spec is invalid (nothing is written).
-        UsageError: If ``environment`` is not one of the spec's.
-        RenderError: If rendering or writing fails (``out_dir`` is left as it was).
+        UsageError: If ``environment`` is not one of the spec's, or ``out_dir`` is refused.
+        HandEditError: Unless ``force``, if a file to write was edited by hand or not written by tfgen.
+        RenderError: If rendering or writing fails (every old file is left as it was).
         DriftError: With ``check``, if ``out_dir`` differs from a fresh render.
     """
     loaded = _spec.load_spec(spec_path, environment)
     out_dir = module_dir(out_dir, loaded)
     files = _render.render_module(loaded.spec, _render.shared_environment(template_cache))
+    record = _manifest.Manifest.of(loaded.spec, loaded.environment, files)
     if check:
-        _render.check_files(files, out_dir)
+        _manifest.check_module(files, out_dir, record, on_wait)
         return RenderOutcome(loaded, out_dir, files, None)
-    return RenderOutcome(loaded, out_dir, files, _render.write_files(files, out_dir))
+    written = _manifest.write_module(files, out_dir, record, force=force, on_wait=on_wait)
+    return RenderOutcome(loaded, out_dir, files, written)
 
 
 def module_dir(template: Path, loaded: _spec.LoadedSpec) -> Path:

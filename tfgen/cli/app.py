@@ -81,12 +81,18 @@ def render(
         ),
     ] = DEFAULT_MODULE_DIR,
     check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if OUT differs from a fresh render.")
+        bool,
+        typer.Option(
+            "--check", help="Write nothing; exit 1 with a diff, and each file's kind of drift, if OUT differs."
+        ),
     ] = False,
     env: EnvOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite files edited by hand or not written by tfgen.")
+    ] = False,
 ) -> None:
-    """Render the Terraform module of a spec (atomically), or check it for drift."""
-    code = commands.render_specs(specs=specs, out=out, check=check, env=env)
+    """Render the Terraform module of a spec (each file atomically; hand edits refused), or check it for drift."""
+    code = commands.render_specs(specs=specs, out=out, check=check, env=env, force=force)
     if code:
         raise typer.Exit(code)
 

@@ -26,6 +26,11 @@ def echo(message: str, *, err: bool = False) -> None:
     stream.flush()
 
 
+def note(line: str) -> None:
+    """Print ``note: <line>`` to stderr."""
+    echo(f"note: {line}", err=True)
+
+
 def warn(lines: Sequence[str]) -> None:
     """Print each line to stderr as ``warning: <line>``."""
     for line in lines:
@@ -90,7 +95,7 @@ def validate_spec(spec: Path, env: str | None) -> int:
     return ExitCode.OK
 
 
-def render_specs(specs: list[Path], out: Path, check: bool, env: str | None) -> int:
+def render_specs(specs: list[Path], out: Path, check: bool, env: str | None, force: bool = False) -> int:
     """``tfgen render``: render (or ``check``) the module of each spec; returns the worst spec's exit code.
 
     The error of a single spec propagates; with several specs each failure is reported and
@@ -105,7 +110,7 @@ def render_specs(specs: list[Path], out: Path, check: bool, env: str | None) -> 
     worst = ExitCode.OK
     for spec in specs:
         try:
-            _render_one(spec, out, check=check, env=env)
+            _render_one(spec, out, check=check, env=env, force=force)
         except TfgenError as error:
             if len(specs) == 1:
                 raise
@@ -114,9 +119,11 @@ def render_specs(specs: list[Path], out: Path, check: bool, env: str | None) -> 
     return worst
 
 
-def _render_one(spec: Path, out: Path, *, check: bool, env: str | None) -> None:
+def _render_one(spec: Path, out: Path, *, check: bool, env: str | None, force: bool) -> None:
     template_cache = api.template_cache_dir(os.environ)
-    outcome = api.render(spec, out, environment=env, check=check, template_cache=template_cache)
+    outcome = api.render(
+        spec, out, environment=env, check=check, force=force, template_cache=template_cache, on_wait=note
+    )
     warn(outcome.loaded.warnings)
     directory = outcome.directory
     if outcome.written is None:
@@ -124,7 +131,11 @@ def _render_one(spec: Path, out: Path, *, check: bool, env: str | None) -> None:
         return
     result = outcome.written
     for name in result.foreign:
-        echo(f"note: {directory / name} was not written by tfgen (left in place)", err=True)
+        note(f"{directory / name} was not written by tfgen (left in place)")
+    for name in result.removed:
+        note(f"{directory / name}: removed (tfgen no longer renders it)")
+    for name in result.kept:
+        note(f"{directory / name}: tfgen no longer renders it, but it was edited by hand: kept")
     if result.changed:
         echo(f"{directory}: wrote {len(result.changed)} file(s), {len(result.unchanged)} unchanged")
     else:

@@ -19,7 +19,7 @@ from tfgen.cli import commands
 # The options of the hot commands as tfgen.cli.app declares them for Typer: spelling -> parameter.
 _ENV = {"--env": "env", "-e": "env"}
 _RENDER = {**_ENV, "--out": "out", "-o": "out"}
-_RENDER_FLAGS = {"--check": "check"}
+_RENDER_FLAGS = {"--check": "check", "--force": "force"}
 
 
 def parse_fast(argv: Sequence[str]) -> functools.partial[int] | None:
@@ -52,6 +52,7 @@ def parse_fast(argv: Sequence[str]) -> functools.partial[int] | None:
             out=Path(given["out"]) if "out" in given else DEFAULT_MODULE_DIR,
             check="check" in given,
             env=given.get("env"),
+            force="force" in given,
         )
     return None
 

@@ -1,8 +1,7 @@
-"""Jinja templates → module files (in memory), and their drift from a directory."""
+"""Jinja templates → module files, in memory (:mod:`tfgen.render.manifest` writes and checks them)."""
 
 from __future__ import annotations
 
-import difflib
 import functools
 import traceback
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import jinja2
 
 from tfgen import __version__
-from tfgen.errors import DriftError, RenderError, UsageError
+from tfgen.errors import RenderError
 from tfgen.render import checkov as security
 from tfgen.render import hcl, interface, outputs, writer
 from tfgen.render.view import ModuleView
@@ -116,40 +115,3 @@ def _template_line(exc: BaseException) -> int | None:
         if frame.name in ("top-level template code", "template") or frame.name.startswith(("block ", "macro ")):
             return frame.lineno
     return None
-
-
-def _check_target(directory: Path) -> None:
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"{directory}: exists and is not a directory")
-
-
-def diff_files(files: dict[str, str], directory: Path) -> str:
-    """Unified diff from ``directory`` to ``files``; empty when they are identical.
-
-    Files in ``directory`` that tfgen would not write count as differences.
-    """
-    _check_target(directory)
-    chunks: list[str] = []
-    existing = writer.existing_files(directory)
-    for name, text in files.items():
-        target = directory / name
-        try:
-            current = target.read_text(encoding="utf-8") if target.is_file() else None
-        except (OSError, UnicodeDecodeError):
-            current = ""
-        if current == text:
-            continue
-        before = [] if current is None else current.splitlines(keepends=True)
-        from_name = "/dev/null" if current is None else f"{directory}/{name}"
-        chunks.extend(difflib.unified_diff(before, text.splitlines(keepends=True), from_name, f"rendered/{name}"))
-    for name in existing:
-        if name not in files:
-            chunks.append(f"Only in {directory}: {name} (not written by tfgen)\n")
-    return "".join(chunks)
-
-
-def check_files(files: dict[str, str], directory: Path) -> None:
-    """Raise :class:`DriftError` unless ``directory`` holds exactly ``files``."""
-    diff = diff_files(files, directory)
-    if diff:
-        raise DriftError(f"{directory} differs from a fresh render of the spec", diff)

@@ -329,9 +329,34 @@ def opened(
         os.close(fd)  # releases the lock
 
 
-def _lock(fd: int, directory: Path, on_wait: Callable[[str], None] | None, timeout: float) -> None:
+@contextlib.contextmanager
+def reading(directory: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[ModuleDir]:
+    """Hold ``directory`` for reading (no writer meanwhile); it need not exist.
+
+    Raises:
+        RenderError: If another writer holds it past :data:`LOCK_TIMEOUT`.
+    """
+    real = Path(os.path.realpath(directory))
+    if real.exists() and not real.is_dir():
+        raise UsageError(f"{directory}: exists and is not a directory")
+    module = ModuleDir(real, directory, durable=False, owner=None)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:  # missing (or unreadable: reading its files says so)
+        yield module
+        return
+    try:
+        _lock(fd, directory, on_wait, LOCK_TIMEOUT, fcntl.LOCK_SH)
+        yield module
+    finally:
+        os.close(fd)
+
+
+def _lock(
+    fd: int, directory: Path, on_wait: Callable[[str], None] | None, timeout: float, kind: int = fcntl.LOCK_EX
+) -> None:
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)
         return
     except BlockingIOError:
         pass
@@ -341,7 +366,7 @@ def _lock(fd: int, directory: Path, on_wait: Callable[[str], None] | None, timeo
     while True:
         time.sleep(0.02)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, kind | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
