@@ -5,6 +5,7 @@ command                function
 =====================  ==================================================
 ``tfgen validate``     :func:`validate`
 ``tfgen render``       :func:`render` (and :func:`module_dir`)
+``tfgen update``       :func:`update`
 ``tfgen schema``       :func:`schema` (:func:`schema_text` as JSON text)
 ``tfgen new``          :func:`new_spec`
 ``tfgen plan``         :func:`plan`, :func:`plan_directory`
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         render,
         schema,
         schema_text,
+        update,
         validate,
     )
     from tfgen.api.deployment import (
@@ -67,6 +69,7 @@ _MODULES = {
         "render",
         "schema",
         "schema_text",
+        "update",
         "validate",
     ),
     "tfgen.api.deployment": (
@@ -119,6 +122,7 @@ __all__ = [
     "schema",
     "schema_text",
     "template_cache_dir",
+    "update",
     "user_cache_dir",
     "validate",
 ]

@@ -1,4 +1,4 @@
-"""validate, render, schema, new: the commands that read specs and write modules (no terraform)."""
+"""validate, render, update, schema, new: the commands that read specs and write modules (no terraform)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import tfgen
 from tfgen.errors import UsageError
 from tfgen.render import manifest as _manifest
+from tfgen.render import merge as _merge
 from tfgen.render import templates as _render
 from tfgen.render import writer as _writer
 from tfgen.spec import loading as _spec
@@ -79,6 +80,32 @@ def render(
         return RenderOutcome(loaded, out_dir, files, None)
     written = _manifest.write_module(files, out_dir, record, force=force, on_wait=on_wait)
     return RenderOutcome(loaded, out_dir, files, written)
+
+
+def update(
+    spec_path: Path,
+    out_dir: Path = DEFAULT_MODULE_DIR,
+    *,
+    environment: str | None = None,
+    dry_run: bool = False,
+    template_cache: Path | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> tuple[_spec.LoadedSpec, _merge.UpdateResult]:
+    """Merge a fresh render of a spec into ``out_dir``, keeping hand edits (a three-way merge per file).
+
+    See :mod:`tfgen.render.merge`. With ``dry_run`` nothing is written (the result's ``diff``
+    says what would change). Conflicts are written with markers and listed in the result.
+
+    Raises:
+        SpecError: If the spec is invalid (nothing is written).
+        UsageError: If ``environment`` is not one of the spec's, or ``out_dir`` is refused.
+        RenderError: If rendering or writing fails, or the manifest is unreadable.
+    """
+    loaded = _spec.load_spec(spec_path, environment)
+    out_dir = module_dir(out_dir, loaded)
+    files = _render.render_module(loaded.spec, _render.shared_environment(template_cache))
+    record = _manifest.Manifest.of(loaded.spec, loaded.environment, files)
+    return loaded, _merge.update_module(files, out_dir, record, dry_run=dry_run, on_wait=on_wait)
 
 
 def module_dir(template: Path, loaded: _spec.LoadedSpec) -> Path:

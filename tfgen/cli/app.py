@@ -81,20 +81,26 @@ def render(
         ),
     ] = DEFAULT_MODULE_DIR,
     check: Annotated[
-        bool,
-        typer.Option(
-            "--check", help="Write nothing; exit 1 with a diff, and each file's kind of drift, if OUT differs."
-        ),
+        bool, typer.Option("--check", help="Write nothing; exit 1 with a diff and each file's drift if OUT differs.")
     ] = False,
     env: EnvOpt = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite files edited by hand or not written by tfgen.")
-    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files edited by hand or not tfgen's.")] = False,
 ) -> None:
     """Render the Terraform module of a spec (each file atomically; hand edits refused), or check it for drift."""
     code = commands.render_specs(specs=specs, out=out, check=check, env=env, force=force)
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def update(
+    spec: SpecArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Module directory, as for render.")] = DEFAULT_MODULE_DIR,
+    env: EnvOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing; print the diff it would make.")] = False,
+) -> None:
+    """Re-render a module keeping hand edits: a three-way merge per file; conflicts marked, listed, exit 1."""
+    commands.update_spec(spec=spec, out=out, env=env, dry_run=dry_run)
 
 
 @app.command()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tfgen import __version__, api
-from tfgen.errors import PLAN_CHANGES, DriftError, ExitCode, TfgenError, UsageError
+from tfgen.errors import PLAN_CHANGES, DriftError, ExitCode, HandEditError, TfgenError, UsageError
 
 
 def echo(message: str, *, err: bool = False) -> None:
@@ -140,6 +140,43 @@ def _render_one(spec: Path, out: Path, *, check: bool, env: str | None, force: b
         echo(f"{directory}: wrote {len(result.changed)} file(s), {len(result.unchanged)} unchanged")
     else:
         echo(f"{directory}: up to date ({len(result.unchanged)} files)")
+
+
+def update_spec(spec: Path, out: Path, env: str | None, dry_run: bool) -> int:
+    """``tfgen update``: merge a fresh render into the module, keeping hand edits; say what happened to each file.
+
+    Raises:
+        HandEditError: If files have (or, with ``dry_run``, would have) conflicts: they are listed.
+        TfgenError: As :func:`tfgen.api.update` raises it.
+    """
+    template_cache = api.template_cache_dir(os.environ)
+    loaded, result = api.update(
+        spec, out, environment=env, dry_run=dry_run, template_cache=template_cache, on_wait=note
+    )
+    warn(loaded.warnings)
+    if dry_run:
+        sys.stdout.write(result.diff)
+    directory = result.directory
+    would = "would be " if dry_run else ""
+    for names, what in (
+        (result.updated, "updated (unedited)"),
+        (result.merged, "merged: your edits kept"),
+        (result.added, "added"),
+        (result.removed, "removed (tfgen no longer renders it)"),
+        (result.kept, "kept: tfgen no longer renders it, but it was edited"),
+        (result.left_deleted, "left deleted (tfgen did not change it)"),
+    ):
+        for name in names:
+            echo(f"{directory / name}: {would}{what}")
+    if result.conflicts:
+        raise HandEditError(
+            f"{directory}: {len(result.conflicts)} file(s) {'would have' if dry_run else 'with'} conflicts",
+            [f"{directory / name}: both you and tfgen changed the same lines" for name in result.conflicts],
+            hint=None if dry_run else "resolve the <<<<<<< ||||||| ======= >>>>>>> blocks, then `tfgen render --check`",
+        )
+    if not dry_run:
+        echo(f"{directory}: up to date with {spec} ({len(result.unchanged)} files unchanged)")
+    return ExitCode.OK
 
 
 def detailed_plan_exit_code(code: int, changes: bool) -> int:

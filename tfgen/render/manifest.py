@@ -211,7 +211,7 @@ def write_module(
                 result.removed.append(name)
             else:
                 result.kept.append(name)
-        _put_manifest(module, manifest)
+        put_manifest(module, manifest)
         result.foreign = [
             name
             for name in writer.existing_files(module.path, [MANIFEST])
@@ -220,7 +220,8 @@ def write_module(
     return result
 
 
-def _put_manifest(module: writer.ModuleDir, manifest: Manifest) -> None:
+def put_manifest(module: writer.ModuleDir, manifest: Manifest) -> None:
+    """Write ``manifest`` into ``module`` unless it holds it already."""
     text = manifest.text().encode("utf-8")
     if module.read(MANIFEST) != text:
         module.put({MANIFEST: text})  # last: until it is written, the old one still describes the files
