@@ -100,8 +100,10 @@ def run_benchmark(bench: Bench) -> Section:
         "",
         f"Median of {bench.batch_reps} worker process(es) per row (`bench/batch_worker.py`). Per spec: "
         "`tfgen.spec.model.parse_spec` (YAML with line tracking, `tfgen.spec.schema` validation, cross-field rules), "
-        "`tfgen.render.templates.render_module`, `tfgen.render.templates.write_files` into a new directory (atomic: staging directory "
-        "+ rename). The variants of `examples/aurora.yaml` differ in name, capacities, instance count, CIDRs and "
+        "`tfgen.render.templates.render_module`, `tfgen.render.templates.write_files` into a new directory (each file "
+        "atomically: a temporary file renamed into place, under a `flock` of the directory; the library writer flushes "
+        "only files that replace others, so a new module costs no `fsync`; `tfgen render` and `tfgen update` flush "
+        "every file and folder, and write the manifest). The variants of `examples/aurora.yaml` differ in name, capacities, instance count, CIDRs and "
         "tags. The clock includes making the environment, so a batch of 1 carries the template compilation. "
         "Kernel: the system part of the CPU time (parse and render make no system calls: it is the write phase's). "
         f"New file: what one empty file cost next to the output just before the batch "

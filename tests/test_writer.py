@@ -281,3 +281,35 @@ def test_setgid_group_owner_and_mode_of_the_directory_are_kept(tmp_path: Path) -
     assert (new.st_uid, new.st_gid) == (65534, gid), "root renders for the directory's owner"
     replaced = (out / "main.tf").stat()
     assert (replaced.st_uid, replaced.st_gid, stat.S_IMODE(replaced.st_mode)) == (12345, gid, 0o640)
+
+
+def count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    return calls
+
+
+def test_the_library_writer_flushes_only_files_that_replace_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = count_fsyncs(monkeypatch)
+    out = tmp_path / "module"
+    writer.write_files(module_files(), out)
+    assert calls == [], "a new module has no old content at stake: no fsync (the batch's budget)"
+    result = writer.write_files(module_files("v1-legacy"), out)
+    assert len(calls) == len(result.changed)
+
+
+def test_render_flushes_every_file_and_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfgen import api
+
+    calls = count_fsyncs(monkeypatch)
+    api.render(spec_path("local"), tmp_path / "module")
+    folders = ["", "module", "module/tests", "module/examples", "module/examples/complete"]  # "": the parent
+    assert len(calls) == len(render.MODULE_FILES) + 1 + len(folders)  # each file, the manifest, each folder

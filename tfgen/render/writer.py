@@ -9,8 +9,12 @@ What the writer keeps, and why (a vendored module lives in somebody's repository
 - **Each file atomically.** A file is written to a temporary file in its own folder (named
   ``.tfgen-tmp-…``), flushed to disk (``fsync``), then renamed over the old one; the folder is
   flushed after its renames. A reader sees the old file or the new one, never a mix; after a
-  crash the next render removes the leftovers. ``durable=False`` skips the flushes (a batch of
-  new modules: see BENCHMARKS.md): a crash may then leave empty files, never a mixed one.
+  crash the next render removes the leftovers. ``tfgen render`` and ``tfgen update`` flush
+  everything (``durable=True``). The library's :func:`write_files` (a batch of new modules, the
+  deploy working directory) flushes only a file that replaces another, whose old content is at
+  stake: a new file is not flushed, as ``git checkout`` and ``cp`` do not (an fsync costs about
+  1 ms, half the batch's budget per spec; BENCHMARKS.md); a crash may then leave a new file
+  empty, never an old one lost.
 - **Owners and modes.** A replaced file keeps its mode, and its owner and group as far as the
   process may give them (root always can). A new file gets ``0666 & ~umask`` and the group the
   kernel gives (a setgid folder's group). Running as root into a directory owned by another user,
@@ -30,6 +34,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import posixpath
 import secrets
 import stat
 import time
@@ -77,14 +82,14 @@ class WriteResult:
 
 def existing_files(directory: Path, skip: Iterable[str] = ()) -> list[str]:
     """Every file below ``directory`` (relative, sorted), but :data:`IGNORED`, temporary files and ``skip``."""
-    if not directory.is_dir():
-        return []
     skipped = {*IGNORED, *skip}
     found = []
-    for root, dirs, names in os.walk(directory):
+    top = os.fspath(directory)
+    for root, dirs, names in os.walk(top):
         dirs[:] = sorted(d for d in dirs if d not in IGNORED)
+        prefix = "" if root == top else os.path.relpath(root, top).replace(os.sep, "/") + "/"
         for name in sorted(names):
-            relative = (Path(root) / name).relative_to(directory).as_posix()
+            relative = prefix + name
             if name not in IGNORED and relative not in skipped and not name.startswith(TEMP_PREFIX):
                 found.append(relative)
     return found
@@ -96,31 +101,42 @@ def check_target(directory: Path, names: Iterable[str] = ()) -> Path:
     Raises:
         UsageError: If it is a file, ``/``, the home directory, or holds a mount point.
     """
-    real = Path(os.path.realpath(directory))
-    if real.exists() and not real.is_dir():
+    real = os.path.realpath(directory)
+    try:
+        mode: int | None = os.stat(real).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISDIR(mode):
         raise UsageError(f"{directory}: exists and is not a directory")
-    if real == Path(real.anchor):
+    if real == "/":
         raise UsageError(f"{directory}: refusing to write a module into the root directory")
-    with contextlib.suppress(RuntimeError, KeyError):  # no home directory: nothing to protect
-        if real == Path(os.path.realpath(Path.home())):
-            raise UsageError(f"{directory}: refusing to write a module into the home directory")
-    if not real.is_dir():
-        return real
+    home = os.path.expanduser("~")  # as Path.home(): $HOME, else the password database
+    if home != "~" and real == os.path.realpath(home):
+        raise UsageError(f"{directory}: refusing to write a module into the home directory")
+    if mode is None:
+        return Path(real)
     with os.scandir(real) as scan:
-        folders = {Path(entry.path) for entry in scan if entry.is_dir(follow_symlinks=False)}
-    for name in names:
-        folders.update(parent for parent in (real / name).parents if real in parent.parents)
+        folders = {entry.path for entry in scan if entry.is_dir(follow_symlinks=False)}
+    for name in names:  # the folders on the way to each file
+        folder = posixpath.dirname(name)
+        while folder:
+            folders.add(os.path.join(real, folder))
+            folder = posixpath.dirname(folder)
     for folder in sorted(folders):
-        if os.path.ismount(folder):
+        if os.path.lexists(folder) and os.path.ismount(folder):
             raise UsageError(
                 f"{directory}: {folder} is a mount point; refusing to write a module around it",
                 hint="render into a directory that holds no mounted file system",
             )
-    return real
+    return Path(real)
 
 
 class ModuleDir:
-    """A module directory held by one writer (see :func:`opened`): read, put and remove its files."""
+    """A module directory held by one writer (see :func:`opened`): read, put and remove its files.
+
+    Paths are plain strings inside: a batch writes thousands of files, and :mod:`pathlib`
+    would cost more than the system calls.
+    """
 
     def __init__(self, path: Path, shown: Path, *, durable: bool, owner: tuple[int, int] | None) -> None:
         self.path = path
@@ -129,8 +145,21 @@ class ModuleDir:
         self.durable = durable
         self.owner = owner
         """(uid, gid) for new files and folders (root writing for another user), else None."""
-        self._touched: set[Path] = set()
-        self._swept: set[Path] = set()
+        self._root = os.fspath(path)
+        self._touched: set[str] = set()
+        self._swept: set[str] = set()
+        self._folders: set[str] = set()
+        """Folders known to exist (made or swept in this write)."""
+        self.created = False
+        """Whether this write made the directory: then it holds only what this write put there."""
+        self._written: set[str] = set()
+        self._token = secrets.token_hex(4)
+        self._count = 0
+        self.locked = False
+        """Whether this write holds the directory: only then are temporary files leftovers."""
+
+    def _path(self, name: str) -> str:
+        return f"{self._root}/{name}"
 
     def read(self, name: str) -> bytes | None:
         """The bytes of file ``name``; None if there is none; :data:`NOT_A_FILE` for a link or a folder.
@@ -138,16 +167,16 @@ class ModuleDir:
         Raises:
             RenderError: If it cannot be read.
         """
-        path = self.path / name
+        path = self._path(name)
+        if self.created and path not in self._written:
+            return None
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
             if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
                 return NOT_A_FILE
-            if isinstance(exc, NotADirectoryError):
-                return None
             raise RenderError(f"{path}: cannot read: {exc.strerror or exc}") from None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -168,10 +197,10 @@ class ModuleDir:
         Raises:
             RenderError: If a file cannot be written.
         """
-        staged: list[tuple[Path, Path]] = []
+        staged: list[tuple[str, str]] = []
         try:
             for name, data in files.items():
-                path = self.path / name
+                path = self._path(name)
                 try:
                     staged.append((self._stage(path, data), path))
                 except OSError as exc:
@@ -183,23 +212,25 @@ class ModuleDir:
                 except OSError as exc:
                     raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from None
                 staged.pop(0)
-                self._touched.add(path.parent)
+                self._written.add(path)
+                self._touched.add(os.path.dirname(path))
         finally:
             for temp, _ in staged:
                 with contextlib.suppress(OSError):
                     os.unlink(temp)
 
-    def _stage(self, path: Path, data: bytes) -> Path:
+    def _stage(self, path: str, data: bytes) -> str:
         """A temporary file beside ``path`` holding ``data``, with the mode and owner ``path`` should get."""
-        self._make_folders(path.parent)
-        self.sweep(path.parent)
-        try:
-            old: os.stat_result | None = os.lstat(path)
-        except FileNotFoundError:
-            old = None
+        folder, base = os.path.split(path)
+        self._make_folders(folder)
+        old: os.stat_result | None = None
+        if not self.created or path in self._written:
+            with contextlib.suppress(FileNotFoundError):
+                old = os.lstat(path)
         if old is not None and stat.S_ISDIR(old.st_mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory")
-        temp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(4)}-{path.name}"
+        self._count += 1
+        temp = f"{folder}/{TEMP_PREFIX}{self._token}-{self._count}-{base}"
         fd = os.open(temp, _CREATE, 0o666)
         try:
             view = memoryview(data)
@@ -210,7 +241,7 @@ class ModuleDir:
                 os.fchmod(fd, stat.S_IMODE(old.st_mode))
             elif self.owner is not None:
                 self._chown(fd, *self.owner)
-            if self.durable:
+            if self.durable or old is not None:  # the old file's content is at stake
                 os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -226,30 +257,34 @@ class ModuleDir:
         Raises:
             RenderError: If it cannot be removed.
         """
-        path = self.path / name
+        path = self._path(name)
         try:
             os.unlink(path)
         except FileNotFoundError:
             return
         except OSError as exc:
             raise RenderError(f"{path}: cannot remove: {exc.strerror or exc}") from None
-        self._touched.add(path.parent)
-        for folder in path.parents:
-            if folder == self.path:
-                break
+        folder = os.path.dirname(path)
+        self._touched.add(folder)
+        while folder != self._root:
             try:
                 os.rmdir(folder)  # only an empty folder goes
             except OSError:
                 break
-            self._touched.add(folder.parent)
+            self._folders.discard(folder)
+            folder = os.path.dirname(folder)
+            self._touched.add(folder)
 
-    def sweep(self, folder: Path) -> None:
+    def sweep(self, folder: str) -> None:
         """Remove what a killed write left in ``folder`` (once per write)."""
-        if folder in self._swept or not folder.is_dir():
+        if folder in self._swept or not self.locked:
             return
         self._swept.add(folder)
-        with os.scandir(folder) as scan:
-            leftovers = [entry.path for entry in scan if entry.name.startswith(TEMP_PREFIX)]
+        try:
+            with os.scandir(folder) as scan:
+                leftovers = [entry.path for entry in scan if entry.name.startswith(TEMP_PREFIX)]
+        except OSError:
+            return
         for leftover in leftovers:
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
@@ -267,17 +302,24 @@ class ModuleDir:
                     os.close(fd)
         self._touched.clear()
 
-    def _make_folders(self, folder: Path) -> None:
+    def _make_folders(self, folder: str) -> None:
+        """Make ``folder`` and its missing parents (with the owner new files get); sweep each once."""
+        if folder in self._folders:
+            return
         missing = []
-        while not folder.is_dir():
-            missing.append(folder)
-            folder = folder.parent
+        probe = folder
+        while not os.path.isdir(probe):
+            missing.append(probe)
+            probe = os.path.dirname(probe)
         for new in reversed(missing):
             with contextlib.suppress(FileExistsError):
                 os.mkdir(new, 0o777)
                 if self.owner is not None:
                     os.chown(new, *self.owner)
-            self._touched.add(new.parent)
+            self._touched.add(os.path.dirname(new))
+            self._swept.add(new)  # new: nothing to sweep
+        self.sweep(folder)
+        self._folders.add(folder)
 
     def _chown(self, fd: int, uid: int, gid: int) -> None:
         st = os.fstat(fd)
@@ -316,13 +358,23 @@ def opened(
     owner = _owner_for_new_files(real)
     module = ModuleDir(real, directory, durable=durable, owner=owner)
     try:
-        module._make_folders(real)
+        if not real.is_dir():
+            module._make_folders(os.fspath(real.parent))
+            with contextlib.suppress(FileExistsError):  # another writer made it first: it is not ours
+                os.mkdir(real, 0o777)
+                module.created = True
+                module._touched.add(os.fspath(real.parent))
+                if owner is not None:
+                    os.chown(real, *owner)
+        module._folders.add(os.fspath(real))
         fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         raise cannot_write(directory, exc) from None
     try:
         _lock(fd, directory, on_wait, timeout)
-        module.sweep(real)
+        module.locked = True
+        for folder in () if module.created else {module._root, *(os.path.dirname(module._path(n)) for n in names)}:
+            module.sweep(folder)  # now that no other writer can be using its temporary files
         yield module
         module.flush()
     finally:
@@ -380,7 +432,7 @@ def write_files(
     files: dict[str, str],
     directory: Path,
     *,
-    durable: bool = True,
+    durable: bool = False,
     on_wait: Callable[[str], None] | None = None,
 ) -> WriteResult:
     """Write ``files`` into ``directory`` in place, each atomically, leaving every other file alone.
@@ -401,5 +453,6 @@ def write_files(
         for name, blob in data.items():
             (result.unchanged if module.read(name) == blob else result.changed).append(name)
         module.put({name: data[name] for name in result.changed})
-        result.foreign = [name for name in existing_files(module.path) if name not in files]
+        if not module.created:
+            result.foreign = [name for name in existing_files(module.path) if name not in files]
     return result
