@@ -135,17 +135,18 @@ def test_concurrent_renders_never_mix_and_lose_no_other_file(tmp_path: Path) -> 
     assert [path for path in created if path.read_text() != path.name] == []
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the directory to another user")
-def test_as_root_the_directorys_owner_mode_and_symlink_are_kept(tmp_path: Path) -> None:
-    specs = two_specs(tmp_path)
-    real = tmp_path / "real"
+def nobodys_linked_directory(base: Path, mode: int) -> tuple[Path, Path, os.stat_result]:
+    """A directory of the user nobody's with ``mode``, a symbolic link to it, and its state before."""
+    real = base / "real"
     real.mkdir()
     os.chown(real, NOBODY, NOBODY)
-    real.chmod(0o2775)
-    link = tmp_path / "module"
+    real.chmod(mode)
+    link = base / "module"
     link.symlink_to(real)
-    before = real.stat()
-    race([sys.executable], specs, link, dict(os.environ), rounds=3)
+    return real, link, real.stat()
+
+
+def assert_kept(real: Path, link: Path, before: os.stat_result) -> None:
     after = real.stat()
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert (after.st_ino, after.st_uid, after.st_gid, after.st_mode) == (
@@ -154,6 +155,14 @@ def test_as_root_the_directorys_owner_mode_and_symlink_are_kept(tmp_path: Path) 
         before.st_gid,
         before.st_mode,
     )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the directory to another user")
+def test_as_root_the_directorys_owner_mode_and_symlink_are_kept(tmp_path: Path) -> None:
+    specs = two_specs(tmp_path)
+    real, link, before = nobodys_linked_directory(tmp_path, 0o2775)
+    race([sys.executable], specs, link, dict(os.environ), rounds=3)
+    assert_kept(real, link, before)
     assert {(p.stat().st_uid, p.stat().st_gid) for p in real.rglob("*")} == {(NOBODY, NOBODY)}
     assert_one_whole_render(real, renders(specs))
 
@@ -190,23 +199,10 @@ def test_as_an_ordinary_user_the_directory_and_symlink_are_kept() -> None:
         if python is None:
             pytest.skip("needs root, setpriv, and a Python with tfgen that the user nobody can run")
         specs = two_specs(base)
-        real = base / "real"
-        real.mkdir()
-        os.chown(real, NOBODY, NOBODY)
-        real.chmod(0o2770)
-        link = base / "module"
-        link.symlink_to(real)
-        before = real.stat()
+        real, link, before = nobodys_linked_directory(base, 0o2770)
         with creating_files(real) as created:
             race(python, specs, link, env, rounds=3)
-        after = real.stat()
-        assert link.is_symlink()
-        assert (after.st_ino, after.st_uid, after.st_gid, after.st_mode) == (
-            before.st_ino,
-            before.st_uid,
-            before.st_gid,
-            before.st_mode,
-        )
+        assert_kept(real, link, before)
         tfgen_files = [real / name for name in render.MODULE_FILES]
         assert {(p.stat().st_uid, p.stat().st_gid) for p in tfgen_files} == {(NOBODY, NOBODY)}
         assert [path for path in created if not path.exists()] == []

@@ -98,11 +98,12 @@ def _conflict(mine: list[str], old: list[str], new: list[str], labels: Labels) -
 
 
 @dataclass
-class UpdateResult:
-    """What ``tfgen update`` did (or, with ``dry_run``, would do) to a module directory."""
+class UpdateResult(writer.WriteResult):
+    """What ``tfgen update`` did (or, with ``dry_run``, would do) to a module directory.
 
-    directory: Path
-    unchanged: list[str] = field(default_factory=list)
+    ``changed`` lists every file written; the lists below say how each came to be.
+    """
+
     updated: list[str] = field(default_factory=list)
     """Unedited files, now the fresh render."""
     merged: list[str] = field(default_factory=list)
@@ -110,9 +111,6 @@ class UpdateResult:
     conflicts: list[str] = field(default_factory=list)
     """Files written with conflict markers (or a deleted file tfgen changed, written again)."""
     added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    """Files tfgen no longer renders, kept because they were edited."""
     left_deleted: list[str] = field(default_factory=list)
     """Files deleted by hand that the fresh render does not change: they stay deleted."""
     diff: str = ""
@@ -173,6 +171,7 @@ def update_module(
         for name, unedited in stale_files(module, data, old).items():
             (result.removed if unedited else result.kept).append(name)
             disk_text[name] = _text(module.read(name))
+        result.changed = list(writes)
         result.diff = _diff(directory, disk_text, writes, result.removed)
         if not dry_run:
             module.put(writes)
