@@ -156,3 +156,18 @@ def test_a_damaged_manifest_is_an_error_with_a_way_out(tmp_path: Path) -> None:
         api.render(spec_path("local"), out)
     assert info.value.message.startswith(f"{out}/{manifest.MANIFEST}: not a tfgen manifest (JSONDecodeError: ")
     assert "--force" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("name", ["../outside.tf", "/etc/passwd", "a/../../b", "", "a//b"])
+def test_a_manifest_naming_a_file_outside_the_module_is_refused(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "module"
+    api.render(spec_path("local"), out)
+    victim = tmp_path / "outside.tf"
+    victim.write_text("# tfgen wrote this\n")
+    document = json.loads((out / manifest.MANIFEST).read_text())
+    document["files"][name] = {"sha256": "", "lines": ["# tfgen wrote this\n"]}
+    (out / manifest.MANIFEST).write_text(json.dumps(document))
+    with pytest.raises(RenderError) as info:
+        api.render(spec_path("local"), out)
+    assert f"{name!r} is not a path inside the module" in info.value.message
+    assert victim.read_text() == "# tfgen wrote this\n"

@@ -29,7 +29,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tfgen import __version__
@@ -99,12 +99,20 @@ class Manifest:
             manifest = cls(spec["name"], spec["digest"], spec["environment"], files, document["tfgen_version"])
             if not all(isinstance(v, str) for v in (*files, *files.values(), manifest.tfgen_version)):
                 raise TypeError("a name or text is not a string")
+            unsafe = [name for name in files if not _inside(name)]
+            if unsafe:  # a manifest is repository content: it must not reach outside the module
+                raise ValueError(f"{unsafe[0]!r} is not a path inside the module")
         except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RenderError(
                 f"{where}: not a tfgen manifest ({type(exc).__name__}: {exc})",
                 hint="restore it from version control, or remove it and render with --force",
             ) from None
         return manifest
+
+
+def _inside(name: str) -> bool:
+    parts = name.split("/")
+    return bool(name) and not name.startswith("/") and "\\" not in name and not {"", ".", ".."} & set(parts)
 
 
 def read_manifest(module: writer.ModuleDir) -> Manifest | None:
@@ -225,15 +233,6 @@ def put_manifest(module: writer.ModuleDir, manifest: Manifest) -> None:
     text = manifest.text().encode("utf-8")
     if module.read(MANIFEST) != text:
         module.put({MANIFEST: text})  # last: until it is written, the old one still describes the files
-
-
-@dataclass
-class Drift:
-    """What ``render --check`` found."""
-
-    states: list[FileState] = field(default_factory=list)
-    foreign: list[str] = field(default_factory=list)
-    manifest_current: bool = True
 
 
 def check_module(

@@ -136,8 +136,7 @@ def update_module(
     with writer.opened(directory, on_wait, names=[*files, MANIFEST]) as module:
         old = read_manifest(module)
         recorded = old.files if old is not None else {}
-        version = old.tfgen_version if old is not None else "?"
-        labels = (f"{directory}/NAME (yours)", f"tfgen {version} (last render)", f"tfgen {manifest.tfgen_version}")
+        last = f"tfgen {old.tfgen_version if old is not None else '?'} (last render)"
         writes: dict[str, bytes] = {}
         disk_text: dict[str, str | None] = {}
         for state in classify(module, data, old):
@@ -164,7 +163,7 @@ def update_module(
                     base.splitlines(keepends=True),
                     (ours or "").splitlines(keepends=True),
                     fresh.splitlines(keepends=True),
-                    (labels[0].replace("NAME", name), labels[1], labels[2]),
+                    (f"{directory / name} (yours)", last, f"tfgen {manifest.tfgen_version}"),
                 )
                 (result.conflicts if conflicts else result.merged).append(name)
                 writes[name] = "".join(lines).encode("utf-8")
