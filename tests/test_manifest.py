@@ -62,6 +62,7 @@ def test_render_over_a_hand_written_file_is_refused_and_writes_nothing(tmp_path:
         f"{out}: 1 file(s) would be overwritten; nothing written",
         f"{out}/main.tf: not written by tfgen (not in its manifest)",
     ]
+    assert "--check" in (info.value.hint or "")
     assert tree(out) == {"main.tf": b"# mine, written by hand\n"}
 
 

@@ -208,7 +208,12 @@ def write_module(
             raise HandEditError(
                 f"{directory}: {len(blocked)} file(s) would be overwritten; nothing written",
                 describe(directory, blocked),
-                hint="keep the edits with `tfgen update` (a three-way merge), or overwrite them with --force",
+                hint=(
+                    "keep the edits with `tfgen update` (a three-way merge), or overwrite them with --force"
+                    if old is not None
+                    else f"no {MANIFEST} here (a module rendered by an older tfgen, or not by tfgen): "
+                    "see the differences with `tfgen render --check`, then overwrite them with --force"
+                ),
             )
         for state in states:
             (result.unchanged if state.kind == "same" else result.changed).append(state.name)
