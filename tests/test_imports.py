@@ -114,5 +114,6 @@ def test_no_two_cli_modules_import_each_other() -> None:
         "fast": {"commands"},
         "commands": set(),
         "output": {"commands"},
-        "app": {"commands", "output"},
+        "prompts": {"commands", "output"},
+        "app": {"commands", "output", "prompts"},
     }

@@ -73,6 +73,9 @@ def plan(
 ) -> Outcome:
     """``tfgen plan SPEC``: render, init and plan; the saved plan stays in the working directory.
 
+    A plan with changes is a :class:`~tfgen.deploy.review.ReviewedPlan`: each update's attributes
+    old → new, what forces each replacement, and the data the plan would lose.
+
     Args:
         spec_path: The spec file.
         options: From :func:`deploy_options`.

@@ -21,12 +21,11 @@ import typer
 from typer.exceptions import TyperException
 
 from tfgen import DEFAULT_MODULE_DIR, api
-from tfgen.cli import commands, output
+from tfgen.cli import commands, output, prompts
 from tfgen.errors import ExitCode, TfgenError, UsageError
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: tfgen.api imports it on first use
     from tfgen.deploy import operations as deploy
-    from tfgen.terraform.results import PlanResult
 
 app = typer.Typer(
     name="tfgen",
@@ -178,37 +177,6 @@ def _options(
     )
 
 
-def _require_approval(approved: bool, verb: str, flag: str = "--auto-approve") -> None:
-    """Refuse to go on unasked without a terminal; ``flag`` is the command's own option that approves."""
-    if not approved and not sys.stdin.isatty():
-        raise UsageError(
-            f"refusing to {verb} without confirmation: there is no terminal to ask on", hint=f"pass {flag}"
-        )
-
-
-def _confirm_migration(yes: bool) -> deploy.ConfirmMigration | None:
-    """--yes migrates; a terminal asks; otherwise None (the library refuses and says to pass --yes)."""
-    if not yes and not sys.stdin.isatty():
-        return None
-
-    def confirm(migration: deploy.Migration) -> bool:
-        commands.echo(output.describe_migration(migration), err=True)
-        return yes or typer.confirm("Migrate the state?", default=False, err=True)
-
-    return confirm
-
-
-def _show_and_confirm(verb: str, *, auto_approve: bool, json_lines: bool) -> deploy.Confirm:
-    def confirm(planned: PlanResult) -> bool:
-        output.print_changes(planned, json_lines=json_lines)
-        output.print_deletions(planned, json_lines=json_lines)
-        if auto_approve:
-            return True
-        return typer.confirm(f"{verb.capitalize()} these changes?", default=False, err=True)
-
-    return confirm
-
-
 @app.command()
 def plan(
     spec: Annotated[
@@ -263,12 +231,12 @@ def _plan(spec: Path, options: deploy.DeployOptions, *, json_lines: bool, yes: b
             options,
             jobs=jobs,
             on_done=output.print_row,
-            confirm_migration=_confirm_migration(yes) if yes else None,
+            confirm_migration=prompts.confirm_migration(yes) if yes else None,
         )
         output.print_summary(result)
         changes = any(row.outcome is not None and row.outcome.plan.changes_present for row in result.rows)
         return int(result.exit_code), changes
-    outcome = api.plan(spec, options, output.reporters(json_lines), confirm_migration=_confirm_migration(yes))
+    outcome = api.plan(spec, options, output.reporters(json_lines), confirm_migration=prompts.confirm_migration(yes))
     commands.warn(outcome.loaded.warnings)
     output.print_migration(outcome)
     output.print_plan(outcome, json_lines=json_lines)
@@ -295,15 +263,21 @@ def _plan_and_apply_command(verb: str, doc: str) -> Callable[..., None]:
         options = _options(
             workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
         )
-        _require_approval(auto_approve, verb)
-        confirm = _show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
+        prompts.require_approval(auto_approve, verb)
+        confirm = prompts.show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
         run: Callable[..., deploy.Outcome] = getattr(api, verb)  # looked up now: tfgen.api imports deploy on first use
-        outcome = run(spec, options, output.reporters(json_lines), confirm, confirm_migration=_confirm_migration(yes))
+        outcome = run(
+            spec,
+            options,
+            output.reporters(json_lines),
+            confirm,
+            confirm_migration=prompts.confirm_migration(yes),
+        )
         commands.warn(outcome.loaded.warnings)
         output.print_migration(outcome)
         if outcome.result is None:
             if outcome.plan.changes_present:
-                commands.echo(f"{verb} cancelled", err=True)
+                commands.echo(f"{verb} cancelled; nothing was changed", err=True)
                 raise typer.Exit(int(ExitCode.FAILED))
             output.print_plan(outcome, json_lines=json_lines)
             return
@@ -418,7 +392,7 @@ def insights(
     if enable is None:
         raise UsageError("say --enable or --disable")
     verb = "enable" if enable else "disable"
-    _require_approval(yes, f"{verb} Performance Insights", flag="--yes")
+    prompts.require_approval(yes, f"{verb} Performance Insights", flag="--yes")
     if not yes and not typer.confirm(f"{verb.capitalize()} Performance Insights of {spec}?", default=False, err=True):
         commands.echo("cancelled", err=True)
         raise typer.Exit(int(ExitCode.FAILED))

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfgen.deploy import backend, safety, workdir
+from tfgen.deploy import backend, review, safety, workdir
 from tfgen.deploy import migration as migration_
 from tfgen.deploy.progress import Event, Reporter
 from tfgen.emulator.server import running_emulator
@@ -34,14 +34,14 @@ from tfgen.terraform.results import ApplyResult, OutputValue, PlanResult
 ReporterFactory = Callable[[str], Reporter]
 """Builds the reporter of one phase (``"init"``, ``"plan"``, ``"apply"``, ``"destroy"``)."""
 Confirm = Callable[[PlanResult], bool]
-"""Asked before applying a plan with changes; False cancels."""
+"""Asked before applying a plan with changes (a :class:`~tfgen.deploy.review.ReviewedPlan`); False cancels."""
 
 LOCK_ERROR = "Error acquiring the state lock"
 """Summary of terraform's diagnostic when another run holds the state lock."""
-STALE_PLAN = "Saved plan is stale"
-"""Summary of terraform's diagnostic when the state changed between plan and apply."""
 Migration = migration_.Migration
 ConfirmMigration = migration_.ConfirmMigration
+STALE_PLAN = "Saved plan is stale"
+"""Summary of terraform's diagnostic when the state changed between plan and apply."""
 _REPLANS = 2
 """How often apply plans again (and asks again) after another run changed the state first."""
 _DURATION = re.compile(r"\d+(ms|s|m|h)")
@@ -89,6 +89,7 @@ class _Session:
     prepared: workdir.Prepared
     terraform: Terraform
     migration: Migration | None
+    endpoint: str | None
 
 
 def load(spec_path: Path, environment: str | None) -> LoadedSpec:
@@ -129,11 +130,9 @@ def _session(
     directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
     workdir.check_target(directory, "local" if options.is_local else "aws")
     with emulator_endpoint(options) as endpoint:
-        settings = options.terraform
-        if endpoint is not None:
-            settings = dataclasses.replace(settings, env=backend.emulator_env(settings.env))
-            if backend.kind(spec, local=True) == "s3":
-                backend.ensure_bucket(endpoint, spec)
+        settings = _settings(options, endpoint)
+        if endpoint is not None and backend.kind(spec, local=True) == "s3":
+            backend.ensure_bucket(endpoint, spec)
         directory.mkdir(parents=True, exist_ok=True)  # terraform starts there, `version` too
         tf = Terraform(directory, _with_version_cache(settings, directory))
         version = tf.version()
@@ -155,7 +154,14 @@ def _session(
             reconfigure = before is not None
             _run_phase(reporters, "init", functools.partial(tf.init, reconfigure=reconfigure))
             workdir.mark_initialised(prepared)
-        yield _Session(loaded, prepared, tf, migration)
+        yield _Session(loaded, prepared, tf, migration, endpoint)
+
+
+def _settings(options: DeployOptions, endpoint: str | None) -> TerraformSettings:
+    """terraform's settings; with the emulator, its dummy AWS credentials."""
+    if endpoint is None:
+        return options.terraform
+    return dataclasses.replace(options.terraform, env=backend.emulator_env(options.terraform.env))
 
 
 def _with_version_cache(settings: TerraformSettings, directory: Path) -> TerraformSettings:
@@ -235,14 +241,21 @@ def plan_loaded(
     options: DeployOptions,
     reporters: ReporterFactory,
     confirm_migration: ConfirmMigration | None = None,
+    *,
+    review_changes: bool = True,
 ) -> Outcome:
     """:func:`plan` for a spec already loaded (with its environment merged).
+
+    With ``review_changes``, a plan with changes is a :class:`~tfgen.deploy.review.ReviewedPlan`
+    (``terraform show -json`` of the saved plan read: attribute diffs and data loss).
 
     Raises:
         UsageError, TerraformError, EmulatorError: As their names say.
     """
     with _session(loaded, options, reporters, confirm_migration) as session:
         result = _plan(session, reporters, options, destroy=False)
+        if review_changes and result.changes_present:
+            result = review.reviewed(result, session.terraform.show_plan(result.plan_file))
         return Outcome(session.loaded, session.prepared.directory, result, None, session.migration)
 
 
@@ -299,13 +312,16 @@ def _plan_and_apply(
         for attempt in range(_REPLANS + 1):
             planned = _plan(session, reporters, options, destroy=destroy)
             try:
-                if destroy and planned.changes_present:  # a protected cluster: refuse before deleting anything
-                    planned = safety.checked_destroy(planned, session.terraform.show_plan(plan_file))
+                if planned.changes_present:
+                    plan_json = session.terraform.show_plan(plan_file)
+                    planned = review.reviewed(planned, plan_json)
+                    if destroy:  # a protected cluster: refuse before deleting anything
+                        planned = safety.checked_destroy(planned, plan_json)
                 if not planned.changes_present or not confirm(planned):
                     return Outcome(session.loaded, directory, planned, None, session.migration)
                 result = _apply(session, reporters, plan_file, planned, options, destroy=destroy)
             except TerraformRunError as error:
-                if attempt < _REPLANS and any(d.summary.startswith(STALE_PLAN) for d in error.errors):
+                if attempt < _REPLANS and _is_stale(error):
                     continue  # another run changed the state since this plan: plan (and ask) again
                 raise _explain(error, directory) from None
             finally:
@@ -313,6 +329,10 @@ def _plan_and_apply(
                 plan_file.unlink(missing_ok=True)
             return Outcome(session.loaded, directory, planned, result, session.migration)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _is_stale(error: TerraformRunError) -> bool:
+    return any(d.summary.startswith(STALE_PLAN) for d in error.errors)
 
 
 def _apply(
