@@ -1,9 +1,10 @@
-"""An honest plan: real terraform against a real moto server.
+"""An honest plan, and the reviewed plan applied: real terraform against a real moto server.
 
 One v1 cluster (the cheapest: no instance) is applied once for the module and changed by the
-tests in order: a plan that lists attribute changes; last, a change that replaces the cluster,
-which a terminal must confirm by typing the cluster's name (``python -m tfgen`` on a
-pseudo-terminal).
+tests in order: a plan that lists attribute changes; ``plan --out`` then ``apply --plan``, with
+each refusal (another spec, working directory or backend, a plain terraform plan, a stale plan)
+changing nothing; last, a change that replaces the cluster, which a terminal must confirm by
+typing the cluster's name (``python -m tfgen`` on a pseudo-terminal).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import select
 import subprocess
 import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +24,10 @@ from typing import Any
 import pytest
 
 from tests.test_deploy import STATE_FILE, _deploy_env, aws, ok, tfgen, v1_spec
+from tfgen.deploy import plans, workdir
 from tfgen.errors import ExitCode
 from tfgen.spec.loading import load_spec
+from tfgen.terraform.commands import Terraform
 
 NAME = "tfgen-review"
 SCALED = {
@@ -110,6 +114,113 @@ def test_plan_lists_each_attribute_that_changes(deployed: Deployed) -> None:
         "forces_replacement": False,
     } in diff["changes"]
     assert [e for e in events if e.get("type") == "planned_change"]  # the live events stay
+    assert deployed.state() == state
+
+
+def commands_run(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The terraform subcommands run from now on (in this process)."""
+    seen: list[str] = []
+    execute = Terraform._execute
+
+    def spy(self: Terraform, argv: list[str], *args: Any, **kwargs: Any) -> int:
+        seen.append(argv[1])
+        return execute(self, argv, *args, **kwargs)
+
+    monkeypatch.setattr(Terraform, "_execute", spy)
+    return seen
+
+
+def refused(run: Any, message: str) -> None:
+    assert run.code == ExitCode.FAILED, str(run)
+    assert "Traceback" not in run.text
+    assert f"error: {message}" in run.err, str(run)
+    assert "apply complete" not in run.text
+
+
+def test_a_saved_plan_is_applied_exactly_where_it_belongs(
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = deployed.spec(serverless=SCALED)
+    saved = tmp_path / "reviewed.tfplan"
+    run = ok(tfgen("plan", spec, "--out", saved, *deployed.args()))
+    assert f"plan saved to {saved}" in run.err
+    assert "      scaling_configuration[0].max_capacity: 8 -> 16" in run.out
+    assert saved.stat().st_mode & 0o777 == 0o600
+    state = deployed.state()
+
+    # another spec (the module it renders differs), another working directory, another backend
+    refused(
+        tfgen("apply", deployed.spec(), "--plan", saved, "--auto-approve", *deployed.args()),
+        f"{saved} was planned from another spec",
+    )
+    other = tmp_path / "other-work"
+    refused(
+        tfgen("apply", spec, "--plan", saved, "--auto-approve", *deployed.args(other)),
+        f"{saved} was planned in the working directory {deployed.directory}, not {other}",
+    )
+    s3 = deployed.spec(serverless=SCALED, backend={"type": "s3", "bucket": "tfgen-review-state"})
+    refused(
+        tfgen("apply", s3, "--plan", saved, "--auto-approve", *deployed.args()),
+        f"{saved} was planned with the state in local; the spec now keeps it in s3://tfgen-review-state/",
+    )
+    # terraform's own plan file (of another change), without tfgen's record of where it belongs
+    ok(tfgen("plan", deployed.spec(serverless=SCALED, tags={"team": "plain"}), *deployed.args()))
+    plain = deployed.directory / workdir.PLAN_FILE
+    assert plain.is_file()
+    refused(
+        tfgen("apply", spec, "--plan", plain, "--auto-approve", *deployed.args()),
+        f"{plain} is a terraform plan, but not one saved by tfgen plan --out",
+    )
+    # a record of origin moved into another plan
+    forged = tmp_path / "forged.tfplan"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(forged, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, source.read(name))
+        with zipfile.ZipFile(saved) as reviewed:
+            target.writestr(plans.ORIGIN_ENTRY, reviewed.read(plans.ORIGIN_ENTRY))
+    refused(
+        tfgen("apply", spec, "--plan", forged, "--auto-approve", *deployed.args()),
+        f"{forged}: its record of origin does not belong to the plan it holds",
+    )
+    assert deployed.state() == state
+    assert deployed.cluster()["ScalingConfigurationInfo"]["MaxCapacity"] == 8
+
+    # renamed, it still belongs here: shown, asked on a terminal, applied exactly, without planning again
+    renamed = saved.rename(tmp_path / "renamed.tfplan")
+    workdir_plan = plain.stat().st_mtime_ns, plain.read_bytes()
+    terminal = Terminal(["apply", spec, "--plan", renamed, *deployed.args()], cwd=tmp_path)
+    try:
+        terminal.answer("Apply these changes? [y/N]:", "y")
+        code, out = terminal.finish()
+    finally:
+        terminal.cleanup()
+    assert code == 0, f"{out}\n{terminal.screen}"
+    assert "      scaling_configuration[0].max_capacity: 8 -> 16" in out  # shown before asking
+    assert "LOSES DATA" not in terminal.screen
+    assert "apply complete: 0 added, " in out
+    assert (plain.stat().st_mtime_ns, plain.read_bytes()) == workdir_plan  # no new plan was made
+    assert deployed.cluster()["ScalingConfigurationInfo"]["MaxCapacity"] == 16
+    assert renamed.is_file()
+
+
+def test_an_approved_plan_is_applied_at_once_and_a_stale_one_refused(
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = deployed.spec(serverless=SCALED, tags={"team": "stale"})
+    first, saved = tmp_path / "first.tfplan", tmp_path / "stale.tfplan"
+    ok(tfgen("plan", spec, "--out", first, *deployed.args()))
+    ok(tfgen("plan", spec, "--out", saved, *deployed.args()))
+    # --auto-approve: terraform apply of that file, nothing else (the plan was reviewed when saved)
+    seen = commands_run(monkeypatch)
+    applied = ok(tfgen("apply", spec, "--plan", first, "--auto-approve", *deployed.args()))
+    assert seen == ["apply"]
+    assert "apply complete: 0 added, " in applied.out
+    # the second plan was made from the state before that apply
+    state = deployed.state()
+    run = tfgen("apply", spec, "--plan", saved, "--auto-approve", *deployed.args())
+    assert seen == ["apply", "apply"]
+    refused(run, f"{saved} is stale: the state changed since it was planned")
+    assert "hint: plan again with tfgen plan SPEC --out FILE" in run.err
     assert deployed.state() == state
 
 

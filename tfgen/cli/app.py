@@ -147,6 +147,14 @@ LockTimeoutOpt = Annotated[
         "--lock-timeout", help="Wait this long for the state lock (e.g. 5m) instead of failing.", show_default=False
     ),
 ]
+PlanFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan",
+        help="apply: apply exactly this plan, saved by plan --out (for this spec, workdir and backend); no new plan.",
+        show_default=False,
+    ),
+]
 YesOpt = Annotated[
     bool, typer.Option("--yes", help="Migrate the state without asking when the spec's backend changed.")
 ]
@@ -193,6 +201,14 @@ def plan(
     lock_timeout: LockTimeoutOpt = None,
     yes: YesOpt = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="With a directory: how many plans run at once.")] = 4,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also save the plan to this file (0600) for review; apply exactly it with apply --plan.",
+            show_default=False,
+        ),
+    ] = None,
     detailed_exitcode: Annotated[
         bool,
         typer.Option(
@@ -210,7 +226,7 @@ def plan(
         options = _options(
             workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
         )
-        code, changes = _plan(spec, options, json_lines=json_lines, yes=yes, jobs=jobs)
+        code, changes = _plan(spec, options, json_lines=json_lines, yes=yes, jobs=jobs, out=out)
     except TfgenError as error:
         if detailed_exitcode and error.exit_code != ExitCode.INTERRUPTED:
             error.exit_code = ExitCode.FAILED  # 2 means "changes" there: a bad spec is an error like any other
@@ -220,9 +236,13 @@ def plan(
         raise typer.Exit(code)
 
 
-def _plan(spec: Path, options: deploy.DeployOptions, *, json_lines: bool, yes: bool, jobs: int) -> tuple[int, bool]:
+def _plan(
+    spec: Path, options: deploy.DeployOptions, *, json_lines: bool, yes: bool, jobs: int, out: Path | None
+) -> tuple[int, bool]:
     """Plan one spec or a directory; the exit code as documented, and whether any plan has changes."""
     if spec.is_dir():
+        if out is not None:
+            raise UsageError("--out saves the plan of one spec; plan the specs of a directory one by one")
         if json_lines:
             raise UsageError("--json shows the events of one plan; plan the specs of a directory one by one")
         # several plans at once cannot share a terminal prompt: a migration needs --yes
@@ -236,10 +256,18 @@ def _plan(spec: Path, options: deploy.DeployOptions, *, json_lines: bool, yes: b
         output.print_summary(result)
         changes = any(row.outcome is not None and row.outcome.plan.changes_present for row in result.rows)
         return int(result.exit_code), changes
-    outcome = api.plan(spec, options, output.reporters(json_lines), confirm_migration=prompts.confirm_migration(yes))
+    outcome = api.plan(
+        spec, options, output.reporters(json_lines), confirm_migration=prompts.confirm_migration(yes), out=out
+    )
     commands.warn(outcome.loaded.warnings)
     output.print_migration(outcome)
     output.print_plan(outcome, json_lines=json_lines)
+    if out is not None:
+        commands.echo(
+            f"plan saved to {outcome.plan.plan_file}; apply exactly it with: tfgen apply {spec} --plan {out} "
+            "(and the same --env, --workdir and --local or --endpoint)",
+            err=True,
+        )
     return int(ExitCode.OK), outcome.plan.changes_present
 
 
@@ -259,10 +287,14 @@ def _plan_and_apply_command(verb: str, doc: str) -> Callable[..., None]:
         binary: TerraformOpt = "terraform",
         lock_timeout: LockTimeoutOpt = None,
         yes: YesOpt = False,
+        plan_file: PlanFileOpt = None,
     ) -> None:
         options = _options(
             workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
         )
+        extra = {} if plan_file is None else {"plan_file": plan_file, "approved": auto_approve}
+        if plan_file is not None and verb != "apply":
+            raise UsageError(f"--plan is for tfgen apply; tfgen {verb} plans and shows its own plan")
         prompts.require_approval(auto_approve, verb)
         confirm = prompts.show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
         run: Callable[..., deploy.Outcome] = getattr(api, verb)  # looked up now: tfgen.api imports deploy on first use
@@ -272,6 +304,7 @@ def _plan_and_apply_command(verb: str, doc: str) -> Callable[..., None]:
             output.reporters(json_lines),
             confirm,
             confirm_migration=prompts.confirm_migration(yes),
+            **extra,
         )
         commands.warn(outcome.loaded.warnings)
         output.print_migration(outcome)

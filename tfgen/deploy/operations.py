@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfgen.deploy import backend, review, safety, workdir
+from tfgen.deploy import backend, plans, review, safety, workdir
 from tfgen.deploy import migration as migration_
 from tfgen.deploy.progress import Event, Reporter
 from tfgen.emulator.server import running_emulator
@@ -40,8 +40,6 @@ LOCK_ERROR = "Error acquiring the state lock"
 """Summary of terraform's diagnostic when another run holds the state lock."""
 Migration = migration_.Migration
 ConfirmMigration = migration_.ConfirmMigration
-STALE_PLAN = "Saved plan is stale"
-"""Summary of terraform's diagnostic when the state changed between plan and apply."""
 _REPLANS = 2
 """How often apply plans again (and asks again) after another run changed the state first."""
 _DURATION = re.compile(r"\d+(ms|s|m|h)")
@@ -220,8 +218,9 @@ def plan(
     options: DeployOptions,
     reporters: ReporterFactory,
     confirm_migration: ConfirmMigration | None = None,
+    out: Path | None = None,
 ) -> Outcome:
-    """Render, init and plan; the saved plan stays in the working directory.
+    """Render, init and plan; the saved plan stays in the working directory (and goes to ``out``).
 
     Args:
         spec_path: The spec file.
@@ -233,7 +232,7 @@ def plan(
         SpecError, UsageError, TerraformError, EmulatorError: As their names say.
     """
     check_lock_timeout(options.lock_timeout)
-    return plan_loaded(load(spec_path, options.environment), options, reporters, confirm_migration)
+    return plan_loaded(load(spec_path, options.environment), options, reporters, confirm_migration, out=out)
 
 
 def plan_loaded(
@@ -243,11 +242,13 @@ def plan_loaded(
     confirm_migration: ConfirmMigration | None = None,
     *,
     review_changes: bool = True,
+    out: Path | None = None,
 ) -> Outcome:
     """:func:`plan` for a spec already loaded (with its environment merged).
 
     With ``review_changes``, a plan with changes is a :class:`~tfgen.deploy.review.ReviewedPlan`
-    (``terraform show -json`` of the saved plan read: attribute diffs and data loss).
+    (``terraform show -json`` of the saved plan read: attribute diffs and data loss). With
+    ``out``, the plan is also saved there for ``apply --plan`` (:func:`tfgen.deploy.plans.save_plan`).
 
     Raises:
         UsageError, TerraformError, EmulatorError: As their names say.
@@ -256,6 +257,9 @@ def plan_loaded(
         result = _plan(session, reporters, options, destroy=False)
         if review_changes and result.changes_present:
             result = review.reviewed(result, session.terraform.show_plan(result.plan_file))
+        if out is not None:
+            saved = plans.save_plan(result.plan_file, out, _origin(session.loaded, options, session.endpoint))
+            result = dataclasses.replace(result, plan_file=saved)
         return Outcome(session.loaded, session.prepared.directory, result, None, session.migration)
 
 
@@ -331,8 +335,64 @@ def _plan_and_apply(
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+def apply_saved(
+    spec_path: Path, plan_path: Path, options: DeployOptions, reporters: ReporterFactory, confirm: Confirm | None
+) -> Outcome:
+    """Apply exactly a plan saved by ``tfgen plan --out``, without planning again (nothing is rendered).
+
+    The plan must come from this spec (and environment), working directory, backend and emulator
+    (:func:`tfgen.deploy.plans.check_origin`); it is read (:mod:`tfgen.deploy.review`) and
+    ``confirm`` asked, as for :func:`apply`. With ``confirm`` None (approved beforehand, e.g. by
+    its reviewer), it is applied at once, without reading it again: ``terraform show`` starts the
+    providers, which costs more than tfgen itself.
+
+    Raises:
+        SavedPlanError: If the plan belongs elsewhere, or is stale (the state changed since); nothing changed.
+        SpecError, UsageError, TerraformError, EmulatorError: As their names say.
+    """
+    check_lock_timeout(options.lock_timeout)
+    loaded = load(spec_path, options.environment)
+    directory = (options.workdir or workdir.default_workdir(options.base_dir, loaded.spec)).absolute()
+    saved = plans.read_origin(plan_path)
+    workdir.check_target(directory, "local" if options.is_local else "aws")
+    with emulator_endpoint(options) as endpoint:
+        plans.check_origin(plan_path, saved, _origin(loaded, options, endpoint))
+        settings = _settings(options, endpoint)
+        tf = Terraform(directory, _with_version_cache(settings, directory))
+        planned: PlanResult = PlanResult(plan_path.absolute(), changes_present=True)
+        if confirm is not None:
+            planned = review.saved_plan(plan_path.absolute(), tf.show_plan(plan_path.absolute()))
+            if not planned.changes_present or not confirm(planned):
+                return Outcome(loaded, directory, planned, None)
+        reporter = reporters("apply")
+        reporter.expect([(change.address, change.action) for change in planned.resource_changes])
+        try:
+            result = tf.apply(plan_path.absolute(), on_event=reporter.handle, lock_timeout=options.lock_timeout)
+        except TerraformRunError as error:
+            if _is_stale(error):
+                raise plans.stale_plan_error(plan_path) from None
+            raise _explain(error, directory) from None
+        finally:
+            reporter.close()
+        return Outcome(loaded, directory, planned, result)
+
+
+def _origin(loaded: LoadedSpec, options: DeployOptions, endpoint: str | None) -> plans.PlanOrigin:
+    spec = loaded.spec
+    directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
+    return plans.PlanOrigin(
+        spec=loaded.label,
+        spec_digest=spec.digest(),
+        environment=options.environment,
+        workdir=str(directory.resolve()),
+        backend=backend.identity(spec, local=endpoint is not None),
+        target="local" if endpoint is not None else "aws",
+        endpoint=endpoint,
+    )
+
+
 def _is_stale(error: TerraformRunError) -> bool:
-    return any(d.summary.startswith(STALE_PLAN) for d in error.errors)
+    return any(d.summary.startswith(plans.STALE_PLAN) for d in error.errors)
 
 
 def _apply(

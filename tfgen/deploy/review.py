@@ -16,9 +16,10 @@ import dataclasses
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from tfgen.terraform.results import PlanResult
+from tfgen.terraform.results import PlanResult, ResourceChange
 
 SENSITIVE = "(sensitive value)"
 """Shown instead of a sensitive value, as terraform does."""
@@ -135,6 +136,28 @@ def reviewed(planned: PlanResult, plan_json: Mapping[str, Any]) -> ReviewedPlan:
     """``planned`` with the review of its JSON plan."""
     fields = {f.name: getattr(planned, f.name) for f in dataclasses.fields(PlanResult)}
     return ReviewedPlan(**fields, review=review_plan(plan_json))
+
+
+def saved_plan(plan_file: Path, plan_json: Mapping[str, Any]) -> ReviewedPlan:
+    """A plan saved earlier, read back from its JSON plan: counts and changes as ``terraform plan`` reported them."""
+    changes = []
+    for change in plan_json.get("resource_changes") or []:
+        action = _action(tuple((change.get("change") or {}).get("actions") or ()))
+        if change.get("mode", "managed") == "managed" and action in ("create", "update", "delete", "replace"):
+            changes.append(ResourceChange(str(change.get("address")), action))
+    outputs = any(
+        _action(tuple(o.get("actions") or ())) != "noop" for o in (plan_json.get("output_changes") or {}).values()
+    )
+    actions = [c.action for c in changes]
+    planned = PlanResult(
+        plan_file=plan_file,
+        changes_present=bool(changes) or outputs,
+        add=actions.count("create") + actions.count("replace"),
+        change=actions.count("update"),
+        remove=actions.count("delete") + actions.count("replace"),
+        resource_changes=tuple(changes),
+    )
+    return reviewed(planned, plan_json)
 
 
 def review_plan(plan_json: Mapping[str, Any]) -> PlanReview:
