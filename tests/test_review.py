@@ -42,6 +42,11 @@ def cluster(**values: Any) -> dict[str, Any]:
     return {"cluster_identifier": "orders-db", "skip_final_snapshot": False, **values}
 
 
+def cluster_update(before: dict[str, Any], after: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """An update of the cluster from ``before`` to ``after`` (on top of :func:`cluster`)."""
+    return change(CLUSTER, "aws_rds_cluster", ["update"], cluster(**before), cluster(**after), **more)
+
+
 def by_path(changes: tuple[AttributeChange, ...]) -> dict[str, tuple[str, str, bool]]:
     return {c.path: (c.before_text, c.after_text, c.forces_replacement) for c in changes}
 
@@ -87,12 +92,9 @@ def test_sensitive_values_are_masked_and_never_kept() -> None:
 def test_a_value_known_after_apply_is_shown_so() -> None:
     plan = {
         "resource_changes": [
-            change(
-                CLUSTER,
-                "aws_rds_cluster",
-                ["update"],
-                cluster(engine_version_actual="16.8", port=5432),
-                cluster(engine_version_actual=None, port=5433),
+            cluster_update(
+                {"engine_version_actual": "16.8", "port": 5432},
+                {"engine_version_actual": None, "port": 5433},
                 after_unknown={"engine_version_actual": True},
             )
         ]
@@ -111,11 +113,7 @@ def test_a_value_known_after_apply_is_shown_so() -> None:
 
 
 def test_map_keys_that_are_not_identifiers_are_quoted() -> None:
-    plan = {
-        "resource_changes": [
-            change(CLUSTER, "aws_rds_cluster", ["update"], cluster(tags={"cost center": "a"}), cluster(tags={}))
-        ]
-    }
+    plan = {"resource_changes": [cluster_update({"tags": {"cost center": "a"}}, {"tags": {}})]}
     (diff,) = review.review_plan(plan).diffs
     assert by_path(diff.changes) == {'tags["cost center"]': ('"a"', "null", False)}
 
@@ -141,7 +139,7 @@ def test_the_replaced_cluster_is_data_loss_with_its_final_snapshot() -> None:
     ],
 )
 def test_an_update_that_loses_backups_is_data_loss(before: dict[str, Any], after: dict[str, Any], reason: str) -> None:
-    plan = {"resource_changes": [change(CLUSTER, "aws_rds_cluster", ["update"], cluster(**before), cluster(**after))]}
+    plan = {"resource_changes": [cluster_update(before, after)]}
     (loss,) = review.review_plan(plan).data_loss
     assert loss.address == CLUSTER and reason in loss.reason
 
@@ -149,14 +147,8 @@ def test_an_update_that_loses_backups_is_data_loss(before: dict[str, Any], after
 def test_updates_that_keep_the_data_are_not_data_loss() -> None:
     plan = {
         "resource_changes": [
-            change(
-                CLUSTER,
-                "aws_rds_cluster",
-                ["update"],
-                cluster(backup_retention_period=7),
-                cluster(backup_retention_period=14),
-            ),
-            change(CLUSTER, "aws_rds_cluster", ["update"], cluster(tags={"a": "1"}), cluster(tags={"a": "2"})),
+            cluster_update({"backup_retention_period": 7}, {"backup_retention_period": 14}),
+            cluster_update({"tags": {"a": "1"}}, {"tags": {"a": "2"}}),
             change(
                 "module.cluster.aws_cloudwatch_metric_alarm.cpu", "aws_cloudwatch_metric_alarm", ["delete"], {}, None
             ),
