@@ -1,7 +1,7 @@
 """tfgen's benchmarks: `make bench` runs this and writes BENCHMARKS.md.
 
     python bench/run.py            # every section, writes BENCHMARKS.md
-    python bench/run.py --quick    # fewer repetitions, skips 4; prints, writes nothing
+    python bench/run.py --quick    # fewer repetitions, skips 4 and 6; prints, writes nothing
                                    # unless --output is given
 
 Each section re-measures one of tfgen's current targets:
@@ -9,6 +9,7 @@ Each section re-measures one of tfgen's current targets:
 1. start-up of `tfgen --version` / `tfgen render` vs `import jinja2, yaml` and a plain-Jinja2 script
 3. 1..1000 specs in one process through the library API
 4. `tfgen plan --local` vs `terraform plan` on the same working directory and emulator
+6. `tfgen apply --plan FILE` vs `terraform apply FILE` (a plan saved by `tfgen plan --out`)
 
 The earlier comparisons with copier and cookiecutter (section 2) and of provider installs
 (section 5) are kept as dated text in `bench/earlier.md`, copied into BENCHMARKS.md.
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import bench_batch
 import bench_drive
+import bench_reviewed
 import bench_startup
 import measure
 import yaml
@@ -111,7 +113,7 @@ def _markdown(results: list[Section], bench: Bench, args: argparse.Namespace, st
         "",
         f"Written by `{'python bench/run.py --quick' if args.quick else 'make bench'}` (`bench/run.py`) on "
         f"{started:%Y-%m-%d %H:%M} UTC; do not edit by hand. Targets are checked here, never in the test suite. "
-        f"Process timings are the median of {bench.reps} interleaved runs ({bench.drive_reps} in section 4), "
+        f"Process timings are the median of {bench.reps} interleaved runs ({bench.drive_reps} in sections 4 and 6), "
         "after one warm-up run each; "
         "peak RSS is `ru_maxrss` of each child (`os.wait4`). Other work on the machine shows in the spread "
         "(min – max) and in the load average below.",
@@ -173,10 +175,12 @@ def _markdown(results: list[Section], bench: Bench, args: argparse.Namespace, st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run tfgen's benchmarks and write BENCHMARKS.md.")
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions, skip 4, write only with --output")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repetitions, skip 4 and 6, write only with --output"
+    )
     parser.add_argument("--reps", type=int, help="repetitions of each process timing (default 15, quick 3)")
     parser.add_argument(
-        "--only", help="comma-separated sections to run: startup,batch,drive (default: all)", default=""
+        "--only", help="comma-separated sections to run: startup,batch,drive,reviewed (default: all)", default=""
     )
     parser.add_argument("--output", type=Path, help=f"report file (default {DEFAULT_OUTPUT.name}; none with --quick)")
     parser.add_argument(
@@ -189,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (python.parent / "tfgen").exists():
         parser.error(f"run me with the project's interpreter (.venv/bin/python): no tfgen next to {python}")
     started = datetime.datetime.now(datetime.UTC)
-    wanted = {"startup", "batch"} if args.quick else {"startup", "batch", "drive"}
+    wanted = {"startup", "batch"} if args.quick else {"startup", "batch", "drive", "reviewed"}
     if args.only:
         wanted = {name.strip() for name in args.only.split(",") if name.strip()}
     mirror = _find_mirror(args.plugin_mirror)
@@ -215,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             ("startup", bench_startup.run_benchmark),
             ("batch", bench_batch.run_benchmark),
             ("drive", bench_drive.run_benchmark),
+            ("reviewed", bench_reviewed.run_benchmark),
         ]
         results = [_run_section(name, function, bench) for name, function in plan if name in wanted]
         bench.versions["load average (1 min) at start / end"] = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"

@@ -531,7 +531,7 @@ def test_v2_plan_of_a_prepared_workdir_runs_only_terraform_plan(
     assert plan(v2.spec_path) == ["plan"]
     assert renders == []
     retagged = derive_spec(V2_SPEC, tmp_path, tags={"purpose": "retagged"})
-    assert plan(retagged) == ["plan"]  # the same providers and module call: no init
+    assert plan(retagged) == ["plan", "show"]  # no init (the same providers and module call); its changes are read
     assert '"retagged"' in (v2.directory / "module" / "variables.tf").read_text(encoding="utf-8")
     assert plan(v2.spec_path) == ["plan"]  # and back
     assert plan(v2.spec_path) == ["plan"]

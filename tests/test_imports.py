@@ -114,5 +114,7 @@ def test_no_two_cli_modules_import_each_other() -> None:
         "fast": {"commands"},
         "commands": set(),
         "output": {"commands"},
-        "app": {"commands", "output"},
+        "prompts": {"commands", "output"},
+        "options": set(),
+        "app": {"commands", "options", "output", "prompts"},
     }

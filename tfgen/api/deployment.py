@@ -70,14 +70,20 @@ def plan(
     reporters: ReporterFactory,
     *,
     confirm_migration: ConfirmMigration | None = None,
+    out: Path | None = None,
 ) -> Outcome:
     """``tfgen plan SPEC``: render, init and plan; the saved plan stays in the working directory.
+
+    A plan with changes is a :class:`~tfgen.deploy.review.ReviewedPlan`: each update's attributes
+    old → new, what forces each replacement, and the data the plan would lose.
 
     Args:
         spec_path: The spec file.
         options: From :func:`deploy_options`.
         reporters: The progress reporter of each phase (``init``, ``plan``).
         confirm_migration: Asked before moving the state to a changed backend; None refuses.
+        out: Also save the plan here (mode 0600) for :func:`apply` with ``plan_file``; it records
+            the spec, working directory and backend it belongs to.
 
     Raises:
         SpecError: If the spec is invalid.
@@ -85,7 +91,7 @@ def plan(
         TerraformError: If terraform fails.
         EmulatorError: With ``local``, if the emulator cannot be started or reached.
     """
-    return _deploy.plan(spec_path, options, reporters, confirm_migration)
+    return _deploy.plan(spec_path, options, reporters, confirm_migration, out)
 
 
 def plan_directory(
@@ -122,18 +128,28 @@ def apply(
     confirm: Confirm,
     *,
     confirm_migration: ConfirmMigration | None = None,
+    plan_file: Path | None = None,
+    approved: bool = False,
 ) -> Outcome:
     """``tfgen apply``: plan, ask ``confirm``, then apply exactly that plan.
+
+    With ``plan_file`` (saved by :func:`plan` with ``out``), nothing is planned: that plan is shown,
+    ``confirm`` asked, and that plan applied, if it belongs to this spec, working directory and
+    backend and the state did not change since. With ``approved`` too, it is applied at once:
+    neither read again nor shown, ``confirm`` not called (its review approved it).
 
     Returns:
         The plan and, unless it had no changes or ``confirm`` said no, what was applied.
 
     Raises:
+        SavedPlanError: With ``plan_file``: it belongs elsewhere or is stale; nothing was changed.
         SpecError: If the spec is invalid.
         UsageError: On a bad ``--env`` or ``--lock-timeout``, or a backend change not confirmed.
         TerraformError: If terraform fails.
         EmulatorError: With ``local``, if the emulator cannot be started or reached.
     """
+    if plan_file is not None:
+        return _deploy.apply_saved(spec_path, plan_file, options, reporters, None if approved else confirm)
     return _deploy.apply(spec_path, options, reporters, confirm, confirm_migration)
 
 

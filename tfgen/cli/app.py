@@ -11,7 +11,6 @@ a bug and keeps its traceback. The console script starts in :mod:`tfgen.cli.main
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,12 +20,31 @@ import typer
 from typer.exceptions import TyperException
 
 from tfgen import DEFAULT_MODULE_DIR, api
-from tfgen.cli import commands, output
+from tfgen.cli import commands, output, prompts
+from tfgen.cli.options import (
+    AutoApproveOpt,
+    CacheOpt,
+    DbnameOpt,
+    EndpointOpt,
+    EnvOpt,
+    HostOpt,
+    JsonOpt,
+    LocalOpt,
+    LockTimeoutOpt,
+    MirrorOpt,
+    PlanFileOpt,
+    PortOpt,
+    SpecArg,
+    TerraformOpt,
+    UserOpt,
+    WorkdirOpt,
+    YesOpt,
+    deploy_options,
+)
 from tfgen.errors import ExitCode, TfgenError, UsageError
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: tfgen.api imports it on first use
     from tfgen.deploy import operations as deploy
-    from tfgen.terraform.results import PlanResult
 
 app = typer.Typer(
     name="tfgen",
@@ -37,17 +55,6 @@ app = typer.Typer(
     # locals may hold credentials or passwords: never print them
     pretty_exceptions_show_locals=False,
 )
-
-SpecArg = Annotated[Path, typer.Argument(help="Spec file (YAML).", show_default=False)]
-EnvOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--env",
-        "-e",
-        help="The spec's environment (required by plan/apply/destroy/output when the spec has environments).",
-        show_default=False,
-    ),
-]
 
 
 def _version(value: bool) -> None:
@@ -126,100 +133,6 @@ def new(
 
 # ----------------------------------------------------------------------------- deploy
 
-WorkdirOpt = Annotated[
-    Path | None, typer.Option("--workdir", help="Working directory (state lives here). Default: .tfgen/<name>/.")
-]
-LocalOpt = Annotated[bool, typer.Option("--local", help="Use the local AWS emulator (moto) instead of real AWS.")]
-EndpointOpt = Annotated[
-    str | None,
-    typer.Option("--endpoint", help="URL of a running emulator to use (implies --local).", show_default=False),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print terraform's events as JSON lines.")]
-MirrorOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--plugin-mirror", envvar="TFGEN_PLUGIN_MIRROR", help="Install providers from this filesystem mirror."
-    ),
-]
-CacheOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--plugin-cache",
-        envvar="TFGEN_PLUGIN_CACHE_DIR",
-        help="Shared provider cache. Default: <user cache dir>/tfgen/plugin-cache.",
-        show_default=False,
-    ),
-]
-TerraformOpt = Annotated[
-    str, typer.Option("--terraform", envvar="TFGEN_TERRAFORM", help="terraform (or tofu) executable.")
-]
-AutoApproveOpt = Annotated[bool, typer.Option("--auto-approve", help="Apply the plan without asking.")]
-LockTimeoutOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--lock-timeout", help="Wait this long for the state lock (e.g. 5m) instead of failing.", show_default=False
-    ),
-]
-YesOpt = Annotated[
-    bool, typer.Option("--yes", help="Migrate the state without asking when the spec's backend changed.")
-]
-
-
-def _options(
-    workdir: Path | None,
-    local: bool,
-    endpoint: str | None,
-    env_name: str | None,
-    *,
-    binary: str = "terraform",
-    mirror: Path | None = None,
-    cache: Path | None = None,
-    lock_timeout: str | None = None,
-) -> deploy.DeployOptions:
-    # the one place that reads the environment for terraform, AWS and libpq
-    return api.deploy_options(
-        os.environ,
-        environment=env_name,
-        workdir=workdir,
-        local=local,
-        endpoint=endpoint,
-        terraform=binary,
-        plugin_mirror=mirror,
-        plugin_cache=cache,
-        lock_timeout=lock_timeout,
-    )
-
-
-def _require_approval(approved: bool, verb: str, flag: str = "--auto-approve") -> None:
-    """Refuse to go on unasked without a terminal; ``flag`` is the command's own option that approves."""
-    if not approved and not sys.stdin.isatty():
-        raise UsageError(
-            f"refusing to {verb} without confirmation: there is no terminal to ask on", hint=f"pass {flag}"
-        )
-
-
-def _confirm_migration(yes: bool) -> deploy.ConfirmMigration | None:
-    """--yes migrates; a terminal asks; otherwise None (the library refuses and says to pass --yes)."""
-    if not yes and not sys.stdin.isatty():
-        return None
-
-    def confirm(migration: deploy.Migration) -> bool:
-        commands.echo(output.describe_migration(migration), err=True)
-        return yes or typer.confirm("Migrate the state?", default=False, err=True)
-
-    return confirm
-
-
-def _show_and_confirm(verb: str, *, auto_approve: bool, json_lines: bool) -> deploy.Confirm:
-    def confirm(planned: PlanResult) -> bool:
-        output.print_changes(planned, json_lines=json_lines)
-        output.print_deletions(planned, json_lines=json_lines)
-        if auto_approve:
-            return True
-        return typer.confirm(f"{verb.capitalize()} these changes?", default=False, err=True)
-
-    return confirm
-
 
 @app.command()
 def plan(
@@ -237,6 +150,14 @@ def plan(
     lock_timeout: LockTimeoutOpt = None,
     yes: YesOpt = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="With a directory: how many plans run at once.")] = 4,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also save the plan to this file (0600) for review; apply exactly it with apply --plan.",
+            show_default=False,
+        ),
+    ] = None,
     detailed_exitcode: Annotated[
         bool,
         typer.Option(
@@ -251,10 +172,10 @@ def plan(
     in parallel, and ends with a summary table; the exit code is the worst plan's.
     """
     try:
-        options = _options(
+        options = deploy_options(
             workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
         )
-        code, changes = _plan(spec, options, json_lines=json_lines, yes=yes, jobs=jobs)
+        code, changes = _plan(spec, options, json_lines=json_lines, yes=yes, jobs=jobs, out=out)
     except TfgenError as error:
         if detailed_exitcode and error.exit_code != ExitCode.INTERRUPTED:
             error.exit_code = ExitCode.FAILED  # 2 means "changes" there: a bad spec is an error like any other
@@ -264,9 +185,13 @@ def plan(
         raise typer.Exit(code)
 
 
-def _plan(spec: Path, options: deploy.DeployOptions, *, json_lines: bool, yes: bool, jobs: int) -> tuple[int, bool]:
+def _plan(
+    spec: Path, options: deploy.DeployOptions, *, json_lines: bool, yes: bool, jobs: int, out: Path | None
+) -> tuple[int, bool]:
     """Plan one spec or a directory; the exit code as documented, and whether any plan has changes."""
     if spec.is_dir():
+        if out is not None:
+            raise UsageError("--out saves the plan of one spec; plan the specs of a directory one by one")
         if json_lines:
             raise UsageError("--json shows the events of one plan; plan the specs of a directory one by one")
         # several plans at once cannot share a terminal prompt: a migration needs --yes
@@ -275,15 +200,23 @@ def _plan(spec: Path, options: deploy.DeployOptions, *, json_lines: bool, yes: b
             options,
             jobs=jobs,
             on_done=output.print_row,
-            confirm_migration=_confirm_migration(yes) if yes else None,
+            confirm_migration=prompts.confirm_migration(yes) if yes else None,
         )
         output.print_summary(result)
         changes = any(row.outcome is not None and row.outcome.plan.changes_present for row in result.rows)
         return int(result.exit_code), changes
-    outcome = api.plan(spec, options, output.reporters(json_lines), confirm_migration=_confirm_migration(yes))
+    outcome = api.plan(
+        spec, options, output.reporters(json_lines), confirm_migration=prompts.confirm_migration(yes), out=out
+    )
     commands.warn(outcome.loaded.warnings)
     output.print_migration(outcome)
     output.print_plan(outcome, json_lines=json_lines)
+    if out is not None:
+        commands.echo(
+            f"plan saved to {outcome.plan.plan_file}; apply exactly it with: tfgen apply {spec} --plan {out} "
+            "(and the same --env, --workdir and --local or --endpoint)",
+            err=True,
+        )
     return int(ExitCode.OK), outcome.plan.changes_present
 
 
@@ -303,19 +236,30 @@ def _plan_and_apply_command(verb: str, doc: str) -> Callable[..., None]:
         binary: TerraformOpt = "terraform",
         lock_timeout: LockTimeoutOpt = None,
         yes: YesOpt = False,
+        plan_file: PlanFileOpt = None,
     ) -> None:
-        options = _options(
+        options = deploy_options(
             workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
         )
-        _require_approval(auto_approve, verb)
-        confirm = _show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
+        extra = {} if plan_file is None else {"plan_file": plan_file, "approved": auto_approve}
+        if plan_file is not None and verb != "apply":
+            raise UsageError(f"--plan is for tfgen apply; tfgen {verb} plans and shows its own plan")
+        prompts.require_approval(auto_approve, verb)
+        confirm = prompts.show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
         run: Callable[..., deploy.Outcome] = getattr(api, verb)  # looked up now: tfgen.api imports deploy on first use
-        outcome = run(spec, options, output.reporters(json_lines), confirm, confirm_migration=_confirm_migration(yes))
+        outcome = run(
+            spec,
+            options,
+            output.reporters(json_lines),
+            confirm,
+            confirm_migration=prompts.confirm_migration(yes),
+            **extra,
+        )
         commands.warn(outcome.loaded.warnings)
         output.print_migration(outcome)
         if outcome.result is None:
             if outcome.plan.changes_present:
-                commands.echo(f"{verb} cancelled", err=True)
+                commands.echo(f"{verb} cancelled; nothing was changed", err=True)
                 raise typer.Exit(int(ExitCode.FAILED))
             output.print_plan(outcome, json_lines=json_lines)
             return
@@ -344,16 +288,13 @@ def output_command(
     binary: TerraformOpt = "terraform",
 ) -> None:
     """Print the deployed module's outputs (sensitive values masked)."""
-    values = api.output(spec, _options(workdir, local, endpoint, env, binary=binary), show_sensitive=show_sensitive)
+    values = api.output(
+        spec, deploy_options(workdir, local, endpoint, env, binary=binary), show_sensitive=show_sensitive
+    )
     output.print_outputs(values, json_out=json_out)
 
 
 # ----------------------------------------------------------------------------- runbook
-
-HostOpt = Annotated[str | None, typer.Option("--host", help="Database host (default: the endpoint output, PGHOST).")]
-PortOpt = Annotated[int | None, typer.Option("--port", help="Database port (default: the port output, PGPORT).")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="Database user (default: the master user, PGUSER).")]
-DbnameOpt = Annotated[str | None, typer.Option("--dbname", help="Database (default: the spec's database, PGDATABASE).")]
 
 
 @app.command()
@@ -374,7 +315,7 @@ def doctor(
     """Run the runbook's checks against the deployed cluster: PASS / WARN / FAIL with evidence."""
     report = api.doctor(
         spec,
-        _options(workdir, local, endpoint, env, binary=binary),
+        deploy_options(workdir, local, endpoint, env, binary=binary),
         connection=api.ConnectionOverrides(host=host, port=port, user=user, dbname=dbname),
         slow_seconds=slow,
     )
@@ -404,7 +345,7 @@ def backup(
     with output.backup_progress() as on_progress:
         result = api.backup(
             spec,
-            _options(workdir, local, endpoint, env, binary=binary),
+            deploy_options(workdir, local, endpoint, env, binary=binary),
             out,
             table=table,
             schema=schema,
@@ -430,11 +371,11 @@ def insights(
     if enable is None:
         raise UsageError("say --enable or --disable")
     verb = "enable" if enable else "disable"
-    _require_approval(yes, f"{verb} Performance Insights", flag="--yes")
+    prompts.require_approval(yes, f"{verb} Performance Insights", flag="--yes")
     if not yes and not typer.confirm(f"{verb.capitalize()} Performance Insights of {spec}?", default=False, err=True):
         commands.echo("cancelled", err=True)
         raise typer.Exit(int(ExitCode.FAILED))
-    commands.echo(api.insights(spec, _options(None, local, endpoint, env), enable=enable))
+    commands.echo(api.insights(spec, deploy_options(None, local, endpoint, env), enable=enable))
     commands.echo(
         f"note: also set performance_insights: {str(enable).lower()} in {spec} (module variable "
         "performance_insights_enabled), or the next apply sets it back",

@@ -18,6 +18,7 @@ from tfgen.ops.results import Status
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code
     from tfgen.deploy import fleet, progress
     from tfgen.deploy import operations as deploy
+    from tfgen.deploy import review as review_
     from tfgen.ops.runbook import DoctorReport
     from tfgen.terraform.results import ApplyResult, PlanResult
 
@@ -39,18 +40,61 @@ def reporters(json_lines: bool) -> deploy.ReporterFactory:
 
 
 def print_plan(outcome: deploy.Outcome, *, json_lines: bool) -> None:
-    """What a plan would change, or that it would change nothing."""
+    """What a plan would change (and the data it would lose), or that it would change nothing."""
     if not outcome.plan.changes_present:
         echo(f"{outcome.directory}: no changes; the infrastructure matches the spec", err=json_lines)
         return
     print_changes(outcome.plan, json_lines=json_lines)
+    print_data_loss(outcome.plan, json_lines=json_lines)
 
 
 def print_changes(planned: PlanResult, *, json_lines: bool) -> None:
-    """``Plan: N to add, …`` and one line per resource change (on stderr when stdout carries JSON lines)."""
+    """``Plan: N to add, …``, one line per resource change, and under each update or replacement its attributes.
+
+    Each attribute as ``path: old -> new`` (sensitive values and values known only after the
+    apply as terraform shows them), ``# forces replacement`` on those that force one. On
+    stderr when stdout carries JSON lines; there, each diff is a ``resource_diff`` event.
+    """
+    review = _review(planned)
     echo(f"Plan: {planned.add} to add, {planned.change} to change, {planned.remove} to destroy.", err=json_lines)
     for change in planned.resource_changes:
-        echo(f"  {_SYMBOLS.get(change.action, ' ')} {change.address} ({change.action})", err=json_lines)
+        diff = review.diff(change.address) if review is not None else None
+        label = change.action
+        if diff is not None and diff.replaced_by:
+            label += f": forced by {', '.join(diff.replaced_by)}"
+        echo(f"  {_SYMBOLS.get(change.action, ' ')} {change.address} ({label})", err=json_lines)
+        for attribute in diff.changes if diff is not None else ():
+            forces = "  # forces replacement" if attribute.forces_replacement else ""
+            echo(f"      {attribute.path}: {attribute.before_text} -> {attribute.after_text}{forces}", err=json_lines)
+    if json_lines and review is not None:
+        for diff in review.diffs:
+            echo(json.dumps(diff.to_json(), sort_keys=True))
+
+
+def print_data_loss(planned: PlanResult, *, json_lines: bool) -> str | None:
+    """The warning block of a plan that loses data (on stderr; ``data_loss`` events with ``--json``).
+
+    Returns:
+        The name to type to apply it (the cluster's), or None when the plan loses nothing.
+    """
+    review = _review(planned)
+    if review is None or not review.data_loss:
+        return None
+    name = review.cluster_name or review.data_loss[0].address
+    rule = "!" * 78
+    echo(f"{rule}\nWARNING: THIS PLAN LOSES DATA of cluster {name}:", err=True)
+    for loss in review.data_loss:
+        echo(f"  {loss.address}: {loss.reason}", err=True)
+        if json_lines:
+            echo(json.dumps({"type": "data_loss", "@module": "tfgen", "address": loss.address, "reason": loss.reason}))
+    echo(rule, err=True)
+    return name
+
+
+def _review(planned: PlanResult) -> review_.PlanReview | None:
+    from tfgen.deploy import review  # loaded already: the plan came from it
+
+    return planned.review if isinstance(planned, review.ReviewedPlan) else None
 
 
 def print_deletions(planned: PlanResult, *, json_lines: bool) -> None:

@@ -217,7 +217,7 @@ class _Quiet:
 
 def _plan_one(loaded: LoadedSpec, options: deploy.DeployOptions, confirm: deploy.ConfirmMigration | None) -> Row:
     try:
-        outcome = deploy.plan_loaded(loaded, options, lambda phase: _Quiet(), confirm)
+        outcome = deploy.plan_loaded(loaded, options, lambda phase: _Quiet(), confirm, review_changes=False)
     except CommandInterrupted as error:
         return Row(loaded.path, loaded.environment, "interrupted", error=error)
     except TfgenError as error:

@@ -7,26 +7,24 @@ renders to, runs ``terraform init`` when what it depends on changed, then plans 
 applies: on a prepared working directory, ``terraform plan`` is the only command. The state lives where the spec's
 ``backend`` says (:mod:`tfgen.deploy.backend`); when that changes for a working directory
 that already has a state, the state is migrated, only after the user confirms, and
-checked to have arrived whole (:func:`_migrate`).
+checked to have arrived whole (:mod:`tfgen.deploy.migration`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfgen.deploy import advice, backend, safety, workdir
-from tfgen.deploy.backend import StateSummary
+from tfgen.deploy import advice, backend, plans, review, safety, workdir
+from tfgen.deploy import migration as migration_
 from tfgen.deploy.progress import Event, Reporter
 from tfgen.emulator.server import running_emulator
-from tfgen.errors import TerraformError, TfgenError, UsageError
+from tfgen.errors import UsageError
 from tfgen.spec.loading import LoadedSpec, load_spec
 from tfgen.spec.model import Spec
 from tfgen.terraform.commands import Terraform
@@ -37,34 +35,13 @@ from tfgen.terraform.results import ApplyResult, OutputValue, PlanResult
 ReporterFactory = Callable[[str], Reporter]
 """Builds the reporter of one phase (``"init"``, ``"plan"``, ``"apply"``, ``"destroy"``)."""
 Confirm = Callable[[PlanResult], bool]
-"""Asked before applying a plan with changes; False cancels."""
+"""Asked before applying a plan with changes (a :class:`~tfgen.deploy.review.ReviewedPlan`); False cancels."""
 
-STALE_PLAN = "Saved plan is stale"
-"""Summary of terraform's diagnostic when the state changed between plan and apply."""
+Migration = migration_.Migration
+ConfirmMigration = migration_.ConfirmMigration
 _REPLANS = 2
 """How often apply plans again (and asks again) after another run changed the state first."""
 _DURATION = re.compile(r"\d+(ms|s|m|h)")
-
-
-@dataclass(frozen=True)
-class Migration:
-    """A change of backend for a working directory that has a state.
-
-    Attributes:
-        source: Where the state is (:func:`tfgen.deploy.backend.identity`), e.g. ``local``.
-        destination: Where it goes, e.g. ``s3://bucket/tfgen/orders-prod.tfstate``.
-        state: What moves.
-        backup: The copy of the state taken before moving it (set once taken).
-    """
-
-    source: str
-    destination: str
-    state: StateSummary
-    backup: Path | None = None
-
-
-ConfirmMigration = Callable[[Migration], bool]
-"""Asked before migrating the state to another backend; False cancels."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +86,7 @@ class _Session:
     prepared: workdir.Prepared
     terraform: Terraform
     migration: Migration | None
+    endpoint: str | None
 
 
 def load(spec_path: Path, environment: str | None) -> LoadedSpec:
@@ -149,11 +127,9 @@ def _session(
     directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
     workdir.check_target(directory, "local" if options.is_local else "aws")
     with emulator_endpoint(options) as endpoint:
-        settings = options.terraform
-        if endpoint is not None:
-            settings = dataclasses.replace(settings, env=backend.emulator_env(settings.env))
-            if backend.kind(spec, local=True) == "s3":
-                backend.ensure_bucket(endpoint, spec)
+        settings = _settings(options, endpoint)
+        if endpoint is not None and backend.kind(spec, local=True) == "s3":
+            backend.ensure_bucket(endpoint, spec)
         directory.mkdir(parents=True, exist_ok=True)  # terraform starts there, `version` too
         tf = Terraform(directory, _with_version_cache(settings, directory))
         version = tf.version()
@@ -162,20 +138,27 @@ def _session(
         after = backend.identity(spec, local=endpoint is not None)
         migration = None
         if before is not None and before != after:
-            migration = _plan_migration(tf, data_dir, loaded, before, after, endpoint, confirm_migration)
+            migration = migration_.plan_migration(tf, data_dir, loaded, before, after, endpoint, confirm_migration)
         prepared = workdir.prepare(
             spec, directory, local_endpoint=endpoint, data_dir=data_dir, tool=f"{tf.name} {version}"
         )
         if migration is not None:
             _run_phase(reporters, "init", functools.partial(tf.init, migrate_state=True))
-            _check_migrated(tf, migration)
+            migration_.check_migrated(tf, migration)
             workdir.mark_initialised(prepared)
         elif prepared.needs_init:
             # the same state at a new address (another emulator port), or nothing to move
             reconfigure = before is not None
             _run_phase(reporters, "init", functools.partial(tf.init, reconfigure=reconfigure))
             workdir.mark_initialised(prepared)
-        yield _Session(loaded, prepared, tf, migration)
+        yield _Session(loaded, prepared, tf, migration, endpoint)
+
+
+def _settings(options: DeployOptions, endpoint: str | None) -> TerraformSettings:
+    """terraform's settings; with the emulator, its dummy AWS credentials."""
+    if endpoint is None:
+        return options.terraform
+    return dataclasses.replace(options.terraform, env=backend.emulator_env(options.terraform.env))
 
 
 def _with_version_cache(settings: TerraformSettings, directory: Path) -> TerraformSettings:
@@ -183,110 +166,6 @@ def _with_version_cache(settings: TerraformSettings, directory: Path) -> Terrafo
     if settings.version_cache is not None:
         return settings
     return dataclasses.replace(settings, version_cache=directory / workdir.VERSION_CACHE)
-
-
-def _plan_migration(
-    tf: Terraform,
-    data_dir: Path,
-    loaded: LoadedSpec,
-    source: str,
-    destination: str,
-    endpoint: str | None,
-    confirm: ConfirmMigration | None,
-) -> Migration | None:
-    """Before ``terraform init`` moves it: read the state where it is, check the destination, ask.
-
-    Returns:
-        The migration to make (its backup taken), or None when there is nothing to move.
-    """
-    text = _pull_source(tf, data_dir)
-    state = StateSummary.from_json(text)
-    if state is None or not state.resources:
-        return None
-    found = _state_at_destination(tf, loaded, endpoint)
-    if found is not None and found.resources and (found.lineage != state.lineage or found.serial > state.serial):
-        raise UsageError(
-            f"{destination} already holds a state ({found.describe()}, lineage {found.lineage}) that is not "
-            f"the one of {tf.workdir} ({state.describe()}, lineage {state.lineage}); refusing to overwrite it",
-            hint="give the spec another backend.key (or workspace), or move that state away first; nothing changed",
-        )
-    migration = Migration(source, destination, state)
-    if confirm is None:
-        raise UsageError(
-            f"the backend of {tf.workdir} changed from {source} to {destination}: moving its state "
-            f"({state.describe()}) needs confirmation",
-            hint="pass --yes to migrate, or restore the spec's backend",
-        )
-    if not confirm(migration):
-        raise TfgenError(
-            f"state migration cancelled; {tf.workdir} still keeps its state in {source}",
-            hint="restore the spec's backend, or run again and confirm",
-        )
-    backup = workdir.save_backup(tf.workdir, text, source)
-    return dataclasses.replace(migration, backup=backup)
-
-
-def _pull_source(tf: Terraform, data_dir: Path) -> str:
-    """The state where terraform last initialised this directory (its saved backend), as JSON text.
-
-    The saved backend is the truth: ``main.tf`` may already name the new one (a migration
-    that failed half way leaves it so).
-    """
-    saved_path = tf.workdir / data_dir / "terraform.tfstate"
-    saved = json.loads(saved_path.read_text(encoding="utf-8")) if saved_path.is_file() else {}
-    used = saved.get("backend") if isinstance(saved, dict) else None
-    if not isinstance(used, dict) or used.get("type") in (None, "local"):
-        return _local_state(tf.workdir)
-    block = "cloud" if used["type"] == "cloud" else "backend"
-    config = _without_nulls(used.get("config") or {})
-    settings = config if block == "cloud" else {used["type"]: config}
-    return _scratch_pull(tf, "main.tf.json", json.dumps({"terraform": {block: settings}}, indent=2))
-
-
-def _without_nulls(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    return value
-
-
-def _local_state(directory: Path) -> str:
-    path = directory / "terraform.tfstate"
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
-
-
-def _state_at_destination(tf: Terraform, loaded: LoadedSpec, endpoint: str | None) -> StateSummary | None:
-    """The state the spec's backend already holds."""
-    block = backend.block(loaded.spec, endpoint=endpoint)
-    if block is None:  # the local backend: the working directory's own file
-        return StateSummary.from_json(_local_state(tf.workdir))
-    return StateSummary.from_json(_scratch_pull(tf, "main.tf", f"terraform {{\n{block}\n}}\n"))
-
-
-def _scratch_pull(tf: Terraform, name: str, text: str) -> str:
-    """``terraform state pull`` through a scratch configuration holding only a backend block."""
-    probe = tf.workdir / ".tfgen-probe"
-    shutil.rmtree(probe, ignore_errors=True)
-    probe.mkdir()
-    try:
-        (probe / name).write_text(text, encoding="utf-8")
-        env = {**tf.settings.env, "TF_DATA_DIR": str(probe / ".terraform")}  # never the working directory's
-        scratch = Terraform(probe, dataclasses.replace(tf.settings, env=env))
-        scratch.init(reconfigure=True)
-        return scratch.state_pull()
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
-
-
-def _check_migrated(tf: Terraform, migration: Migration) -> None:
-    arrived = StateSummary.from_json(tf.state_pull())
-    if arrived is None or arrived.content != migration.state.content:  # terraform may start a new lineage
-        got = arrived.describe() if arrived else "no state"
-        raise TerraformError(
-            f"after migrating to {migration.destination}, the state there ({got}) does not record the same "
-            f"resources as the one migrated from {migration.source} ({migration.state.describe()})",
-            hint=f"the state before the migration is kept in {migration.backup}; "
-            "`terraform state push` it once the backend is right",
-        )
 
 
 @contextmanager
@@ -332,8 +211,9 @@ def plan(
     options: DeployOptions,
     reporters: ReporterFactory,
     confirm_migration: ConfirmMigration | None = None,
+    out: Path | None = None,
 ) -> Outcome:
-    """Render, init and plan; the saved plan stays in the working directory.
+    """Render, init and plan; the saved plan stays in the working directory (and goes to ``out``).
 
     Args:
         spec_path: The spec file.
@@ -345,7 +225,7 @@ def plan(
         SpecError, UsageError, TerraformError, EmulatorError: As their names say.
     """
     check_lock_timeout(options.lock_timeout)
-    return plan_loaded(load(spec_path, options.environment), options, reporters, confirm_migration)
+    return plan_loaded(load(spec_path, options.environment), options, reporters, confirm_migration, out=out)
 
 
 def plan_loaded(
@@ -353,14 +233,26 @@ def plan_loaded(
     options: DeployOptions,
     reporters: ReporterFactory,
     confirm_migration: ConfirmMigration | None = None,
+    *,
+    review_changes: bool = True,
+    out: Path | None = None,
 ) -> Outcome:
     """:func:`plan` for a spec already loaded (with its environment merged).
+
+    With ``review_changes``, a plan with changes is a :class:`~tfgen.deploy.review.ReviewedPlan`
+    (``terraform show -json`` of the saved plan read: attribute diffs and data loss). With
+    ``out``, the plan is also saved there for ``apply --plan`` (:func:`tfgen.deploy.plans.save_plan`).
 
     Raises:
         UsageError, TerraformError, EmulatorError: As their names say.
     """
     with _session(loaded, options, reporters, confirm_migration) as session:
         result = _plan(session, reporters, options, destroy=False)
+        if review_changes and result.changes_present:
+            result = review.reviewed(result, session.terraform.show_plan(result.plan_file))
+        if out is not None:
+            saved = plans.save_plan(result.plan_file, out, _origin(session.loaded, options, session.endpoint))
+            result = dataclasses.replace(result, plan_file=saved)
         return Outcome(session.loaded, session.prepared.directory, result, None, session.migration)
 
 
@@ -417,13 +309,16 @@ def _plan_and_apply(
         for attempt in range(_REPLANS + 1):
             planned = _plan(session, reporters, options, destroy=destroy)
             try:
-                if destroy and planned.changes_present:  # a protected cluster: refuse before deleting anything
-                    planned = safety.checked_destroy(planned, session.terraform.show_plan(plan_file))
+                if planned.changes_present:
+                    plan_json = session.terraform.show_plan(plan_file)
+                    planned = review.reviewed(planned, plan_json)
+                    if destroy:  # a protected cluster: refuse before deleting anything
+                        planned = safety.checked_destroy(planned, plan_json)
                 if not planned.changes_present or not confirm(planned):
                     return Outcome(session.loaded, directory, planned, None, session.migration)
                 result = _apply(session, reporters, plan_file, planned, options, destroy=destroy)
             except TerraformRunError as error:
-                if attempt < _REPLANS and any(d.summary.startswith(STALE_PLAN) for d in error.errors):
+                if attempt < _REPLANS and _is_stale(error):
                     continue  # another run changed the state since this plan: plan (and ask) again
                 raise _explain(error, directory, session.loaded.spec) from None
             finally:
@@ -431,6 +326,66 @@ def _plan_and_apply(
                 plan_file.unlink(missing_ok=True)
             return Outcome(session.loaded, directory, planned, result, session.migration)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def apply_saved(
+    spec_path: Path, plan_path: Path, options: DeployOptions, reporters: ReporterFactory, confirm: Confirm | None
+) -> Outcome:
+    """Apply exactly a plan saved by ``tfgen plan --out``, without planning again (nothing is rendered).
+
+    The plan must come from this spec (and environment), working directory, backend and emulator
+    (:func:`tfgen.deploy.plans.check_origin`); it is read (:mod:`tfgen.deploy.review`) and
+    ``confirm`` asked, as for :func:`apply`. With ``confirm`` None (approved beforehand, e.g. by
+    its reviewer), it is applied at once, without reading it again: ``terraform show`` starts the
+    providers, which costs more than tfgen itself.
+
+    Raises:
+        SavedPlanError: If the plan belongs elsewhere, or is stale (the state changed since); nothing changed.
+        SpecError, UsageError, TerraformError, EmulatorError: As their names say.
+    """
+    check_lock_timeout(options.lock_timeout)
+    loaded = load(spec_path, options.environment)
+    directory = (options.workdir or workdir.default_workdir(options.base_dir, loaded.spec)).absolute()
+    saved = plans.read_origin(plan_path)
+    workdir.check_target(directory, "local" if options.is_local else "aws")
+    with emulator_endpoint(options) as endpoint:
+        plans.check_origin(plan_path, saved, _origin(loaded, options, endpoint))
+        settings = _settings(options, endpoint)
+        tf = Terraform(directory, _with_version_cache(settings, directory))
+        planned: PlanResult = PlanResult(plan_path.absolute(), changes_present=True)
+        if confirm is not None:
+            planned = review.saved_plan(plan_path.absolute(), tf.show_plan(plan_path.absolute()))
+            if not planned.changes_present or not confirm(planned):
+                return Outcome(loaded, directory, planned, None)
+        reporter = reporters("apply")
+        reporter.expect([(change.address, change.action) for change in planned.resource_changes])
+        try:
+            result = tf.apply(plan_path.absolute(), on_event=reporter.handle, lock_timeout=options.lock_timeout)
+        except TerraformRunError as error:
+            if _is_stale(error):
+                raise plans.stale_plan_error(plan_path) from None
+            raise _explain(error, directory, loaded.spec) from None
+        finally:
+            reporter.close()
+        return Outcome(loaded, directory, planned, result)
+
+
+def _origin(loaded: LoadedSpec, options: DeployOptions, endpoint: str | None) -> plans.PlanOrigin:
+    spec = loaded.spec
+    directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
+    return plans.PlanOrigin(
+        spec=loaded.label,
+        spec_digest=spec.digest(),
+        environment=options.environment,
+        workdir=str(directory.resolve()),
+        backend=backend.identity(spec, local=endpoint is not None),
+        target="local" if endpoint is not None else "aws",
+        endpoint=endpoint,
+    )
+
+
+def _is_stale(error: TerraformRunError) -> bool:
+    return any(d.summary.startswith(plans.STALE_PLAN) for d in error.errors)
 
 
 def _apply(

@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from tfgen.deploy.review import ReviewedPlan
 from tfgen.errors import TfgenError
 from tfgen.terraform.results import PlanResult
 
@@ -70,7 +71,7 @@ class ClusterDeletion:
 
 
 @dataclasses.dataclass(frozen=True)
-class DestroyPlan(PlanResult):
+class DestroyPlan(ReviewedPlan):
     """A destroy plan with the clusters it deletes, checked by :func:`check_destroy` (shown before asking)."""
 
     clusters: tuple[ClusterDeletion, ...] = ()

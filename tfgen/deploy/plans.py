@@ -1,0 +1,182 @@
+"""Saved plans for review: ``tfgen plan SPEC --out FILE``, then ``tfgen apply SPEC --plan FILE``.
+
+A reviewed plan must be applied exactly, and only where it was made. The plan file is
+terraform's own (a zip archive), with one more entry, :data:`ORIGIN_ENTRY`, that terraform
+ignores: where the plan comes from (:class:`PlanOrigin`: the spec's digest and environment,
+the working directory, where the state lives, the target and emulator) and a digest of
+terraform's entries, so that the record cannot be moved to another plan, and a renamed or
+copied file still says where it belongs. :func:`check_origin` refuses a plan made for
+another spec, working directory or backend before terraform runs; terraform itself refuses
+a plan whose state changed since (:data:`STALE_PLAN`). Plan files hold the prior state,
+sensitive values included: they are written 0600.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from tfgen import __version__
+from tfgen.errors import TfgenError
+
+ORIGIN_ENTRY = "tfgen/origin.json"
+"""The archive entry of a saved plan that records where it comes from."""
+STALE_PLAN = "Saved plan is stale"
+"""Summary of terraform's diagnostic when the state changed between plan and apply."""
+
+
+class SavedPlanError(TfgenError):
+    """Raised by ``tfgen apply --plan`` before anything changes: the file is not a plan saved by
+    ``tfgen plan --out``, belongs to another spec, working directory or backend, or is stale."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanOrigin:
+    """Where a saved plan was made.
+
+    Attributes:
+        spec: The spec's label (file, and environment) for messages.
+        spec_digest: :meth:`tfgen.spec.model.Spec.digest` (the module it renders to).
+        environment: The spec's environment (``--env``), if any.
+        workdir: The working directory, absolute.
+        backend: Where the state lives (:func:`tfgen.deploy.backend.identity`).
+        target: ``aws`` or ``local``.
+        endpoint: The emulator's URL with ``--local`` (the plan's provider points there), else None.
+        tfgen: tfgen's version.
+    """
+
+    spec: str
+    spec_digest: str
+    environment: str | None
+    workdir: str
+    backend: str
+    target: str
+    endpoint: str | None
+    tfgen: str = __version__
+
+
+def save_plan(plan_file: Path, out: Path, origin: PlanOrigin) -> Path:
+    """Copy terraform's saved plan to ``out`` (mode 0600, atomically) with its origin recorded.
+
+    Raises:
+        SavedPlanError: If ``out`` cannot be written (a directory, no such folder, no permission).
+    """
+    out = out.absolute()
+    if out.is_dir():
+        raise SavedPlanError(f"--out {out} is a directory; name the plan file to write")
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as error:
+        raise SavedPlanError(f"cannot write the plan to {out}: {error.strerror or error}") from None
+    temporary = Path(name)
+    try:
+        os.fchmod(handle, 0o600)  # mkstemp's mode already; whatever the umask
+        with os.fdopen(handle, "wb") as target, plan_file.open("rb") as source:
+            shutil.copyfileobj(source, target)
+        with zipfile.ZipFile(temporary, "a") as archive:
+            record = {**dataclasses.asdict(origin), "plan_digest": _plan_digest(archive)}
+            archive.writestr(ORIGIN_ENTRY, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        temporary.replace(out)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return out
+
+
+def read_origin(path: Path) -> PlanOrigin:
+    """Where the plan saved at ``path`` was made.
+
+    Raises:
+        SavedPlanError: If the file is missing, not a terraform plan, not saved by ``tfgen plan
+            --out``, or its record does not match its plan.
+    """
+    if not path.is_file():
+        raise SavedPlanError(f"{path}: no such plan file", hint="save one with tfgen plan SPEC --out FILE")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if "tfplan" not in names:
+                raise zipfile.BadZipFile("no tfplan entry")
+            if ORIGIN_ENTRY not in names:
+                raise SavedPlanError(
+                    f"{path} is a terraform plan, but not one saved by tfgen plan --out: it does not say which "
+                    "spec, working directory and backend it belongs to; nothing was changed",
+                    hint="save the plan with tfgen plan SPEC --out FILE",
+                )
+            record: dict[str, Any] = json.loads(archive.read(ORIGIN_ENTRY))
+            digest = _plan_digest(archive)
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise SavedPlanError(
+            f"{path} is not a plan saved by tfgen plan --out ({error}); nothing was changed",
+            hint="save the plan with tfgen plan SPEC --out FILE",
+        ) from None
+    if record.pop("plan_digest", None) != digest:
+        raise SavedPlanError(
+            f"{path}: its record of origin does not belong to the plan it holds (the file was altered); "
+            "nothing was changed",
+            hint="plan again with tfgen plan SPEC --out FILE",
+        )
+    fields = {f.name for f in dataclasses.fields(PlanOrigin)}
+    try:
+        return PlanOrigin(**{k: v for k, v in record.items() if k in fields})
+    except TypeError as error:
+        raise SavedPlanError(f"{path}: unreadable record of origin ({error}); nothing was changed") from None
+
+
+def check_origin(path: Path, saved: PlanOrigin, current: PlanOrigin) -> None:
+    """Refuse a saved plan made for another spec, environment, working directory, backend or emulator.
+
+    Raises:
+        SavedPlanError: Naming what differs; nothing was changed.
+    """
+    hint = f"plan again for this spec: tfgen plan SPEC --out {path}"
+    if saved.spec_digest != current.spec_digest or saved.environment != current.environment:
+        raise SavedPlanError(
+            f"{path} was planned from another spec ({saved.spec}), not {current.spec}: the module it "
+            "renders to differs; nothing was changed",
+            hint=hint,
+        )
+    if saved.workdir != current.workdir:
+        raise SavedPlanError(
+            f"{path} was planned in the working directory {saved.workdir}, not {current.workdir}; nothing was changed",
+            hint=f"pass --workdir {saved.workdir}, or {hint}",
+        )
+    if saved.backend != current.backend:
+        raise SavedPlanError(
+            f"{path} was planned with the state in {saved.backend}; the spec now keeps it in {current.backend}; "
+            "nothing was changed",
+            hint=hint,
+        )
+    if saved.target != current.target or saved.endpoint != current.endpoint:
+        raise SavedPlanError(
+            f"{path} was planned against {_describe(saved)}, not {_describe(current)}; nothing was changed",
+            hint=hint,
+        )
+
+
+def stale_plan_error(path: Path) -> SavedPlanError:
+    """terraform's "Saved plan is stale" as tfgen says it."""
+    return SavedPlanError(
+        f"{path} is stale: the state changed since it was planned (another apply or a refresh ran); "
+        "terraform applied nothing",
+        hint="plan again with tfgen plan SPEC --out FILE, review it, and apply that one",
+    )
+
+
+def _describe(origin: PlanOrigin) -> str:
+    return "real AWS" if origin.target == "aws" else f"the emulator at {origin.endpoint}"
+
+
+def _plan_digest(archive: zipfile.ZipFile) -> str:
+    """sha256 over terraform's entries (names and contents), not the record of origin."""
+    digest = hashlib.sha256()
+    for name in sorted(n for n in archive.namelist() if n != ORIGIN_ENTRY):
+        digest.update(name.encode() + b"\0")
+        digest.update(hashlib.sha256(archive.read(name)).digest())
+    return digest.hexdigest()
