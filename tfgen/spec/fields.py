@@ -250,3 +250,36 @@ HcpName = Annotated[
     str, _pattern(r"[A-Za-z0-9_-]{1,90}", "an HCP Terraform name (letters, digits, - and _, at most 90)")
 ]
 Hostname = Annotated[str, _pattern(r"[a-z0-9.-]+(:\d+)?", "a host name such as app.terraform.io")]
+
+
+def _ca_certificate(value: str) -> str:
+    identifiers = facts.raw()["ca_certificates"]["identifiers"]
+    if value not in identifiers:
+        raise _fail(f"{value!r} is not a certificate authority RDS offers; one of {', '.join(identifiers)}")
+    return value
+
+
+def _retention_values() -> list[int]:
+    rules = facts.raw()["performance_insights_retention"]
+    first, last = rules["months"]
+    months = [month * rules["month_days"] for month in range(first, last + 1)]
+    return [rules["free_days"], *months, rules["max_days"]]
+
+
+def _pi_retention(value: int) -> int:
+    if value not in _retention_values():
+        rules = facts.raw()["performance_insights_retention"]
+        raise _fail(
+            f"must be {rules['free_days']} (free), a multiple of {rules['month_days']} from "
+            f"{rules['month_days']} to {rules['month_days'] * rules['months'][1]} (months), or {rules['max_days']}"
+        )
+    return value
+
+
+# enums whose values tfgen/facts/aws.toml records with their source (tests hold them equal)
+StorageType = Literal["aurora", "aurora-iopt1"]
+EngineLifecycleSupport = Literal["open-source-rds-extended-support", "open-source-rds-extended-support-disabled"]
+NetworkType = Literal["IPV4", "DUAL"]
+DatabaseInsightsMode = Literal["standard", "advanced"]
+CaCertificate = Annotated[str, AfterValidator(_ca_certificate)]
+PerformanceInsightsRetention = Annotated[int, AfterValidator(_pi_retention)]

@@ -19,11 +19,14 @@ from tfgen.spec.fields import (
     AlarmName,
     AutoPauseSeconds,
     BucketName,
+    CaCertificate,
     Cidr,
     ClusterName,
     Comparison,
+    DatabaseInsightsMode,
     DatabaseName,
     Description,
+    EngineLifecycleSupport,
     EngineVersion,
     EnvironmentName,
     HcpName,
@@ -33,8 +36,10 @@ from tfgen.spec.fields import (
     MasterUsername,
     MissingData,
     MonitoringInterval,
+    NetworkType,
     ParameterName,
     PasswordLength,
+    PerformanceInsightsRetention,
     Period,
     PreloadLibrary,
     Region,
@@ -42,6 +47,7 @@ from tfgen.spec.fields import (
     SnsArn,
     StateKey,
     Statistic,
+    StorageType,
     SubnetId,
     TagKey,
     TagValue,
@@ -207,8 +213,21 @@ class Spec(_Model):
     preferred_backup_window: str = "03:00-04:00"
     preferred_maintenance_window: str = "sun:05:00-sun:06:00"
     apply_immediately: bool = False
+    storage_type: StorageType | None = None
+    """``aurora`` (Standard, AWS's default) or ``aurora-iopt1`` (I/O-Optimized); v2 only."""
+    engine_lifecycle_support: EngineLifecycleSupport | None = None
+    """``...-disabled`` opts out of paid RDS Extended Support; applied when the cluster is created."""
+    network_type: NetworkType | None = None
+    """``IPV4`` (AWS's default) or ``DUAL`` (every subnet needs an IPv6 CIDR); v2 only."""
+    ca_cert_identifier: CaCertificate | None = None
+    """CA of the instances' server certificates (default: AWS's); v2 only."""
+    delete_automated_backups: bool = True
     performance_insights: bool | None = None
     """Default: on for v2 (7 days of retention are free); v1 cannot have it."""
+    performance_insights_retention_days: PerformanceInsightsRetention | None = None
+    """Default: AWS's 7 days (free)."""
+    database_insights_mode: DatabaseInsightsMode | None = None
+    """CloudWatch Database Insights; ``advanced`` needs 465 days of Performance Insights retention."""
     iam_database_authentication: bool | None = None
     """Default: on for v2; v1 cannot have it."""
     create_kms_key: bool = False

@@ -1,0 +1,161 @@
+"""The inputs platform teams reach for (issue 16): storage type, RDS Extended Support, the
+instances' CA, network type, automated backups on delete, Performance Insights retention and
+Database Insights.
+
+Each input: its bad values (one fixture each, in tests/test_spec.py's INVALID), its boundary
+values here, `tfgen schema` and `tfgen new`, the rendered module, and the module's own
+`terraform test` (tests/test_module_tests.py: mock providers for rds-managed, a plan against
+the emulator for production). What moto stores is applied on the emulator below.
+"""
+
+from __future__ import annotations
+
+import datetime
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.goldens import GOLDENS, spec_path
+from tfgen import api, facts
+from tfgen.spec import fields, rules
+from tfgen.spec.jsonschema import json_schema
+from tfgen.spec.loading import load_spec, parse_spec
+from tfgen.spec.model import Spec
+
+BASE = """\
+name: orders-db
+region: eu-west-1
+vpc_id: vpc-0a1b2c3d4e5f67890
+subnet_ids:
+  - subnet-0a1b2c3d4e5f67891
+  - subnet-0a1b2c3d4e5f67892
+network:
+  allowed_cidr_blocks:
+    - 10.0.0.0/16
+"""
+
+
+def spec_of(extra: str) -> Spec:
+    return parse_spec(BASE + extra, Path("spec.yaml")).spec
+
+
+@pytest.mark.parametrize(
+    ("literal", "values"),
+    [
+        (fields.StorageType, facts.raw()["storage_type"]["values"]),
+        (fields.EngineLifecycleSupport, facts.raw()["engine_lifecycle_support"]["values"]),
+        (fields.NetworkType, facts.raw()["network_type"]["values"]),
+        (fields.DatabaseInsightsMode, facts.raw()["database_insights"]["modes"]),
+    ],
+)
+def test_enums_are_the_facts(literal: Any, values: list[str]) -> None:
+    assert list(typing.get_args(literal)) == values
+
+
+@pytest.mark.parametrize("days", [7, 31, 93, 465, 713, 731])
+def test_performance_insights_retention_boundaries(days: int) -> None:
+    assert spec_of(f"performance_insights_retention_days: {days}\n").performance_insights_retention_days == days
+
+
+@pytest.mark.parametrize("days", [465, 496, 731])
+def test_advanced_database_insights_from_465_days(days: int) -> None:
+    spec = spec_of(f"performance_insights_retention_days: {days}\ndatabase_insights_mode: advanced\n")
+    assert spec.database_insights_mode == "advanced"
+
+
+@pytest.mark.parametrize(
+    ("extra", "field_name", "value"),
+    [
+        ('engine_version: "14.7"\nstorage_type: aurora-iopt1\n', "storage_type", "aurora-iopt1"),
+        ('engine_version: "13"\nstorage_type: aurora-iopt1\n', "storage_type", "aurora-iopt1"),  # AWS picks the minor
+        ("storage_type: aurora\n", "storage_type", "aurora"),
+        ("network_type: DUAL\n", "network_type", "DUAL"),
+        ("ca_cert_identifier: rds-ca-ecc384-g1\n", "ca_cert_identifier", "rds-ca-ecc384-g1"),
+        ("database_insights_mode: standard\n", "database_insights_mode", "standard"),
+        ("delete_automated_backups: false\n", "delete_automated_backups", False),
+    ],
+)
+def test_valid_values(extra: str, field_name: str, value: object) -> None:
+    assert getattr(spec_of(extra), field_name) == value
+
+
+def test_v1_keeps_its_automated_backups_and_extended_support_choice() -> None:
+    v1 = 'engine_version: "13.12"\nserverless:\n  version: v1\n'
+    spec = spec_of(v1 + "delete_automated_backups: false\nengine_lifecycle_support: open-source-rds-extended-support\n")
+    assert not spec.delete_automated_backups
+
+
+def test_opting_out_of_extended_support_after_standard_support_warns_that_creation_fails() -> None:
+    spec = spec_of('engine_version: "13"\nengine_lifecycle_support: open-source-rds-extended-support-disabled\n')
+    after = facts.engine_majors()[13].end_of_standard_support + datetime.timedelta(days=1)
+    assert rules.warnings_for(spec, today=after)[-1:] == [
+        (
+            ("engine_lifecycle_support",),
+            "aurora-postgresql 13 left standard support on 2026-02-28: with RDS Extended Support disabled AWS "
+            "refuses to create the cluster; upgrade the major version",
+        )
+    ]
+    before = facts.engine_majors()[13].end_of_standard_support
+    assert not [loc for loc, _ in rules.warnings_for(spec, today=before) if loc == ("engine_lifecycle_support",)]
+
+
+def test_schema_names_each_input_with_its_values() -> None:
+    properties = json_schema()["properties"]
+    assert properties["storage_type"]["anyOf"][0]["enum"] == ["aurora", "aurora-iopt1"]
+    assert properties["network_type"]["anyOf"][0]["enum"] == ["IPV4", "DUAL"]
+    assert properties["database_insights_mode"]["anyOf"][0]["enum"] == ["standard", "advanced"]
+    assert properties["delete_automated_backups"]["type"] == "boolean"
+    for name in ("engine_lifecycle_support", "ca_cert_identifier", "performance_insights_retention_days"):
+        assert name in properties
+
+
+def test_the_starter_offers_each_input_and_uncommented_it_is_valid(tmp_path: Path) -> None:
+    starter = tmp_path / "aurora.yaml"
+    api.new_spec(starter)
+    names = (
+        "delete_automated_backups",
+        "storage_type",
+        "engine_lifecycle_support",
+        "network_type",
+        "ca_cert_identifier",
+        "performance_insights_retention_days",
+        "database_insights_mode",
+    )
+    lines = starter.read_text().splitlines()
+    uncommented = [line[2:] if line.startswith("# ") and line[2:].split(":")[0] in names else line for line in lines]
+    assert sum(line != original for line, original in zip(uncommented, lines, strict=True)) == len(names)
+    starter.write_text("\n".join(uncommented) + "\n")
+    spec = load_spec(starter).spec
+    assert (spec.storage_type, spec.network_type, spec.database_insights_mode) == ("aurora", "IPV4", "standard")
+
+
+def test_production_uses_every_input_and_the_module_sets_them() -> None:
+    spec = load_spec(spec_path("production")).spec
+    assert spec.storage_type == "aurora-iopt1"
+    assert spec.engine_lifecycle_support == "open-source-rds-extended-support-disabled"
+    assert spec.ca_cert_identifier == "rds-ca-rsa4096-g1"
+    assert (spec.performance_insights_retention_days, spec.database_insights_mode) == (465, "advanced")
+    assert spec.delete_automated_backups is False
+    main = (GOLDENS["production"] / "main.tf").read_text()
+    for line in (
+        "storage_type          = var.storage_type",
+        'engine_lifecycle_support = "open-source-rds-extended-support-disabled"',
+        "delete_automated_backups     = var.delete_automated_backups",
+        "performance_insights_retention_period = var.performance_insights_retention_period",
+        "database_insights_mode                = var.database_insights_mode",
+        "ca_cert_identifier         = var.ca_cert_identifier",
+    ):
+        assert line in main
+    variables = (GOLDENS["production"] / "variables.tf").read_text()
+    assert 'default     = "aurora-iopt1"' in variables
+    assert "default     = 465" in variables
+
+
+def test_a_spec_without_the_inputs_leaves_them_to_aws() -> None:
+    variables = (GOLDENS["minimal"] / "variables.tf").read_text()
+    for name in ("storage_type", "network_type", "ca_cert_identifier", "database_insights_mode"):
+        block = variables[variables.index(f'variable "{name}"') :]
+        assert "default     = null" in block[: block.index("}\n")]
+    assert "engine_lifecycle_support" not in (GOLDENS["minimal"] / "main.tf").read_text()
