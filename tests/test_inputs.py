@@ -5,7 +5,12 @@ Database Insights.
 Each input: its bad values (one fixture each, in tests/test_spec.py's INVALID), its boundary
 values here, `tfgen schema` and `tfgen new`, the rendered module, and the module's own
 `terraform test` (tests/test_module_tests.py: mock providers for rds-managed, a plan against
-the emulator for production). What moto stores is applied on the emulator below.
+the emulator for production). What moto stores and returns (moto 5.2.5's RDS backend: the
+cluster's NetworkType, the instances' CACertificateIdentifier) is applied on the emulator below;
+the others moto drops (EngineLifecycleSupport, PerformanceInsightsRetentionPeriod,
+DatabaseInsightsMode) or fails on (StorageType: a KeyError in DBCluster.default_allocated_storage
+for aurora and aurora-iopt1), so they are checked by render + `terraform validate` (terraform
+test runs it) + the mock-provider `terraform test` only.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Any
 import pytest
 
 from tests.goldens import GOLDENS, spec_path
+from tests.test_deploy import V2_SPEC, aws, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
+from tests.test_lifecycle import Deployed, _deploy
 from tfgen import api, facts
 from tfgen.spec import fields, rules
 from tfgen.spec.jsonschema import json_schema
@@ -159,3 +166,47 @@ def test_a_spec_without_the_inputs_leaves_them_to_aws() -> None:
         block = variables[variables.index(f'variable "{name}"') :]
         assert "default     = null" in block[: block.index("}\n")]
     assert "engine_lifecycle_support" not in (GOLDENS["minimal"] / "main.tf").read_text()
+
+
+# --------------------------------------------------------------------------- on the emulator
+
+
+@pytest.fixture(scope="module")
+def inputs_applied(
+    plugin_mirror: Path,
+    endpoint: str,
+    shared_dir: Path,  # noqa: F811  (the fixture of tests.test_deploy)
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Deployed:
+    """examples/local.yaml, dual-stack, its instances on the ECC CA, kept automated backups on delete; applied."""
+    base = tmp_path_factory.mktemp("inputs")
+    return _deploy(
+        base,
+        endpoint,
+        plugin_mirror,
+        shared_dir,
+        name="tfgen-inputs",
+        network_type="DUAL",
+        ca_cert_identifier="rds-ca-ecc384-g1",
+        delete_automated_backups=False,
+        serverless={"min_capacity": 0.5, "max_capacity": 4, "instances": 2},
+    )
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_inputs_reach_the_cluster_and_its_instances(inputs_applied: Deployed) -> None:
+    """On the emulator: moto stores network_type (cluster) and ca_cert_identifier (instances)."""
+    rds = aws(inputs_applied.url, "us-east-1", "rds")
+    (cluster,) = rds.describe_db_clusters(DBClusterIdentifier=inputs_applied.name)["DBClusters"]
+    assert cluster["NetworkType"] == "DUAL"
+    instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [inputs_applied.name]}])
+    assert [i["CACertificateIdentifier"] for i in instances["DBInstances"]] == ["rds-ca-ecc384-g1"] * 2
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_a_second_plan_of_the_inputs_shows_no_changes(inputs_applied: Deployed) -> None:
+    """On the emulator: what AWS read back matches the configuration (no perpetual diff)."""
+    changes, planned = inputs_applied.plan_changes()
+    assert (changes["add"], changes["change"], changes["remove"]) == (0, 0, 0), planned
