@@ -608,6 +608,23 @@ INVALID = [
         11,
         "database_insights_mode: Aurora Serverless v1 cannot have Database Insights",
     ),
+    # the instances' parameter group
+    (
+        "invalid-instance-parameter-managed.yaml",
+        9,
+        "instance_parameters[0].name: shared_preload_libraries is set by preload_libraries (the module loads pg_stat_statements); it cannot be overridden here",
+    ),
+    ("invalid-instance-parameter-duplicate.yaml", 11, "instance_parameters[1].name: duplicate parameter work_mem"),
+    (
+        "invalid-instance-parameter-name.yaml",
+        9,
+        "instance_parameters[0].name: 'Work-Mem' is not a PostgreSQL parameter name",
+    ),
+    (
+        "invalid-instance-parameters-v1.yaml",
+        11,
+        "instance_parameters: Aurora Serverless v1 cannot have an instance parameter group (it has no instances)",
+    ),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),
     ("invalid-yaml-list-key.yaml", 11, "keys must be strings, not a list"),

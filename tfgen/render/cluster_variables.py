@@ -1,4 +1,5 @@
-"""The module's variables for storage, network, TLS, backups and Performance Insights retention.
+"""The module's variables for storage, network, TLS, backups, Performance Insights retention and the
+instances' parameter group.
 
 Each default comes from the spec; ``null`` leaves the setting to AWS (the provider then sends
 nothing). Each validation repeats the spec's rule from ``tfgen/facts/aws.toml``, so a repository
@@ -8,7 +9,7 @@ that vendors the module and overrides a variable is held to the same values.
 from __future__ import annotations
 
 from tfgen import facts
-from tfgen.render.interface import Validation, Variable
+from tfgen.render.interface import PARAMETER_TYPE, Validation, Variable
 from tfgen.spec.model import Spec
 
 
@@ -35,6 +36,15 @@ def cluster_variables(spec: Spec) -> list[Variable]:
     ]
     if not spec.is_v2:
         return found
+    found.append(
+        Variable(
+            "instance_parameters",
+            PARAMETER_TYPE,
+            "Parameters of the instances' DB parameter group (none: no group, the instances keep AWS's default).",
+            [parameter.model_dump() | {"value": str(parameter.value)} for parameter in spec.instance_parameters],
+            nullable=False,
+        )
+    )
     retention = rules["performance_insights_retention"]
     insights_minimum = rules["database_insights"]["advanced_min_retention_days"]
     months = f"{retention['month_days']} * 1-{retention['months'][1]} months"

@@ -147,7 +147,7 @@ class Logs(_Model):
 
 
 class Parameter(_Model):
-    """An extra parameter of the cluster parameter group."""
+    """An extra parameter of the cluster (or the instances') parameter group."""
 
     name: ParameterName
     value: Annotated[str, Field(min_length=1, max_length=4096)] | int | float
@@ -238,6 +238,8 @@ class Spec(_Model):
     preload_libraries: list[PreloadLibrary] = []
     """Libraries loaded besides pg_stat_statements (shared_preload_libraries; v2 only), e.g. pgaudit, pg_cron."""
     parameters: list[Parameter] = []
+    instance_parameters: list[Parameter] = []
+    """Parameters of a DB (instance) parameter group for every instance, besides the cluster's (v2 only)."""
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()
     # Neither changes the rendered module: both stay out of canonical_json() and the digest.

@@ -121,10 +121,11 @@ def rule_problems(spec: Spec) -> list[Problem]:
                 problems.append(((*loc, index), f"duplicate {value}"))
     if spec.create_kms_key and spec.kms_key_id is not None:
         problems.append((("create_kms_key",), "give kms_key_id or create_kms_key: true, not both"))
-    parameter_names = [parameter.name for parameter in spec.parameters]
-    for index, name in enumerate(parameter_names):
-        if name in parameter_names[:index]:
-            problems.append((("parameters", index, "name"), f"duplicate parameter {name}"))
+    for section in ("parameters", "instance_parameters"):
+        parameter_names = [parameter.name for parameter in getattr(spec, section)]
+        for index, name in enumerate(parameter_names):
+            if name in parameter_names[:index]:
+                problems.append(((section, index, "name"), f"duplicate parameter {name}"))
     names = [alarm.name for alarm in spec.alarms.custom]
     # CloudWatch names: automated "<name>-<key with - for _>", custom "<name>-<custom name>"
     builtin = {alarm.key.replace("_", "-"): alarm.key for alarm in spec.builtin_alarms}
@@ -199,6 +200,11 @@ def _storage_and_insights_problems(spec: Spec) -> list[Problem]:
                 "Performance Insights",
             ),
             ("database_insights_mode", spec.database_insights_mode is not None, "Database Insights"),
+            (
+                "instance_parameters",
+                bool(spec.instance_parameters),
+                "an instance parameter group (it has no instances)",
+            ),
         ]
         for field_name, refused, what in v1_refused:
             if refused:
