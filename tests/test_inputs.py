@@ -6,7 +6,8 @@ Each input: its bad values (one fixture each, in tests/test_spec.py's INVALID), 
 values here, `tfgen schema` and `tfgen new`, the rendered module, and the module's own
 `terraform test` (tests/test_module_tests.py: mock providers for rds-managed, a plan against
 the emulator for production). What moto stores and returns (moto 5.2.5's RDS backend: the
-cluster's NetworkType, the instances' CACertificateIdentifier) is applied on the emulator below;
+cluster's NetworkType, the instances' CACertificateIdentifier, AvailabilityZone and PromotionTier)
+is applied on the emulator below;
 and the instances' parameter group (moto keeps DB parameter groups and their parameters);
 the others moto drops (EngineLifecycleSupport, PerformanceInsightsRetentionPeriod,
 DatabaseInsightsMode) or fails on (StorageType: a KeyError in DBCluster.default_allocated_storage
@@ -17,6 +18,7 @@ test runs it) + the mock-provider `terraform test` only.
 from __future__ import annotations
 
 import datetime
+import re
 import typing
 from pathlib import Path
 from typing import Any
@@ -131,13 +133,20 @@ def test_the_starter_offers_each_input_and_uncommented_it_is_valid(tmp_path: Pat
         "performance_insights_retention_days",
         "database_insights_mode",
         "instance_parameters",
+        "instance_overrides",
+        "  - {instance",
     )
     lines = starter.read_text().splitlines()
-    uncommented = [line[2:] if line.startswith("# ") and line[2:].split(":")[0] in names else line for line in lines]
+    commented = [re.fullmatch(r"(\s*)# (.*)", line) for line in lines]
+    uncommented = [
+        found[1] + found[2] if found and found[2].split(":")[0] in names else line
+        for found, line in zip(commented, lines, strict=True)
+    ]
     assert sum(line != original for line, original in zip(uncommented, lines, strict=True)) == len(names)
     starter.write_text("\n".join(uncommented) + "\n")
     spec = load_spec(starter).spec
     assert (spec.storage_type, spec.network_type, spec.database_insights_mode) == ("aurora", "IPV4", "standard")
+    assert spec.serverless.instance_overrides[0].availability_zone == "eu-west-1a"  # type: ignore[union-attr]
 
 
 def test_production_uses_every_input_and_the_module_sets_them() -> None:
@@ -180,7 +189,8 @@ def inputs_applied(
     shared_dir: Path,  # noqa: F811  (the fixture of tests.test_deploy)
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Deployed:
-    """examples/local.yaml, dual-stack, its instances on the ECC CA with their own parameter group; applied."""
+    """examples/local.yaml, dual-stack, two instances on the ECC CA with their own parameter group and
+    per-instance settings; applied."""
     base = tmp_path_factory.mktemp("inputs")
     return _deploy(
         base,
@@ -192,19 +202,30 @@ def inputs_applied(
         ca_cert_identifier="rds-ca-ecc384-g1",
         delete_automated_backups=False,
         instance_parameters=[{"name": "log_temp_files", "value": 0, "apply_method": "immediate"}],
-        serverless={"min_capacity": 0.5, "max_capacity": 4, "instances": 2},
+        serverless={
+            "min_capacity": 0.5,
+            "max_capacity": 4,
+            "instances": 2,
+            "instance_overrides": [
+                {"instance": 1, "availability_zone": "us-east-1c"},
+                {"instance": 2, "promotion_tier": 7},
+            ],
+        },
     )
 
 
 @pytest.mark.emulator
 @pytest.mark.terraform
 def test_inputs_reach_the_cluster_and_its_instances(inputs_applied: Deployed) -> None:
-    """On the emulator: moto stores network_type (cluster), ca_cert_identifier and the parameter group (instances)."""
+    """On the emulator: moto stores network_type (cluster), and the instances' CA, parameter group, zone and tier."""
     rds = aws(inputs_applied.url, "us-east-1", "rds")
     (cluster,) = rds.describe_db_clusters(DBClusterIdentifier=inputs_applied.name)["DBClusters"]
     assert cluster["NetworkType"] == "DUAL"
     instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [inputs_applied.name]}])
     assert [i["CACertificateIdentifier"] for i in instances["DBInstances"]] == ["rds-ca-ecc384-g1"] * 2
+    by_id = {i["DBInstanceIdentifier"]: i for i in instances["DBInstances"]}
+    assert by_id["tfgen-inputs-1"]["AvailabilityZone"] == "us-east-1c"
+    assert (by_id["tfgen-inputs-1"]["PromotionTier"], by_id["tfgen-inputs-2"]["PromotionTier"]) == (0, 7)
     groups = {group["DBParameterGroupName"] for i in instances["DBInstances"] for group in i["DBParameterGroups"]}
     (group,) = groups
     assert group.startswith("tfgen-inputs-")

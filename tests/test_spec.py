@@ -625,6 +625,37 @@ INVALID = [
         11,
         "instance_parameters: Aurora Serverless v1 cannot have an instance parameter group (it has no instances)",
     ),
+    # per-instance settings
+    (
+        "invalid-instance-override-missing-instance.yaml",
+        11,
+        "serverless.instance_overrides[0].instance: instance 3 does not exist: serverless.instances is 2",
+    ),
+    (
+        "invalid-instance-override-duplicate.yaml",
+        13,
+        "serverless.instance_overrides[1].instance: duplicate override of instance 1",
+    ),
+    (
+        "invalid-instance-override-zone-region.yaml",
+        11,
+        "serverless.instance_overrides[0].availability_zone: us-east-1a is not a zone of region eu-west-1",
+    ),
+    (
+        "invalid-instance-override-zone-format.yaml",
+        11,
+        "serverless.instance_overrides[0].availability_zone: 'eu-west-1' is not an availability zone such as eu-west-1a",
+    ),
+    (
+        "invalid-instance-override-tier.yaml",
+        11,
+        "serverless.instance_overrides[0].promotion_tier: must be less than or equal to 15",
+    ),
+    (
+        "invalid-instance-override-v1.yaml",
+        11,
+        "serverless.instance_overrides: unknown field (only valid with serverless.version: v2)",
+    ),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),
     ("invalid-yaml-list-key.yaml", 11, "keys must be strings, not a list"),
@@ -1365,6 +1396,7 @@ def test_canonical_json_has_every_default() -> None:
         "max_capacity": 8,
         "seconds_until_auto_pause": None,
         "instances": 1,
+        "instance_overrides": [],
     }
     assert data["storage_encrypted"] is True
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from tfgen import facts
 from tfgen.render.interface import PARAMETER_TYPE, Validation, Variable
-from tfgen.spec.model import Spec
+from tfgen.spec.model import ServerlessV2, Spec
+
+INSTANCE_OVERRIDE_TYPE = """map(object({
+    availability_zone = optional(string)
+    promotion_tier    = optional(number)
+  }))"""
 
 
 def _one_of(name: str, values: list[str]) -> Validation:
@@ -34,8 +39,30 @@ def cluster_variables(spec: Spec) -> list[Variable]:
             nullable=False,
         )
     ]
-    if not spec.is_v2:
+    server = spec.serverless
+    if not isinstance(server, ServerlessV2):
         return found
+    found.append(
+        Variable(
+            "instance_overrides",
+            INSTANCE_OVERRIDE_TYPE,
+            'Per-instance settings by instance number ("1" is <name>-1): availability_zone (changing it replaces '
+            "the instance) and promotion_tier (0-15; default: the instance number - 1).",
+            {
+                str(override.instance): override.model_dump(exclude={"instance"}, exclude_none=True)
+                for override in server.instance_overrides
+            },
+            (
+                Validation(
+                    'alltrue([for n, o in var.instance_overrides : can(regex("^([1-9]|1[0-5])$", n)) && '
+                    "try(tonumber(n) <= var.instance_count, false) && "
+                    "(o.promotion_tier == null ? true : o.promotion_tier >= 0 && o.promotion_tier <= 15)])",
+                    "instance_overrides keys must be instance numbers up to instance_count, promotion_tier 0-15.",
+                ),
+            ),
+            nullable=False,
+        )
+    )
     found.append(
         Variable(
             "instance_parameters",

@@ -131,6 +131,9 @@ def _tag_key(value: str) -> str:
 
 ClusterName = Annotated[str, AfterValidator(_cluster_identifier)]
 Region = Annotated[str, _pattern(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", "an AWS region such as eu-west-1")]
+AvailabilityZone = Annotated[
+    str, _pattern(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d[a-z]", "an availability zone such as eu-west-1a")
+]
 VpcId = Annotated[str, _pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id such as vpc-0abc12345def67890")]
 SubnetId = Annotated[str, _pattern(r"subnet-[0-9a-f]{8,17}", "a subnet id such as subnet-0abc12345def67890")]
 SecurityGroupId = Annotated[str, _pattern(r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0abc12345def67890")]

@@ -55,6 +55,7 @@ from tfgen.spec.fields import (
     V2Capacity,
     VpcId,
 )
+from tfgen.spec.instances import InstanceOverride
 from tfgen.spec.record import BeforeValidator, Field, Record
 
 
@@ -70,6 +71,7 @@ class ServerlessV2(_Model):
     max_capacity: Annotated[V2Capacity, Field(ge=1)] = 8
     seconds_until_auto_pause: AutoPauseSeconds | None = None
     instances: Annotated[int, Field(ge=1, le=15)] = 1
+    instance_overrides: list[InstanceOverride] = []
 
 
 class ServerlessV1(_Model):

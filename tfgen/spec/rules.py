@@ -77,6 +77,7 @@ def rule_problems(spec: Spec) -> list[Problem]:
             problems.append(
                 (("serverless", "seconds_until_auto_pause"), "only applies when serverless.min_capacity is 0")
             )
+        problems.extend(_override_problems(spec, server))
         # instance identifiers are <name>-<n>, n up to 15 (var.instance_count may grow)
         longest = len(f"{spec.name}-15")
         if longest > 63:
@@ -182,6 +183,28 @@ def _engine_problems(spec: Spec) -> list[Problem]:
             )
         ]
     return []
+
+
+def _override_problems(spec: Spec, server: ServerlessV2) -> list[Problem]:
+    """``serverless.instance_overrides``: each names an instance the spec has, once, in the spec's region."""
+    problems: list[Problem] = []
+    seen: list[int] = []
+    for index, override in enumerate(server.instance_overrides):
+        loc = ("serverless", "instance_overrides", index)
+        if override.instance in seen:
+            problems.append(((*loc, "instance"), f"duplicate override of instance {override.instance}"))
+        elif override.instance > server.instances:
+            problems.append(
+                (
+                    (*loc, "instance"),
+                    f"instance {override.instance} does not exist: serverless.instances is {server.instances}",
+                )
+            )
+        seen.append(override.instance)
+        zone = override.availability_zone
+        if zone is not None and zone[:-1] != spec.region:
+            problems.append(((*loc, "availability_zone"), f"{zone} is not a zone of region {spec.region}"))
+    return problems
 
 
 def _storage_and_insights_problems(spec: Spec) -> list[Problem]:
