@@ -26,29 +26,13 @@ from typing import Any
 import pytest
 
 from tests.goldens import GOLDENS, spec_path
-from tests.test_deploy import V2_SPEC, aws, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
+from tests.test_deploy import aws, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
 from tests.test_lifecycle import Deployed, _deploy
+from tests.test_spec import spec_of
 from tfgen import api, facts
 from tfgen.spec import fields, rules
 from tfgen.spec.jsonschema import json_schema
-from tfgen.spec.loading import load_spec, parse_spec
-from tfgen.spec.model import Spec
-
-BASE = """\
-name: orders-db
-region: eu-west-1
-vpc_id: vpc-0a1b2c3d4e5f67890
-subnet_ids:
-  - subnet-0a1b2c3d4e5f67891
-  - subnet-0a1b2c3d4e5f67892
-network:
-  allowed_cidr_blocks:
-    - 10.0.0.0/16
-"""
-
-
-def spec_of(extra: str) -> Spec:
-    return parse_spec(BASE + extra, Path("spec.yaml")).spec
+from tfgen.spec.loading import load_spec
 
 
 @pytest.mark.parametrize(
