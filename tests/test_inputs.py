@@ -21,7 +21,6 @@ import datetime
 import re
 import typing
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,21 +29,24 @@ from tests.test_deploy import aws, shared_dir  # noqa: F401  (shared_dir: a fixt
 from tests.test_lifecycle import Deployed, _deploy
 from tests.test_spec import spec_of
 from tfgen import api, facts
-from tfgen.spec import fields, rules
+from tfgen.spec import rules
 from tfgen.spec.jsonschema import json_schema
 from tfgen.spec.loading import load_spec
+from tfgen.spec.model import Spec
 
 
 @pytest.mark.parametrize(
-    ("literal", "values"),
+    ("field_name", "values"),
     [
-        (fields.StorageType, facts.raw()["storage_type"]["values"]),
-        (fields.EngineLifecycleSupport, facts.raw()["engine_lifecycle_support"]["values"]),
-        (fields.NetworkType, facts.raw()["network_type"]["values"]),
-        (fields.DatabaseInsightsMode, facts.raw()["database_insights"]["modes"]),
+        ("storage_type", facts.raw()["storage_type"]["values"]),
+        ("engine_lifecycle_support", facts.raw()["engine_lifecycle_support"]["values"]),
+        ("network_type", facts.raw()["network_type"]["values"]),
+        ("database_insights_mode", facts.raw()["database_insights"]["modes"]),
     ],
 )
-def test_enums_are_the_facts(literal: Any, values: list[str]) -> None:
+def test_enums_are_the_facts(field_name: str, values: list[str]) -> None:
+    literal, none = typing.get_args(Spec.model_fields[field_name].annotation)
+    assert none is type(None)
     assert list(typing.get_args(literal)) == values
 
 

@@ -252,7 +252,7 @@ variable "database_insights_mode" {
 }
 
 variable "log_retention_days" {
-  description = "Days CloudWatch Logs keeps the exported PostgreSQL logs."
+  description = "Days CloudWatch Logs keeps the PostgreSQL logs."
   type        = number
   default     = 365
 }

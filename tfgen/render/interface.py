@@ -234,12 +234,12 @@ def variables(spec: Spec) -> list[Variable]:
     from tfgen.render.cluster_variables import cluster_variables
 
     found.extend(cluster_variables(spec))
-    if spec.log_export_enabled:
+    if spec.log_group_managed:
         found.append(
             Variable(
                 "log_retention_days",
                 "number",
-                "Days CloudWatch Logs keeps the exported PostgreSQL logs.",
+                "Days CloudWatch Logs keeps the PostgreSQL logs.",
                 spec.logs.retention_days,
             )
         )

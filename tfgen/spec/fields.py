@@ -279,10 +279,7 @@ def _pi_retention(value: int) -> int:
     return value
 
 
-# enums whose values tfgen/facts/aws.toml records with their source (tests hold them equal)
-StorageType = Literal["aurora", "aurora-iopt1"]
+# values tfgen/facts/aws.toml records with their source (tests hold them and the spec's Literals equal)
 EngineLifecycleSupport = Literal["open-source-rds-extended-support", "open-source-rds-extended-support-disabled"]
-NetworkType = Literal["IPV4", "DUAL"]
-DatabaseInsightsMode = Literal["standard", "advanced"]
 CaCertificate = Annotated[str, AfterValidator(_ca_certificate)]
 PerformanceInsightsRetention = Annotated[int, AfterValidator(_pi_retention)]

@@ -23,7 +23,6 @@ from tfgen.spec.fields import (
     Cidr,
     ClusterName,
     Comparison,
-    DatabaseInsightsMode,
     DatabaseName,
     Description,
     EngineLifecycleSupport,
@@ -36,7 +35,6 @@ from tfgen.spec.fields import (
     MasterUsername,
     MissingData,
     MonitoringInterval,
-    NetworkType,
     ParameterName,
     PasswordLength,
     PerformanceInsightsRetention,
@@ -47,7 +45,6 @@ from tfgen.spec.fields import (
     SnsArn,
     StateKey,
     Statistic,
-    StorageType,
     SubnetId,
     TagKey,
     TagValue,
@@ -141,7 +138,7 @@ class Alarms(_Model):
 
 
 class Logs(_Model):
-    """PostgreSQL logs exported to CloudWatch Logs (Serverless v2)."""
+    """PostgreSQL logs in CloudWatch Logs: exported by Serverless v2, published by v1 on its own."""
 
     export: bool | None = None
     """Default: on for v2; Serverless v1 cannot export logs."""
@@ -149,7 +146,7 @@ class Logs(_Model):
 
 
 class Parameter(_Model):
-    """An extra parameter of the cluster (or the instances') parameter group."""
+    """An extra parameter of the cluster parameter group."""
 
     name: ParameterName
     value: Annotated[str, Field(min_length=1, max_length=4096)] | int | float
@@ -215,21 +212,15 @@ class Spec(_Model):
     preferred_backup_window: str = "03:00-04:00"
     preferred_maintenance_window: str = "sun:05:00-sun:06:00"
     apply_immediately: bool = False
-    storage_type: StorageType | None = None
-    """``aurora`` (Standard, AWS's default) or ``aurora-iopt1`` (I/O-Optimized); v2 only."""
+    storage_type: Literal["aurora", "aurora-iopt1"] | None = None
     engine_lifecycle_support: EngineLifecycleSupport | None = None
-    """``...-disabled`` opts out of paid RDS Extended Support; applied when the cluster is created."""
-    network_type: NetworkType | None = None
-    """``IPV4`` (AWS's default) or ``DUAL`` (every subnet needs an IPv6 CIDR); v2 only."""
+    network_type: Literal["IPV4", "DUAL"] | None = None
     ca_cert_identifier: CaCertificate | None = None
-    """CA of the instances' server certificates (default: AWS's); v2 only."""
     delete_automated_backups: bool = True
     performance_insights: bool | None = None
     """Default: on for v2 (7 days of retention are free); v1 cannot have it."""
     performance_insights_retention_days: PerformanceInsightsRetention | None = None
-    """Default: AWS's 7 days (free)."""
-    database_insights_mode: DatabaseInsightsMode | None = None
-    """CloudWatch Database Insights; ``advanced`` needs 465 days of Performance Insights retention."""
+    database_insights_mode: Literal["standard", "advanced"] | None = None
     iam_database_authentication: bool | None = None
     """Default: on for v2; v1 cannot have it."""
     create_kms_key: bool = False
@@ -241,7 +232,6 @@ class Spec(_Model):
     """Libraries loaded besides pg_stat_statements (shared_preload_libraries; v2 only), e.g. pgaudit, pg_cron."""
     parameters: list[Parameter] = []
     instance_parameters: list[Parameter] = []
-    """Parameters of a DB (instance) parameter group for every instance, besides the cluster's (v2 only)."""
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()
     # Neither changes the rendered module: both stay out of canonical_json() and the digest.
@@ -312,6 +302,16 @@ class Spec(_Model):
     def log_export_enabled(self) -> bool:
         """PostgreSQL logs exported to a CloudWatch log group the module creates (v2 only)."""
         return self.is_v2 if self.logs.export is None else self.logs.export
+
+    @property
+    def log_group_managed(self) -> bool:
+        """The module creates the PostgreSQL log group (with ``logs.retention_days``).
+
+        v2 when it exports logs; v1 always: Serverless v1 publishes the logs its cluster parameter
+        group enables by itself, into a group it would otherwise create without a retention
+        (``[logs.serverless_v1]`` in ``tfgen/facts/aws.toml``).
+        """
+        return self.log_export_enabled or not self.is_v2
 
     @property
     def log_group_name(self) -> str:

@@ -352,7 +352,7 @@ def _aws_guidance(spec: Spec) -> list[Problem]:
                 f"set serverless.min_capacity: {recommended} or performance_insights: false",
             )
         )
-    if spec.kms_key_id is not None and spec.log_export_enabled:
+    if spec.kms_key_id is not None and spec.log_group_managed:
         found.append((("kms_key_id",), kms_logs_warning(spec, spec.kms_key_id)))
     return found
 

@@ -154,6 +154,12 @@ variable "delete_automated_backups" {
   nullable    = false
 }
 
+variable "log_retention_days" {
+  description = "Days CloudWatch Logs keeps the PostgreSQL logs."
+  type        = number
+  default     = 365
+}
+
 variable "slow_query_ms" {
   description = "Log statements running longer than this many milliseconds (log_min_duration_statement; -1 is off)."
   type        = number
