@@ -56,11 +56,14 @@ def test_validate_invalid_spec_exits_2_with_one_line_per_problem(
         f"error: {bad}:4: subnet_ids: must have at least 2 items, got 1",
         f"error: {bad}:5: port: must be greater than or equal to 1150",
         f"error: {bad}:6: extra: unknown field; expected one of: "
-        "alarms, apply_immediately, backup_retention_period, copy_tags_to_snapshot, create_kms_key, database_name, "
-        "deletion_protection, engine_version, iam_database_authentication, kms_key_id, logs, master_password, "
-        "master_username, monitoring_interval, name, network, parameters, performance_insights, port, "
-        "preferred_backup_window, preferred_maintenance_window, preload_libraries, region, serverless, skip_final_snapshot, "
-        "slow_query_ms, storage_encrypted, subnet_ids, tags, vpc_id",
+        "alarms, apply_immediately, backup_retention_period, ca_cert_identifier, copy_tags_to_snapshot, "
+        "create_kms_key, database_insights_mode, database_name, delete_automated_backups, deletion_protection, "
+        "engine_lifecycle_support, engine_version, iam_database_authentication, instance_parameters, kms_key_id, logs, "
+        "master_password, "
+        "master_username, monitoring_interval, name, network, network_type, parameters, performance_insights, "
+        "performance_insights_retention_days, port, preferred_backup_window, preferred_maintenance_window, "
+        "preload_libraries, region, serverless, skip_final_snapshot, slow_query_ms, storage_encrypted, storage_type, "
+        "subnet_ids, tags, vpc_id",
     ]
 
 

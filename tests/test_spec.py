@@ -538,6 +538,124 @@ INVALID = [
         11,
         "invalid YAML: unsupported tag 'tag:yaml.org,2002:python/object/apply:os.getpid'",
     ),
+    # storage, lifecycle, TLS, network, backups, Performance Insights retention, Database Insights
+    ("invalid-storage-type-unknown.yaml", 8, "storage_type: must be 'aurora' or 'aurora-iopt1'"),
+    (
+        "invalid-storage-type-iopt1-old-engine.yaml",
+        9,
+        "storage_type: aurora-iopt1 (I/O-Optimized) needs aurora-postgresql 13.10+, 14.7+, 15.2+, 16.1+, 17.4+; engine_version is 14.6",
+    ),
+    (
+        "invalid-storage-type-v1.yaml",
+        11,
+        "storage_type: Aurora Serverless v1 cannot have I/O-Optimized storage (aurora-iopt1)",
+    ),
+    (
+        "invalid-engine-lifecycle-support-unknown.yaml",
+        8,
+        "engine_lifecycle_support: must be 'open-source-rds-extended-support' or 'open-source-rds-extended-support-disabled'",
+    ),
+    (
+        "invalid-ca-cert-identifier-expired.yaml",
+        8,
+        "ca_cert_identifier: 'rds-ca-2019' is not a certificate authority RDS offers; one of rds-ca-rsa2048-g1, rds-ca-rsa4096-g1, rds-ca-ecc384-g1",
+    ),
+    (
+        "invalid-ca-cert-identifier-v1.yaml",
+        11,
+        "ca_cert_identifier: Aurora Serverless v1 cannot have a CA for instances (it has none)",
+    ),
+    ("invalid-network-type-ipv6.yaml", 8, "network_type: must be 'IPV4' or 'DUAL'"),
+    (
+        "invalid-network-type-dual-v1.yaml",
+        11,
+        "network_type: Aurora Serverless v1 cannot have dual-stack networking (DUAL)",
+    ),
+    (
+        "invalid-delete-automated-backups-string.yaml",
+        8,
+        "delete_automated_backups: must be a valid boolean, got str 'no'",
+    ),
+    (
+        "invalid-pi-retention-not-months.yaml",
+        8,
+        "performance_insights_retention_days: must be 7 (free), a multiple of 31 from 31 to 713 (months), or 731",
+    ),
+    (
+        "invalid-pi-retention-too-long.yaml",
+        8,
+        "performance_insights_retention_days: must be 7 (free), a multiple of 31 from 31 to 713 (months), or 731",
+    ),
+    ("invalid-pi-retention-pi-off.yaml", 9, "performance_insights_retention_days: needs performance_insights: true"),
+    (
+        "invalid-pi-retention-v1.yaml",
+        11,
+        "performance_insights_retention_days: Aurora Serverless v1 cannot have Performance Insights",
+    ),
+    ("invalid-database-insights-mode-unknown.yaml", 8, "database_insights_mode: must be 'standard' or 'advanced'"),
+    (
+        "invalid-database-insights-advanced-short-retention.yaml",
+        9,
+        "database_insights_mode: advanced needs at least 465 days of Performance Insights retention; set performance_insights_retention_days: 465",
+    ),
+    (
+        "invalid-database-insights-advanced-pi-off.yaml",
+        9,
+        "database_insights_mode: advanced needs performance_insights: true",
+    ),
+    (
+        "invalid-database-insights-v1.yaml",
+        11,
+        "database_insights_mode: Aurora Serverless v1 cannot have Database Insights",
+    ),
+    # the instances' parameter group
+    (
+        "invalid-instance-parameter-managed.yaml",
+        9,
+        "instance_parameters[0].name: shared_preload_libraries is set by preload_libraries (the module loads pg_stat_statements); it cannot be overridden here",
+    ),
+    ("invalid-instance-parameter-duplicate.yaml", 11, "instance_parameters[1].name: duplicate parameter work_mem"),
+    (
+        "invalid-instance-parameter-name.yaml",
+        9,
+        "instance_parameters[0].name: 'Work-Mem' is not a PostgreSQL parameter name",
+    ),
+    (
+        "invalid-instance-parameters-v1.yaml",
+        11,
+        "instance_parameters: Aurora Serverless v1 cannot have an instance parameter group (it has no instances)",
+    ),
+    # per-instance settings
+    (
+        "invalid-instance-override-missing-instance.yaml",
+        11,
+        "serverless.instance_overrides[0].instance: instance 3 does not exist: serverless.instances is 2",
+    ),
+    (
+        "invalid-instance-override-duplicate.yaml",
+        13,
+        "serverless.instance_overrides[1].instance: duplicate override of instance 1",
+    ),
+    (
+        "invalid-instance-override-zone-region.yaml",
+        11,
+        "serverless.instance_overrides[0].availability_zone: us-east-1a is not a zone of region eu-west-1",
+    ),
+    (
+        "invalid-instance-override-zone-format.yaml",
+        11,
+        "serverless.instance_overrides[0].availability_zone: 'eu-west-1' is not an availability zone such as eu-west-1a",
+    ),
+    (
+        "invalid-instance-override-tier.yaml",
+        11,
+        "serverless.instance_overrides[0].promotion_tier: must be less than or equal to 15",
+    ),
+    (
+        "invalid-instance-override-v1.yaml",
+        11,
+        "serverless.instance_overrides: unknown field (only valid with serverless.version: v2)",
+    ),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),
     ("invalid-yaml-list-key.yaml", 11, "keys must be strings, not a list"),
@@ -1278,6 +1396,7 @@ def test_canonical_json_has_every_default() -> None:
         "max_capacity": 8,
         "seconds_until_auto_pause": None,
         "instances": 1,
+        "instance_overrides": [],
     }
     assert data["storage_encrypted"] is True
 

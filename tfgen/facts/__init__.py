@@ -42,6 +42,8 @@ class Major:
     """Lowest (major, minor) with Serverless v2 (db.serverless) instances."""
     pause_minimum: tuple[int, int]
     """Lowest (major, minor) whose Serverless v2 minimum capacity may be 0 (auto-pause)."""
+    io_optimized_minimum: tuple[int, int]
+    """Lowest (major, minor) with Aurora I/O-Optimized storage (``aurora-iopt1``)."""
     lts: str
     """The long-term-support minor, e.g. ``16.8``."""
     retired: frozenset[str]
@@ -68,6 +70,7 @@ def engine_majors() -> dict[int, Major]:
             major=row["major"],
             serverless_v2_minimum=_version(row["serverless_v2_minimum"]),
             pause_minimum=_version(row["pause_minimum"]),
+            io_optimized_minimum=_version(row["io_optimized_minimum"]),
             lts=row["lts"],
             retired=frozenset(row["retired"]),
             end_of_standard_support=datetime.date.fromisoformat(row["end_of_standard_support"]),

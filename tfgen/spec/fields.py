@@ -131,6 +131,9 @@ def _tag_key(value: str) -> str:
 
 ClusterName = Annotated[str, AfterValidator(_cluster_identifier)]
 Region = Annotated[str, _pattern(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", "an AWS region such as eu-west-1")]
+AvailabilityZone = Annotated[
+    str, _pattern(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d[a-z]", "an availability zone such as eu-west-1a")
+]
 VpcId = Annotated[str, _pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id such as vpc-0abc12345def67890")]
 SubnetId = Annotated[str, _pattern(r"subnet-[0-9a-f]{8,17}", "a subnet id such as subnet-0abc12345def67890")]
 SecurityGroupId = Annotated[str, _pattern(r"sg-[0-9a-f]{8,17}", "a security group id such as sg-0abc12345def67890")]
@@ -250,3 +253,33 @@ HcpName = Annotated[
     str, _pattern(r"[A-Za-z0-9_-]{1,90}", "an HCP Terraform name (letters, digits, - and _, at most 90)")
 ]
 Hostname = Annotated[str, _pattern(r"[a-z0-9.-]+(:\d+)?", "a host name such as app.terraform.io")]
+
+
+def _ca_certificate(value: str) -> str:
+    identifiers = facts.raw()["ca_certificates"]["identifiers"]
+    if value not in identifiers:
+        raise _fail(f"{value!r} is not a certificate authority RDS offers; one of {', '.join(identifiers)}")
+    return value
+
+
+def _retention_values() -> list[int]:
+    rules = facts.raw()["performance_insights_retention"]
+    first, last = rules["months"]
+    months = [month * rules["month_days"] for month in range(first, last + 1)]
+    return [rules["free_days"], *months, rules["max_days"]]
+
+
+def _pi_retention(value: int) -> int:
+    if value not in _retention_values():
+        rules = facts.raw()["performance_insights_retention"]
+        raise _fail(
+            f"must be {rules['free_days']} (free), a multiple of {rules['month_days']} from "
+            f"{rules['month_days']} to {rules['month_days'] * rules['months'][1]} (months), or {rules['max_days']}"
+        )
+    return value
+
+
+# values tfgen/facts/aws.toml records with their source (tests hold them and the spec's Literals equal)
+EngineLifecycleSupport = Literal["open-source-rds-extended-support", "open-source-rds-extended-support-disabled"]
+CaCertificate = Annotated[str, AfterValidator(_ca_certificate)]
+PerformanceInsightsRetention = Annotated[int, AfterValidator(_pi_retention)]

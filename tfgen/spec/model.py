@@ -19,11 +19,13 @@ from tfgen.spec.fields import (
     AlarmName,
     AutoPauseSeconds,
     BucketName,
+    CaCertificate,
     Cidr,
     ClusterName,
     Comparison,
     DatabaseName,
     Description,
+    EngineLifecycleSupport,
     EngineVersion,
     EnvironmentName,
     HcpName,
@@ -35,6 +37,7 @@ from tfgen.spec.fields import (
     MonitoringInterval,
     ParameterName,
     PasswordLength,
+    PerformanceInsightsRetention,
     Period,
     PreloadLibrary,
     Region,
@@ -49,6 +52,7 @@ from tfgen.spec.fields import (
     V2Capacity,
     VpcId,
 )
+from tfgen.spec.instances import InstanceOverride
 from tfgen.spec.record import BeforeValidator, Field, Record
 
 
@@ -64,6 +68,7 @@ class ServerlessV2(_Model):
     max_capacity: Annotated[V2Capacity, Field(ge=1)] = 8
     seconds_until_auto_pause: AutoPauseSeconds | None = None
     instances: Annotated[int, Field(ge=1, le=15)] = 1
+    instance_overrides: list[InstanceOverride] = []
 
 
 class ServerlessV1(_Model):
@@ -207,8 +212,15 @@ class Spec(_Model):
     preferred_backup_window: str = "03:00-04:00"
     preferred_maintenance_window: str = "sun:05:00-sun:06:00"
     apply_immediately: bool = False
+    storage_type: Literal["aurora", "aurora-iopt1"] | None = None
+    engine_lifecycle_support: EngineLifecycleSupport | None = None
+    network_type: Literal["IPV4", "DUAL"] | None = None
+    ca_cert_identifier: CaCertificate | None = None
+    delete_automated_backups: bool = True
     performance_insights: bool | None = None
     """Default: on for v2 (7 days of retention are free); v1 cannot have it."""
+    performance_insights_retention_days: PerformanceInsightsRetention | None = None
+    database_insights_mode: Literal["standard", "advanced"] | None = None
     iam_database_authentication: bool | None = None
     """Default: on for v2; v1 cannot have it."""
     create_kms_key: bool = False
@@ -219,6 +231,7 @@ class Spec(_Model):
     preload_libraries: list[PreloadLibrary] = []
     """Libraries loaded besides pg_stat_statements (shared_preload_libraries; v2 only), e.g. pgaudit, pg_cron."""
     parameters: list[Parameter] = []
+    instance_parameters: list[Parameter] = []
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()
     # Neither changes the rendered module: both stay out of canonical_json() and the digest.

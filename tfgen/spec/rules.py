@@ -77,6 +77,7 @@ def rule_problems(spec: Spec) -> list[Problem]:
             problems.append(
                 (("serverless", "seconds_until_auto_pause"), "only applies when serverless.min_capacity is 0")
             )
+        problems.extend(_override_problems(spec, server))
         # instance identifiers are <name>-<n>, n up to 15 (var.instance_count may grow)
         longest = len(f"{spec.name}-15")
         if longest > 63:
@@ -121,10 +122,11 @@ def rule_problems(spec: Spec) -> list[Problem]:
                 problems.append(((*loc, index), f"duplicate {value}"))
     if spec.create_kms_key and spec.kms_key_id is not None:
         problems.append((("create_kms_key",), "give kms_key_id or create_kms_key: true, not both"))
-    parameter_names = [parameter.name for parameter in spec.parameters]
-    for index, name in enumerate(parameter_names):
-        if name in parameter_names[:index]:
-            problems.append((("parameters", index, "name"), f"duplicate parameter {name}"))
+    for section in ("parameters", "instance_parameters"):
+        parameter_names = [parameter.name for parameter in getattr(spec, section)]
+        for index, name in enumerate(parameter_names):
+            if name in parameter_names[:index]:
+                problems.append(((section, index, "name"), f"duplicate parameter {name}"))
     names = [alarm.name for alarm in spec.alarms.custom]
     # CloudWatch names: automated "<name>-<key with - for _>", custom "<name>-<custom name>"
     builtin = {alarm.key.replace("_", "-"): alarm.key for alarm in spec.builtin_alarms}
@@ -141,6 +143,7 @@ def rule_problems(spec: Spec) -> list[Problem]:
                 )
             )
     problems.extend(_window_problems(spec))
+    problems.extend(_storage_and_insights_problems(spec))
     backend = spec.backend
     if isinstance(backend, CloudBackend) and backend.workspace and backend.tags:
         problems.append((("backend", "tags"), "give backend.workspace or backend.tags, not both"))
@@ -182,6 +185,84 @@ def _engine_problems(spec: Spec) -> list[Problem]:
     return []
 
 
+def _override_problems(spec: Spec, server: ServerlessV2) -> list[Problem]:
+    """``serverless.instance_overrides``: each names an instance the spec has, once, in the spec's region."""
+    problems: list[Problem] = []
+    seen: list[int] = []
+    for index, override in enumerate(server.instance_overrides):
+        loc = ("serverless", "instance_overrides", index)
+        if override.instance in seen:
+            problems.append(((*loc, "instance"), f"duplicate override of instance {override.instance}"))
+        elif override.instance > server.instances:
+            problems.append(
+                (
+                    (*loc, "instance"),
+                    f"instance {override.instance} does not exist: serverless.instances is {server.instances}",
+                )
+            )
+        seen.append(override.instance)
+        zone = override.availability_zone
+        if zone is not None and zone[:-1] != spec.region:
+            problems.append(((*loc, "availability_zone"), f"{zone} is not a zone of region {spec.region}"))
+    return problems
+
+
+def _storage_and_insights_problems(spec: Spec) -> list[Problem]:
+    """Storage type, network type, CA and Database Insights against AWS's rules (``tfgen/facts/aws.toml``)."""
+    problems: list[Problem] = []
+    rules = facts.raw()
+    io_optimized = spec.storage_type == rules["storage_type"]["io_optimized"]
+    if not spec.is_v2:
+        v1_refused = [
+            ("storage_type", io_optimized, "I/O-Optimized storage (aurora-iopt1)"),
+            ("network_type", spec.network_type == "DUAL", "dual-stack networking (DUAL)"),
+            ("ca_cert_identifier", spec.ca_cert_identifier is not None, "a CA for instances (it has none)"),
+            (
+                "performance_insights_retention_days",
+                spec.performance_insights_retention_days is not None,
+                "Performance Insights",
+            ),
+            ("database_insights_mode", spec.database_insights_mode is not None, "Database Insights"),
+            (
+                "instance_parameters",
+                bool(spec.instance_parameters),
+                "an instance parameter group (it has no instances)",
+            ),
+        ]
+        for field_name, refused, what in v1_refused:
+            if refused:
+                problems.append(((field_name,), f"Aurora Serverless v1 cannot have {what}"))
+        return problems
+    version = spec.effective_engine_version
+    row = facts.engine_major(version)
+    if io_optimized and row is not None and spec.engine_minor_pinned and _version(version) < row.io_optimized_minimum:
+        needs = ", ".join(
+            f"{m.io_optimized_minimum[0]}.{m.io_optimized_minimum[1]}+" for m in facts.engine_majors().values()
+        )
+        problems.append(
+            (
+                ("storage_type",),
+                f"aurora-iopt1 (I/O-Optimized) needs aurora-postgresql {needs}; engine_version is {version}",
+            )
+        )
+    retention = spec.performance_insights_retention_days
+    if retention is not None and not spec.performance_insights_enabled:
+        problems.append((("performance_insights_retention_days",), "needs performance_insights: true"))
+    minimum = rules["database_insights"]["advanced_min_retention_days"]
+    if spec.database_insights_mode == "advanced":
+        if not spec.performance_insights_enabled:
+            problems.append((("database_insights_mode",), "advanced needs performance_insights: true"))
+        elif retention is None or retention < minimum:
+            problems.append(
+                (
+                    ("database_insights_mode",),
+                    f"advanced needs at least {minimum} days of Performance Insights retention; "
+                    f"set performance_insights_retention_days: {minimum}",
+                )
+            )
+    return problems
+
+
 def _engine_warnings(spec: Spec, today: datetime.date) -> list[Problem]:
     version = spec.effective_engine_version
     row = facts.engine_major(version)
@@ -197,7 +278,16 @@ def _engine_warnings(spec: Spec, today: datetime.date) -> list[Problem]:
                 f'about a year; pin {row.lts}, or give the major "{row.major}" (automatic minor upgrades stay on)',
             )
         )
-    if spec.is_v2 and today > row.end_of_standard_support:  # v1's own end of life says more
+    opted_out = spec.engine_lifecycle_support == facts.raw()["engine_lifecycle_support"]["disabled"]
+    if opted_out and today > row.end_of_standard_support:
+        found.append(
+            (
+                ("engine_lifecycle_support",),
+                f"aurora-postgresql {row.major} left standard support on {row.end_of_standard_support}: with RDS "
+                "Extended Support disabled AWS refuses to create the cluster; upgrade the major version",
+            )
+        )
+    elif spec.is_v2 and today > row.end_of_standard_support:  # v1's own end of life says more
         found.append(
             (
                 loc,
