@@ -17,7 +17,7 @@ from tfgen.render.merge import merge3
 LABELS = ("yours", "base", "tfgen")
 
 LIFECYCLE = "\n  lifecycle {\n    ignore_changes = [promotion_tier]\n  }\n}\n"
-INSTANCE_END = "  performance_insights_kms_key_id = var.performance_insights_enabled ? var.kms_key_id : null\n}\n"
+INSTANCE_END = "  performance_insights_retention_period = var.performance_insights_retention_period\n}\n"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
