@@ -10,10 +10,12 @@ here imports Typer: this module is on the ``tfgen render`` path of pre-commit ho
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from tfgen import __version__, api
 from tfgen.errors import PLAN_CHANGES, DriftError, ExitCode, TfgenError, UsageError
@@ -46,21 +48,43 @@ def report(error: TfgenError, prefix: str = "") -> None:
 def run_command(command: Callable[[], int]) -> int:
     """Run a command and return its exit code: the one place a user error becomes a message and a code.
 
-    A :class:`~tfgen.errors.TfgenError` is reported and exits with its ``exit_code``; anything
-    else is a bug and keeps its traceback.
+    A :class:`~tfgen.errors.TfgenError` is reported and exits with its ``exit_code``. An
+    :class:`OSError` that reaches here (tfgen's own output failed: a full disk, a hung-up
+    terminal) is one line and exit 1; a closed pipe (``tfgen plan | head -1``) says nothing,
+    as ``cmd | head`` expects. Anything else is a bug and keeps its traceback.
     """
+    code = int(ExitCode.FAILED)
     try:
         try:
-            return int(command())
+            code = int(command())
+            sys.stdout.flush()  # a full disk shows now, not as a traceback when Python exits
         except TfgenError as error:
+            code = int(error.exit_code)
             report(error)
-            return int(error.exit_code)
-    except BrokenPipeError:
-        # the reader went away (`tfgen render --check | head`): exit 1 without a traceback, as
-        # Typer does, and send what stdout still buffers to /dev/null so the flush at exit succeeds
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return int(ExitCode.FAILED)
+    except OSError as error:
+        code = code or int(ExitCode.FAILED)
+        failing = _failing_streams()
+        if error.errno != errno.EPIPE:
+            where = f"cannot write to {failing[0][0]}" if failing else error.filename
+            reason = error.strerror or str(error)
+            with contextlib.suppress(OSError):
+                echo(f"error: {where}: {reason}" if where else f"error: {reason}", err=True)
+        # what the broken stream still buffers goes to /dev/null, so that the flush at exit succeeds
+        for _, stream in _failing_streams():
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    return code
+
+
+def _failing_streams() -> list[tuple[str, TextIO]]:
+    """Standard output and error, those of them that cannot be flushed."""
+    failing = []
+    for name, stream in (("standard output", sys.stdout), ("standard error", sys.stderr)):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            failing.append((name, stream))
+    return failing
 
 
 # ----------------------------------------------------------------------------- the commands both paths call
