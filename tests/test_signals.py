@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import pytest
 
+from tfgen.deploy import workdir
 from tfgen.errors import ExitCode
 from tfgen.terraform import process
 
@@ -53,6 +54,14 @@ def stop(signum, frame):
     os._exit(1)
 
 signal.signal(signal.SIGINT, stop)
+config = os.environ.get("TF_CLI_CONFIG_FILE")
+if config and os.path.exists(config):
+    with open(config) as handle, open(log, "a") as out:
+        out.write(json.dumps({{"event": "cli config", "path": config, "text": handle.read()}}) + "\\n")
+if "state" in behaviour:  # what terraform writes in its working directory
+    for name in ("terraform.tfstate", "terraform.tfstate.backup", "saved.tfplan"):
+        with open(name, "w") as handle:
+            handle.write("{{}}")
 if "provider" in behaviour:  # a child in terraform's process group that outlives it unless killed
     import subprocess
     child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(120)"])
@@ -100,9 +109,17 @@ class FakeTerraform:
             time.sleep(0.05)
         pytest.fail(f"the fake never logged {event!r}: {self.events()}")
 
-    def tfgen_output(self, behaviour: str = "", **popen: Any) -> subprocess.Popen[str]:
+    def tfgen_output(
+        self, behaviour: str = "", env: dict[str, str] | None = None, **popen: Any
+    ) -> subprocess.Popen[str]:
         """``python -m tfgen output`` with this fake, in a session of its own (like a terminal's job)."""
-        env = {**os.environ, "FAKE_LOG": str(self.log), "FAKE_BEHAVIOUR": behaviour, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "FAKE_LOG": str(self.log),
+            "FAKE_BEHAVIOUR": behaviour,
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
         argv = ["output", str(SPEC), "--workdir", str(self.workdir), "--terraform", str(self.binary)]
         popen.setdefault("stdout", subprocess.PIPE)
         return subprocess.Popen(
@@ -245,6 +262,71 @@ def test_terraform_output_never_goes_through_a_pipe(tmp_path: Path) -> None:
     assert names == ["main.tf"] or all(not n.startswith(".tfgen-output") for n in names)  # nameless files
 
 
+def test_the_copy_of_the_cli_config_outlives_no_kill(tmp_path: Path) -> None:
+    """The caller's CLI config (registry tokens) plus the mirror block: terraform reads it, nothing keeps it."""
+    token = "tfgen-test-token-" + os.urandom(8).hex()
+    caller = tmp_path / "caller.tfrc"
+    caller.write_text(f'credentials "app.terraform.io" {{\n  token = "{token}"\n}}\n', encoding="utf-8")
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "tmp").mkdir()
+    fake = FakeTerraform(tmp_path)
+    # `tfgen output` takes no plugin mirror: the library, as plan and apply run it, in a process of its own
+    script = (
+        "import os, sys; from pathlib import Path; from tfgen.terraform.commands import Terraform; "
+        "from tfgen.terraform.config import TerraformSettings; "
+        "Terraform(Path(sys.argv[1]), TerraformSettings(env=dict(os.environ), binary=sys.argv[2], "
+        "plugin_mirror=Path(sys.argv[3]))).output()"
+    )
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(caller), "TMPDIR": str(tmp_path / "tmp"), "FAKE_LOG": str(fake.log)}
+    argv = [sys.executable, "-c", script, str(fake.workdir), str(fake.binary), str(tmp_path / "mirror")]
+    tfgen = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True, text=True)
+    with stopped_at_the_end(tfgen, lambda: [e["pid"] for e in fake.events() if "pid" in e]):
+        fake.wait_for("started")
+        os.kill(tfgen.pid, signal.SIGKILL)
+        tfgen.wait()
+        fake.wait_for("stopped")
+    seen = [e for e in fake.events() if e["event"] == "cli config"]
+    assert token in seen[-1]["text"] and "filesystem_mirror" in seen[-1]["text"]  # terraform could read it
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path != caller:
+            assert token.encode() not in path.read_bytes() or path == fake.log, path
+
+
+def test_terraform_writes_for_the_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    fake = FakeTerraform(tmp_path)
+    tfgen = fake.tfgen_output("state quick", umask=0)
+    with stopped_at_the_end(tfgen, lambda: [e["pid"] for e in fake.events() if "pid" in e]):
+        _, err = tfgen.communicate(timeout=60)
+    assert tfgen.returncode == 0, err
+    modes = {
+        name: (fake.workdir / name).stat().st_mode & 0o777
+        for name in ("terraform.tfstate", "terraform.tfstate.backup", "saved.tfplan")
+    }
+    assert modes == dict.fromkeys(modes, 0o600)
+
+
+def test_a_working_directory_is_taken_back(tmp_path: Path) -> None:
+    """Made by an older tfgen, or by hand under umask 000: 0700, its states and plans 0600."""
+    directory = tmp_path / ".tfgen" / "orders"
+    (directory / ".terraform").mkdir(parents=True)
+    directory.chmod(0o777)
+    secret = [
+        "terraform.tfstate",
+        "terraform.tfstate.backup",
+        "errored.tfstate",
+        "tfgen.tfplan",
+        ".terraform/terraform.tfstate",
+    ]
+    for name in [*secret, "main.tf"]:
+        (directory / name).write_text("{}", encoding="utf-8")
+        (directory / name).chmod(0o666)
+    workdir.create(directory)
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert {name: (directory / name).stat().st_mode & 0o777 for name in secret} == dict.fromkeys(secret, 0o600)
+    workdir.create(tmp_path / "new" / "dir")
+    assert (tmp_path / "new" / "dir").stat().st_mode & 0o777 == 0o700
+
+
 def test_output_that_fails_does_not_stop_terraform(tmp_path: Path) -> None:
     """tfgen's stdout closed (``tfgen ... | head -1``): terraform finishes what it does; tfgen exits 1 quietly."""
     events: list[str] = []
@@ -318,11 +400,13 @@ class Apply:
     (An interrupt while an API call is in flight can leave a resource the state does not
     record; adopting those is another part of the recovery, not what these tests are about.)"""
 
-    def __init__(self, spec: Path, endpoint: str, directory: Path, *command: str) -> None:
+    def __init__(self, spec: Path, endpoint: str, directory: Path, *, umask: int) -> None:
         self.local = ["--endpoint", endpoint, "--workdir", str(directory)]
-        argv = [*(command or ("apply", "--auto-approve")), str(spec), *self.local]
+        self.umask = umask
+        argv = ["apply", "--auto-approve", str(spec), *self.local]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tfgen", *argv],
+            umask=umask,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -373,20 +457,32 @@ class Apply:
             self.proc.wait()
 
 
-def tfgen(*argv: str) -> subprocess.CompletedProcess[str]:
+def tfgen(*argv: str, umask: int = -1) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tfgen", *argv], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "tfgen", *argv],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        umask=umask,
     )
 
 
-def apply_completes(spec: Path, local: list[str]) -> None:
-    """The next ``tfgen apply`` completes and leaves nothing to do: the interrupted one saved its state."""
-    again = tfgen("apply", str(spec), "--auto-approve", *local)
+def apply_completes(spec: Path, job: Apply, directory: Path) -> None:
+    """The next ``tfgen apply`` completes and leaves nothing to do: the interrupted one saved its state.
+
+    Under the job's umask, the working directory stays 0700 and what holds secrets 0600.
+    """
+    again = tfgen("apply", str(spec), "--auto-approve", *job.local, umask=job.umask)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "apply complete: " in again.stdout
-    plan = tfgen("plan", str(spec), *local)
+    plan = tfgen("plan", str(spec), *job.local, umask=job.umask)
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "no changes; the infrastructure matches the spec" in plan.stdout
+    assert directory.stat().st_mode & 0o777 == 0o700
+    for name in ("terraform.tfstate", "terraform.tfstate.backup", workdir.PLAN_FILE, ".terraform/terraform.tfstate"):
+        if name != ".terraform/terraform.tfstate" or (directory / name).exists():
+            assert (directory / name).stat().st_mode & 0o777 == 0o600, name
 
 
 @pytest.mark.terraform
@@ -394,7 +490,7 @@ def apply_completes(spec: Path, local: list[str]) -> None:
 def test_sigterm_during_apply_stops_terraform_cleanly_and_apply_recovers(tmp_path: Path, endpoint: str) -> None:
     spec = v1_spec(tmp_path / "specs", "tfgen-sigterm")
     directory = tmp_path / "work"
-    job = Apply(spec, endpoint, directory)
+    job = Apply(spec, endpoint, directory, umask=0o000)
     try:
         job.wait_for(Apply.CREATING)
         job.proc.send_signal(signal.SIGTERM)
@@ -406,7 +502,7 @@ def test_sigterm_during_apply_stops_terraform_cleanly_and_apply_recovers(tmp_pat
     assert "Traceback" not in job.stderr
     assert not (directory / ".terraform.tfstate.lock.info").exists()
     assert (directory / "terraform.tfstate").is_file()
-    apply_completes(spec, job.local)
+    apply_completes(spec, job, directory)
 
 
 @pytest.mark.terraform
@@ -414,7 +510,7 @@ def test_sigterm_during_apply_stops_terraform_cleanly_and_apply_recovers(tmp_pat
 def test_kill_9_of_tfgen_during_apply_leaves_no_process_and_apply_recovers(tmp_path: Path, endpoint: str) -> None:
     spec = v1_spec(tmp_path / "specs", "tfgen-sigkill")
     directory = tmp_path / "work"
-    job = Apply(spec, endpoint, directory)
+    job = Apply(spec, endpoint, directory, umask=0o022)
     sid = job.proc.pid  # its own session: terraform and the providers are in it too
     try:
         job.wait_for(Apply.CREATING)
@@ -433,7 +529,7 @@ def test_kill_9_of_tfgen_during_apply_leaves_no_process_and_apply_recovers(tmp_p
         job.cleanup()
     assert not (directory / ".terraform.tfstate.lock.info").exists()
     assert (directory / "terraform.tfstate").is_file()
-    apply_completes(spec, job.local)
+    apply_completes(spec, job, directory)
 
 
 @pytest.mark.terraform
@@ -442,7 +538,7 @@ def test_stdout_closed_during_apply_does_not_stop_terraform(tmp_path: Path, endp
     """``tfgen apply | head``: terraform is not killed by SIGPIPE (nor stopped); the apply completes."""
     spec = v1_spec(tmp_path / "specs", "tfgen-sigpipe")
     directory = tmp_path / "work"
-    job = Apply(spec, endpoint, directory)
+    job = Apply(spec, endpoint, directory, umask=0o022)
     try:
         job.wait_for(Apply.CREATING)
         assert job.proc.stdout is not None

@@ -385,9 +385,9 @@ class Terraform(CommandLines):
             OSError: From ``on_stdout`` or ``on_stderr`` (after terraform finished: see
                 :func:`tfgen.terraform.process.supervise`).
         """
-        with config.command_env(self.settings) as env:
+        with config.command_env(self.settings, self.workdir) as command:
             try:
-                running = process.start(argv, cwd=self.workdir, env=env)
+                running = process.start(argv, cwd=self.workdir, env=command.env, pass_fds=command.pass_fds)
             except FileNotFoundError:
                 raise errors.binary_not_found(self.settings.binary) from None
             except PermissionError as exc:

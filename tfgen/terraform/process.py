@@ -79,13 +79,17 @@ class Running:
             self.pidfd = None
 
 
-def start(argv: list[str], *, cwd: Path, env: Mapping[str, str]) -> Running:
+def start(argv: list[str], *, cwd: Path, env: Mapping[str, str], pass_fds: tuple[int, ...] = ()) -> Running:
     """Start terraform in its own process group, stdin closed, its output to files; the one Popen.
+
+    Terraform runs with umask 077: the state, its backups, plans and everything else it
+    writes are for the owner only, whatever the caller's umask.
 
     Args:
         argv: The command line.
         cwd: Terraform's working directory (its output files live there, nameless).
         env: Its whole environment.
+        pass_fds: Descriptors it inherits (see :class:`tfgen.terraform.config.CommandEnv`).
 
     Returns:
         The running process; hand it to :func:`supervise` at once.
@@ -113,6 +117,8 @@ def start(argv: list[str], *, cwd: Path, env: Mapping[str, str]) -> Running:
             stdout=stdout.file,
             stderr=stderr.file,
             process_group=0,
+            umask=0o077,
+            pass_fds=pass_fds,
             # one foreign call with arguments built beforehand: nothing in the child can wait for
             # a lock another thread held at fork time
             preexec_fn=_stop_with_parent(),  # noqa: PLW1509
