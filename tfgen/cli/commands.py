@@ -63,28 +63,27 @@ def run_command(command: Callable[[], int]) -> int:
             report(error)
     except OSError as error:
         code = code or int(ExitCode.FAILED)
-        failing = _failing_streams()
-        if error.errno != errno.EPIPE:
-            where = f"cannot write to {failing[0][0]}" if failing else error.filename
-            reason = error.strerror or str(error)
-            with contextlib.suppress(OSError):
+        output = error.filename is None and error.errno in _OUTPUT_ERRNOS  # library code names its files
+        reason = error.strerror or str(error)
+        where = "cannot write to standard output" if output else error.filename
+        try:
+            if error.errno != errno.EPIPE:  # the reader went away: nothing to say, as `cmd | head` expects
                 echo(f"error: {where}: {reason}" if where else f"error: {reason}", err=True)
-        # what the broken stream still buffers goes to /dev/null, so that the flush at exit succeeds
-        for _, stream in _failing_streams():
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except OSError:
+            _to_devnull(sys.stderr)
+        if output:
+            _to_devnull(sys.stdout)
     return code
 
 
-def _failing_streams() -> list[tuple[str, TextIO]]:
-    """Standard output and error, those of them that cannot be flushed."""
-    failing = []
-    for name, stream in (("standard output", sys.stdout), ("standard error", sys.stderr)):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            failing.append((name, stream))
-    return failing
+_OUTPUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
+"""How writing to standard output fails: a closed pipe, a full disk or quota, a hung-up terminal, a file too big."""
+
+
+def _to_devnull(stream: TextIO) -> None:
+    """What the broken stream still buffers goes to /dev/null, so that the flush at exit succeeds."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 # ----------------------------------------------------------------------------- the commands both paths call
