@@ -9,6 +9,7 @@ Each section re-measures one of tfgen's current targets:
 1. start-up of `tfgen --version` / `tfgen render` vs `import jinja2, yaml` and a plain-Jinja2 script
 3. 1..1000 specs in one process through the library API
 4. `tfgen plan --local` vs `terraform plan` on the same working directory and emulator
+6. `tfgen backup` of a 2-million-row table vs `psql \\copy` (quick: 200,000 rows)
 
 The earlier comparisons with copier and cookiecutter (section 2) and of provider installs
 (section 5) are kept as dated text in `bench/earlier.md`, copied into BENCHMARKS.md.
@@ -34,6 +35,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+import bench_backup
 import bench_batch
 import bench_drive
 import bench_startup
@@ -176,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, skip 4, write only with --output")
     parser.add_argument("--reps", type=int, help="repetitions of each process timing (default 15, quick 3)")
     parser.add_argument(
-        "--only", help="comma-separated sections to run: startup,batch,drive (default: all)", default=""
+        "--only", help="comma-separated sections to run: startup,batch,drive,backup (default: all)", default=""
     )
     parser.add_argument("--output", type=Path, help=f"report file (default {DEFAULT_OUTPUT.name}; none with --quick)")
     parser.add_argument(
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (python.parent / "tfgen").exists():
         parser.error(f"run me with the project's interpreter (.venv/bin/python): no tfgen next to {python}")
     started = datetime.datetime.now(datetime.UTC)
-    wanted = {"startup", "batch"} if args.quick else {"startup", "batch", "drive"}
+    wanted = {"startup", "batch", "backup"} if args.quick else {"startup", "batch", "drive", "backup"}
     if args.only:
         wanted = {name.strip() for name in args.only.split(",") if name.strip()}
     mirror = _find_mirror(args.plugin_mirror)
@@ -215,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             ("startup", bench_startup.run_benchmark),
             ("batch", bench_batch.run_benchmark),
             ("drive", bench_drive.run_benchmark),
+            ("backup", bench_backup.run_benchmark),
         ]
         results = [_run_section(name, function, bench) for name, function in plan if name in wanted]
         bench.versions["load average (1 min) at start / end"] = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"
