@@ -18,9 +18,9 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 
+from tests.test_database import connect
 from tfgen.errors import ExitCode
 from tfgen.ops.backup import backup_table
 from tfgen.ops.database import ConnectionSettings
@@ -32,15 +32,7 @@ ROWS = 3000
 
 @pytest.fixture
 def table(postgres_server: ConnectionSettings) -> str:
-    assert postgres_server.password
-    with psycopg.connect(
-        host=postgres_server.host,
-        port=postgres_server.port,
-        user=postgres_server.user,
-        dbname=postgres_server.dbname,
-        password=postgres_server.password,
-        autocommit=True,
-    ) as conn:
+    with connect(postgres_server) as conn:
         conn.execute("DROP TABLE IF EXISTS targets")
         conn.execute("CREATE TABLE targets (id int, note text)")
         conn.execute(f"INSERT INTO targets SELECT n, 'note ' || n FROM generate_series(1, {ROWS}) n")

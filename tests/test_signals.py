@@ -469,10 +469,12 @@ def tfgen(*argv: str, umask: int = -1) -> subprocess.CompletedProcess[str]:
 
 
 def apply_completes(spec: Path, job: Apply, directory: Path) -> None:
-    """The next ``tfgen apply`` completes and leaves nothing to do: the interrupted one saved its state.
+    """The interrupted apply saved its state and released its lock; the next ``tfgen apply`` completes.
 
     Under the job's umask, the working directory stays 0700 and what holds secrets 0600.
     """
+    assert not (directory / ".terraform.tfstate.lock.info").exists()
+    assert (directory / "terraform.tfstate").is_file()
     again = tfgen("apply", str(spec), "--auto-approve", *job.local, umask=job.umask)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "apply complete: " in again.stdout
@@ -500,8 +502,6 @@ def test_sigterm_during_apply_stops_terraform_cleanly_and_apply_recovers(tmp_pat
     assert code == ExitCode.TERMINATED == 143, job.stderr
     assert "terraform apply interrupted by SIGTERM; terraform stopped cleanly" in job.stderr
     assert "Traceback" not in job.stderr
-    assert not (directory / ".terraform.tfstate.lock.info").exists()
-    assert (directory / "terraform.tfstate").is_file()
     apply_completes(spec, job, directory)
 
 
@@ -527,8 +527,6 @@ def test_kill_9_of_tfgen_during_apply_leaves_no_process_and_apply_recovers(tmp_p
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         job.cleanup()
-    assert not (directory / ".terraform.tfstate.lock.info").exists()
-    assert (directory / "terraform.tfstate").is_file()
     apply_completes(spec, job, directory)
 
 
