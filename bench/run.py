@@ -10,6 +10,7 @@ Each section re-measures one of tfgen's current targets:
 3. 1..1000 specs in one process through the library API
 4. `tfgen plan --local` vs `terraform plan` on the same working directory and emulator
 6. `tfgen apply --plan FILE` vs `terraform apply FILE` (a plan saved by `tfgen plan --out`)
+7. `tfgen backup` of a 2-million-row table vs `psql \\copy` (quick: 200,000 rows)
 
 The earlier comparisons with copier and cookiecutter (section 2) and of provider installs
 (section 5) are kept as dated text in `bench/earlier.md`, copied into BENCHMARKS.md.
@@ -35,6 +36,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+import bench_backup
 import bench_batch
 import bench_drive
 import bench_reviewed
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--reps", type=int, help="repetitions of each process timing (default 15, quick 3)")
     parser.add_argument(
-        "--only", help="comma-separated sections to run: startup,batch,drive,reviewed (default: all)", default=""
+        "--only", help="comma-separated sections to run: startup,batch,drive,reviewed,backup (default: all)", default=""
     )
     parser.add_argument("--output", type=Path, help=f"report file (default {DEFAULT_OUTPUT.name}; none with --quick)")
     parser.add_argument(
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (python.parent / "tfgen").exists():
         parser.error(f"run me with the project's interpreter (.venv/bin/python): no tfgen next to {python}")
     started = datetime.datetime.now(datetime.UTC)
-    wanted = {"startup", "batch"} if args.quick else {"startup", "batch", "drive", "reviewed"}
+    wanted = {"startup", "batch", "backup"} if args.quick else {"startup", "batch", "drive", "reviewed", "backup"}
     if args.only:
         wanted = {name.strip() for name in args.only.split(",") if name.strip()}
     mirror = _find_mirror(args.plugin_mirror)
@@ -220,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             ("batch", bench_batch.run_benchmark),
             ("drive", bench_drive.run_benchmark),
             ("reviewed", bench_reviewed.run_benchmark),
+            ("backup", bench_backup.run_benchmark),
         ]
         results = [_run_section(name, function, bench) for name, function in plan if name in wanted]
         bench.versions["load average (1 min) at start / end"] = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"

@@ -27,6 +27,7 @@ import pytest
 import python_terraform
 
 from tfgen.errors import CommandInterrupted, ExitCode, TerraformError
+from tfgen.terraform import config
 from tfgen.terraform.argv import _ArgvBuilder
 from tfgen.terraform.commands import Terraform
 from tfgen.terraform.config import TerraformSettings
@@ -77,6 +78,7 @@ record = {{
     "env": {{k: os.environ.get(k) for k in (
         "TF_IN_AUTOMATION", "TF_INPUT", "TF_PLUGIN_CACHE_DIR", "TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE")}},
     "cli_config": open(config).read() if config and os.path.exists(config) else None,
+    "cli_config_mode": os.stat(config).st_mode & 0o777 if config and os.path.exists(config) else None,
 }}
 with open(os.environ["FAKE_LOG"], "a") as log:
     log.write(json.dumps(record) + "\\n")
@@ -518,7 +520,29 @@ def test_mirror_gets_a_temporary_cli_config_removed_afterwards(fake: Fake, tmp_p
     call = fake.calls()[-1]
     assert f"path = {json.dumps(str(mirror))}" in call["cli_config"]
     assert "filesystem_mirror" in call["cli_config"]
-    assert not Path(call["env"]["TF_CLI_CONFIG_FILE"]).exists()  # cleaned up in finally, even on failure
+    # an anonymous in-memory file the child inherits: nothing on disk to clean up, whatever ends tfgen
+    assert call["env"]["TF_CLI_CONFIG_FILE"].startswith("/proc/self/fd/")
+    assert not list(fake.workdir.iterdir())
+
+
+def test_without_anonymous_files_the_cli_config_is_a_private_file_of_the_workdir(
+    fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where there is no memfd (macOS): 0600, in the working directory, removed after; a killed run's by the next."""
+    monkeypatch.setattr(config, "_anonymous_files", lambda: False)
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    left = fake.workdir / f".tfgen-cli-config-{dead.pid}-0123.tfrc"  # from a tfgen killed with -9
+    left.write_text("token", encoding="utf-8")
+    fake.program(plan={"lines": [{"stderr": "x"}], "exit": 0})
+    fake.terraform(plugin_mirror=mirror).plan(fake.workdir / "p")
+    call = fake.calls()[-1]
+    used = Path(call["env"]["TF_CLI_CONFIG_FILE"])
+    assert used.parent == fake.workdir and "filesystem_mirror" in call["cli_config"]
+    assert call["cli_config_mode"] == 0o600
+    assert not used.exists() and not left.exists()
 
 
 def test_mirror_keeps_the_callers_cli_config(fake: Fake, tmp_path: Path) -> None:
@@ -560,6 +584,7 @@ APPLY_HELPER = """\
 import json, sys
 from pathlib import Path
 from tfgen.errors import CommandInterrupted
+from tfgen.terraform import config
 from tfgen.terraform.commands import Terraform
 from tfgen.terraform.config import TerraformSettings
 

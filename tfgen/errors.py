@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import signal
 
 
 class ExitCode(enum.IntEnum):
@@ -13,7 +14,19 @@ class ExitCode(enum.IntEnum):
     """A check found a difference, or terraform failed."""
     USAGE = 2
     """Bad input: the spec or the command line."""
+    HUNG_UP = 129
+    """SIGHUP (the terminal went away): 128 + 1, as a shell reports it."""
     INTERRUPTED = 130
+    """Ctrl-C (SIGINT): 128 + 2."""
+    TERMINATED = 143
+    """SIGTERM: 128 + 15."""
+
+
+def interrupted_exit_code(signum: int) -> ExitCode:
+    """The exit code of a command stopped by ``signum`` (SIGINT, SIGTERM or SIGHUP): 128 + its number."""
+    return {signal.SIGHUP: ExitCode.HUNG_UP, signal.SIGTERM: ExitCode.TERMINATED}.get(
+        signal.Signals(signum), ExitCode.INTERRUPTED
+    )
 
 
 PLAN_CHANGES = 2
@@ -113,6 +126,15 @@ class EmulatorError(TfgenError):
 
 
 class CommandInterrupted(TfgenError):
-    """Raised when the user interrupts a command (Ctrl-C); exits with 130."""
+    """Raised when a command is interrupted: Ctrl-C (exit 130), SIGTERM (143) or SIGHUP (129).
+
+    Args:
+        signum: The signal that interrupted it.
+    """
 
     exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str, hint: str | None = None, *, signum: int = signal.SIGINT) -> None:
+        super().__init__(message, hint)
+        self.signum = signum
+        self.exit_code = interrupted_exit_code(signum)

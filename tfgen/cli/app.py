@@ -327,10 +327,14 @@ def doctor(
 @app.command()
 def backup(
     spec: SpecArg,
-    out: Annotated[Path, typer.Option("--out", help="CSV file to write (appears only when complete).")],
+    out: Annotated[
+        Path, typer.Option("--out", help="CSV file (appears when complete), - for stdout, a FIFO, a device.")
+    ],
     table: Annotated[str | None, typer.Option("--table", help="Table to copy (quoted as an identifier).")] = None,
     schema: Annotated[str | None, typer.Option("--schema", help="Schema of the table.")] = None,
-    query: Annotated[str | None, typer.Option("--query", help="Copy the rows of this SELECT instead.")] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", help="Copy the rows of this SELECT (not with --table).")
+    ] = None,
     host: HostOpt = None,
     port: PortOpt = None,
     user: UserOpt = None,
@@ -353,7 +357,7 @@ def backup(
             connection=api.ConnectionOverrides(host=host, port=port, user=user, dbname=dbname),
             on_progress=on_progress,
         )
-    commands.echo(f"backed up {result.rows} rows ({result.bytes} bytes) to {result.path}; sha256 {result.sha256}")
+    output.print_backup(result)
 
 
 @app.command()

@@ -10,10 +10,12 @@ here imports Typer: this module is on the ``tfgen render`` path of pre-commit ho
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from tfgen import __version__, api
 from tfgen.errors import PLAN_CHANGES, DriftError, ExitCode, HandEditError, TfgenError, UsageError
@@ -51,21 +53,42 @@ def report(error: TfgenError, prefix: str = "") -> None:
 def run_command(command: Callable[[], int]) -> int:
     """Run a command and return its exit code: the one place a user error becomes a message and a code.
 
-    A :class:`~tfgen.errors.TfgenError` is reported and exits with its ``exit_code``; anything
-    else is a bug and keeps its traceback.
+    A :class:`~tfgen.errors.TfgenError` is reported and exits with its ``exit_code``. An
+    :class:`OSError` that reaches here (tfgen's own output failed: a full disk, a hung-up
+    terminal) is one line and exit 1; a closed pipe (``tfgen plan | head -1``) says nothing,
+    as ``cmd | head`` expects. Anything else is a bug and keeps its traceback.
     """
+    code = int(ExitCode.FAILED)
     try:
         try:
-            return int(command())
+            code = int(command())
+            sys.stdout.flush()  # a full disk shows now, not as a traceback when Python exits
         except TfgenError as error:
+            code = int(error.exit_code)
             report(error)
-            return int(error.exit_code)
-    except BrokenPipeError:
-        # the reader went away (`tfgen render --check | head`): exit 1 without a traceback, as
-        # Typer does, and send what stdout still buffers to /dev/null so the flush at exit succeeds
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return int(ExitCode.FAILED)
+    except OSError as error:
+        code = code or int(ExitCode.FAILED)
+        output = error.filename is None and error.errno in _OUTPUT_ERRNOS  # library code names its files
+        reason = error.strerror or str(error)
+        where = "cannot write to standard output" if output else error.filename
+        try:
+            if error.errno != errno.EPIPE:  # the reader went away: nothing to say, as `cmd | head` expects
+                echo(f"error: {where}: {reason}" if where else f"error: {reason}", err=True)
+        except OSError:
+            _to_devnull(sys.stderr)
+        if output:
+            _to_devnull(sys.stdout)
+    return code
+
+
+_OUTPUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
+"""How writing to standard output fails: a closed pipe, a full disk or quota, a hung-up terminal, a file too big."""
+
+
+def _to_devnull(stream: TextIO) -> None:
+    """What the broken stream still buffers goes to /dev/null, so that the flush at exit succeeds."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 # ----------------------------------------------------------------------------- the commands both paths call

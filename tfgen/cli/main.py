@@ -10,24 +10,40 @@ without importing Typer; anything else, and every shell-completion request, goes
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from tfgen.cli.commands import run_command
 from tfgen.cli.fast import parse_fast
-from tfgen.errors import ExitCode
+from tfgen.errors import ExitCode, interrupted_exit_code
 
 COMPLETE_VAR = "_TFGEN_COMPLETE"
 """Set by the completion scripts Typer installs when the shell asks for completions."""
+
+STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Handled like Ctrl-C: the command unwinds (its clean-up runs) and exits with 128 + the signal's number."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line (``sys.argv[1:]`` by default) and return its exit code.
 
     The fast path runs what :func:`~tfgen.cli.fast.parse_fast` accepts; everything else
-    goes to :func:`tfgen.cli.app.main` (Typer) as it came.
+    goes to :func:`tfgen.cli.app.main` (Typer) as it came. SIGTERM and SIGHUP stop a
+    command as Ctrl-C does (:func:`stopping_signals`): it exits with 143 or 129, not 130.
     """
+    with stopping_signals() as received:
+        code = _main(argv)
+    if code == ExitCode.INTERRUPTED and received:
+        return int(interrupted_exit_code(received[0]))
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     # a shell asking for completions sets _TFGEN_COMPLETE: Typer answers it
     command = None if COMPLETE_VAR in os.environ else parse_fast(words)
@@ -40,6 +56,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # as under Typer, which turns Ctrl-C in a command into exit code 130 and says nothing
         return int(ExitCode.INTERRUPTED)
+
+
+@contextlib.contextmanager
+def stopping_signals() -> Iterator[list[int]]:
+    """While the block runs, SIGTERM and SIGHUP raise KeyboardInterrupt in the main thread, as Ctrl-C does.
+
+    Every clean-up written for Ctrl-C (a partial file removed, terraform stopped and its state
+    saved, see :mod:`tfgen.terraform.process`) then runs for them too. A signal that is
+    ignored (``nohup`` ignores SIGHUP) stays ignored. The previous handlers come back at the end.
+
+    Yields:
+        The signals received (SIGINT included), in order: the first one sets the exit code.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {}
+    for signum in STOPPING_SIGNALS:
+        current = signal.getsignal(signum)
+        if current is signal.SIG_IGN or (signum == signal.SIGINT and current is not signal.default_int_handler):
+            continue  # ignored, or somebody else's Ctrl-C handler
+        previous[signum] = signal.signal(signum, stop)
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
 
 
 def run() -> None:

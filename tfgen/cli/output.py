@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # deploy pulls in terraform and emulator code
     from tfgen.deploy import fleet, progress
     from tfgen.deploy import operations as deploy
     from tfgen.deploy import review as review_
+    from tfgen.ops.backup import BackupResult
     from tfgen.ops.runbook import DoctorReport
     from tfgen.terraform.results import ApplyResult, PlanResult
 
@@ -198,6 +199,13 @@ def print_doctor(result: DoctorReport, *, json_out: bool) -> None:
         echo(f"{check.status!s:<4}  {check.name:<{width}}  {check.evidence}")
         if check.next_step and check.status is not Status.PASS:
             echo(f"{'':<4}  {'':<{width}}  next: {check.next_step}")
+
+
+def print_backup(result: BackupResult) -> None:
+    """What ``tfgen backup`` wrote: on stderr when stdout carries the CSV (``--out -``)."""
+    to_stdout = str(result.path) == "-"
+    where = "standard output" if to_stdout else result.path
+    echo(f"backed up {result.rows} rows ({result.bytes} bytes) to {where}; sha256 {result.sha256}", err=to_stdout)
 
 
 @contextlib.contextmanager

@@ -130,7 +130,7 @@ def _session(
         settings = _settings(options, endpoint)
         if endpoint is not None and backend.kind(spec, local=True) == "s3":
             backend.ensure_bucket(endpoint, spec)
-        directory.mkdir(parents=True, exist_ok=True)  # terraform starts there, `version` too
+        workdir.create(directory)  # terraform starts there, `version` too; 0700
         tf = Terraform(directory, _with_version_cache(settings, directory))
         version = tf.version()
         data_dir = Path(settings.env.get("TF_DATA_DIR") or ".terraform")

@@ -60,6 +60,25 @@ class Prepared:
     """Where the state lives with this configuration (:func:`tfgen.deploy.backend.identity`)."""
 
 
+SECRET_FILES = ("*.tfstate", "*.tfstate.backup", "*.tfplan", ".terraform/terraform.tfstate")
+"""What terraform leaves in a working directory that may hold secrets: states (``errored.tfstate``
+included), their backups, saved plans, the backend's settings."""
+
+
+def create(directory: Path) -> None:
+    """Create the working directory, or take it back: 0700, its states and plans 0600, whatever the umask.
+
+    terraform writes new files there with umask 077 (:func:`tfgen.terraform.process.start`);
+    this covers the files of older runs and a directory created by someone else.
+    """
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    for pattern in SECRET_FILES:
+        for path in directory.glob(pattern):
+            if path.is_file() and not path.is_symlink():
+                path.chmod(0o600)
+
+
 def _write(path: Path, text: str) -> None:
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return

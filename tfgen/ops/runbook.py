@@ -172,11 +172,16 @@ def backup(
     """
     if table is None and query is None:
         raise UsageError("give --table or --query")
+    if table is not None and query is not None:
+        raise UsageError("--table and --query exclude each other", hint="give one of them")
     spec = deploy.load(spec_path, options.environment).spec
     outputs = _outputs(spec_path, options)
     with deploy.emulator_endpoint(options) as endpoint:
-        aws = clients(spec.region, endpoint)
-        settings = connection_settings(spec, outputs, overrides, env, _password_lookup(spec, outputs, aws))
+
+        def password() -> str | None:  # boto3 costs a second to import: only when the password is not given
+            return _password_lookup(spec, outputs, clients(spec.region, endpoint))()
+
+        settings = connection_settings(spec, outputs, overrides, env, password)
     return backups.backup_table(settings, table=table, schema=schema, query=query, out=out, on_progress=on_progress)
 
 

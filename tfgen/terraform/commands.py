@@ -374,25 +374,29 @@ class Terraform(CommandLines):
         return code
 
     def _execute(self, argv: list[str], on_stdout: Callable[[str], None], on_stderr: Callable[[str], None]) -> int:
-        """Start terraform, pump its output line by line, forward Ctrl-C; every command goes through here.
+        """Start terraform, pump its output line by line, forward signals; every command goes through here.
 
         Returns:
             The exit code.
 
         Raises:
-            TerraformError: The binary is missing or not executable.
-            CommandInterrupted: After terraform exited, if Ctrl-C was pressed.
+            TerraformError: The binary is missing or not executable, or the working directory is not writable.
+            CommandInterrupted: After terraform exited, if Ctrl-C, SIGTERM or SIGHUP came.
+            OSError: From ``on_stdout`` or ``on_stderr`` (after terraform finished: see
+                :func:`tfgen.terraform.process.supervise`).
         """
-        with config.command_env(self.settings) as env:
+        with config.command_env(self.settings, self.workdir) as command:
             try:
-                proc = process.start(argv, cwd=self.workdir, env=env)
+                running = process.start(argv, cwd=self.workdir, env=command.env, pass_fds=command.pass_fds)
             except FileNotFoundError:
                 raise errors.binary_not_found(self.settings.binary) from None
             except PermissionError as exc:
                 raise errors.binary_not_executable(self.settings.binary, exc) from None
-            finished = process.supervise(proc, on_stdout, on_stderr, cancel=self.settings.cancel)
+            finished = process.supervise(running, on_stdout, on_stderr, cancel=self.settings.cancel)
         if finished.interrupted:
-            raise errors.interrupted(argv, name=self.name, workdir=self.workdir, killed=finished.killed)
+            raise errors.interrupted(
+                argv, name=self.name, workdir=self.workdir, killed=finished.killed, signum=finished.signum
+            )
         return finished.returncode
 
     def _failure(

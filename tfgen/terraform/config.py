@@ -8,9 +8,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import re
-import shutil
-import tempfile
+import secrets
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -64,7 +64,7 @@ def child_env(settings: TerraformSettings) -> dict[str, str]:
     working directories too) when ``plugin_cache_dir`` is set.
 
     With ``plugin_mirror``, each command additionally gets ``TF_CLI_CONFIG_FILE``
-    pointing at a temporary file, deleted when the command ends (:func:`command_env`).
+    naming a CLI config that lives as long as the command (:func:`command_env`).
     That file is the caller's ``TF_CLI_CONFIG_FILE`` (when it exists: credentials, host
     blocks... keep working) followed by a ``provider_installation`` block with only a
     ``filesystem_mirror``. Terraform allows one such block, so if the caller's file
@@ -98,17 +98,31 @@ def child_env(settings: TerraformSettings) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class CommandEnv:
+    """What one terraform command starts with: its environment, and the descriptors it inherits."""
+
+    env: dict[str, str]
+    pass_fds: tuple[int, ...] = ()
+    """Open descriptors the child keeps (the anonymous CLI config ``/proc/self/fd/N`` names)."""
+
+
 @contextlib.contextmanager
-def command_env(settings: TerraformSettings) -> Iterator[dict[str, str]]:
+def command_env(settings: TerraformSettings, workdir: Path) -> Iterator[CommandEnv]:
     """The environment of one command: :func:`child_env`, and the temporary CLI config of a plugin mirror.
 
-    The CLI config is deleted when the ``with`` block ends, however it ends.
+    That CLI config is a copy of the caller's (which may hold registry tokens), so it never
+    outlives the command, whatever ends it (even ``kill -9``): on Linux it is an anonymous
+    in-memory file (``memfd_create``) that terraform reads as ``/proc/self/fd/N``, never a
+    file on disk; elsewhere a 0600 file in the working directory (not in ``/tmp``), removed
+    when the ``with`` block ends, and by the next command there if tfgen was killed.
 
     Args:
         settings: See :func:`child_env`.
+        workdir: Terraform's working directory.
 
     Yields:
-        The environment.
+        The environment, and the descriptor the child must inherit.
 
     Raises:
         TerraformError: The plugin cache cannot be created, the plugin mirror is not a
@@ -118,14 +132,59 @@ def command_env(settings: TerraformSettings) -> Iterator[dict[str, str]]:
     env = child_env(settings)
     mirror = settings.plugin_mirror
     if mirror is None:
-        yield env
+        yield CommandEnv(env)
         return
-    config_dir = tempfile.mkdtemp(prefix="tfgen-cli-config-")
+    suffix, text = _cli_config(mirror, env)
+    if _anonymous_files():
+        fd = os.memfd_create(f"tfgen{suffix}")  # close-on-exec: only the child it is passed to gets it
+        try:
+            os.write(fd, text.encode())
+            env["TF_CLI_CONFIG_FILE"] = f"/proc/self/fd/{fd}"
+            yield CommandEnv(env, (fd,))
+        finally:
+            os.close(fd)
+        return
+    path = _private_file(workdir, suffix, text)
     try:
-        env["TF_CLI_CONFIG_FILE"] = str(_write_cli_config(Path(config_dir), mirror, env))
-        yield env
+        env["TF_CLI_CONFIG_FILE"] = str(path)
+        yield CommandEnv(env)
     finally:
-        shutil.rmtree(config_dir, ignore_errors=True)
+        path.unlink(missing_ok=True)
+
+
+def _anonymous_files() -> bool:
+    """Whether a child can read an inherited anonymous file by name (Linux: memfd and ``/proc/self/fd``)."""
+    return hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd")
+
+
+_PRIVATE_PREFIX = ".tfgen-cli-config-"
+
+
+def _private_file(directory: Path, suffix: str, text: str) -> Path:
+    """A 0600 file in ``directory`` holding ``text``; the leftovers of killed runs are removed first."""
+    for old in directory.glob(f"{_PRIVATE_PREFIX}*"):
+        pid = old.name.removeprefix(_PRIVATE_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            old.unlink(missing_ok=True)
+    path = directory / f"{_PRIVATE_PREFIX}{os.getpid()}-{secrets.token_hex(8)}{suffix}"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise TerraformError(f"cannot write terraform's CLI config in {directory}: {exc.strerror or exc}") from exc
+    return path
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager
@@ -151,8 +210,8 @@ def plugin_cache_lock(cache: Path | None) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_cli_config(directory: Path, mirror: Path, env: Mapping[str, str]) -> Path:
-    """Write the temporary CLI config installing providers from the plugin mirror only."""
+def _cli_config(mirror: Path, env: Mapping[str, str]) -> tuple[str, str]:
+    """The CLI config installing providers from the plugin mirror only: its suffix (``.tfrc``, ``.tfrc.json``) and text."""
     mirror = mirror.absolute()
     if not mirror.is_dir():
         raise TerraformError(
@@ -172,7 +231,7 @@ def _write_cli_config(directory: Path, mirror: Path, env: Mapping[str, str]) -> 
         hint=f'add `filesystem_mirror {{ path = "{mirror}" }}` to that block and drop the plugin mirror '
         "setting, or unset TF_CLI_CONFIG_FILE",
     )
-    if base_text.lstrip().startswith("{"):  # a JSON CLI config
+    if base_text.lstrip().startswith("{"):  # a JSON CLI config (terraform tells JSON by its first brace)
         try:
             data = json.loads(base_text)
         except ValueError as exc:
@@ -180,15 +239,11 @@ def _write_cli_config(directory: Path, mirror: Path, env: Mapping[str, str]) -> 
         if "provider_installation" in data:
             raise conflict
         data["provider_installation"] = [{"filesystem_mirror": [{"path": str(mirror)}]}]
-        path = directory / "tfgen.tfrc.json"
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        return path
+        return ".tfrc.json", json.dumps(data, indent=2) + "\n"
     if _PROVIDER_INSTALLATION_BLOCK.search(base_text):
         raise conflict
     block = f"provider_installation {{\n  filesystem_mirror {{\n    path = {_hcl_string(str(mirror))}\n  }}\n}}\n"
-    path = directory / "tfgen.tfrc"
-    path.write_text((base_text.rstrip() + "\n\n" if base_text.strip() else "") + block, encoding="utf-8")
-    return path
+    return ".tfrc", (base_text.rstrip() + "\n\n" if base_text.strip() else "") + block
 
 
 def _hcl_string(text: str) -> str:

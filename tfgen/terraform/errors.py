@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -187,27 +188,34 @@ def binary_not_executable(binary: str, exc: PermissionError) -> TerraformError:
     return TerraformError(f"{binary} is not executable: {exc.strerror}", hint="check the terraform binary setting")
 
 
-def interrupted(argv: list[str], *, name: str, workdir: Path, killed: bool) -> CommandInterrupted:
-    """The error after Ctrl-C: terraform stopped cleanly, or was killed by a second Ctrl-C.
+def interrupted(
+    argv: list[str], *, name: str, workdir: Path, killed: bool, signum: int = signal.SIGINT
+) -> CommandInterrupted:
+    """The error after Ctrl-C, SIGTERM or SIGHUP: terraform stopped cleanly, or was killed by a second signal.
 
     Args:
         argv: The command that was interrupted.
         name: The binary's name for messages.
         workdir: Where it ran (where ``force-unlock`` must run).
         killed: Its process group got SIGKILL.
+        signum: The first signal received; the error exits with 128 + its number.
 
     Returns:
         The error to raise.
     """
     sub = _subcommand(argv)
+    how = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
     if not killed:
         return CommandInterrupted(
-            f"{name} {sub} interrupted; terraform stopped cleanly and released its state lock",
+            f"{name} {sub} interrupted{how}; terraform stopped cleanly and released its state lock",
             hint="resources being changed may be half done: run plan again to see what is left",
+            signum=signum,
         )
+    second = "Ctrl-C" if signum == signal.SIGINT else "signal"
     return CommandInterrupted(
-        f"{name} {sub} killed after a second Ctrl-C; the state may miss recent changes",
+        f"{name} {sub} killed after a second {second}; the state may miss recent changes",
         hint=f"if a later command says the state is locked, run `{name} force-unlock LOCK_ID` in {workdir}",
+        signum=signum,
     )
 
 
