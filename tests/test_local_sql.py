@@ -34,7 +34,7 @@ from tests.test_deploy import (  # noqa: F401  (shared_dir, deploy_env: fixtures
     tfgen,
 )
 from tfgen.emulator import background, events
-from tfgen.emulator.endpoint import health
+from tfgen.emulator.endpoint import health, no_database_reason
 from tfgen.emulator.postgres import find_binaries, password_literal, unavailable_reason
 from tfgen.emulator.server import Emulator
 
@@ -161,6 +161,19 @@ def test_a_cluster_is_a_database_with_its_master_user_and_password(sql_url: str)
     assert _wait(lambda: not _alive(pid)), "the cluster's server outlived it"
     assert not directory.parent.exists()
     assert _refused(host, port)
+
+
+@pytest.mark.emulator
+def test_an_emulator_without_databases_says_why() -> None:
+    with Emulator() as url:  # one command's emulator: its servers would die with it
+        assert no_database_reason(url) == "clusters are API records only"
+    assert no_database_reason(url) is None  # nobody answers: nothing is known
+
+
+@NEEDS_BINARIES
+@pytest.mark.postgres
+def test_an_emulator_with_databases_has_no_reason(sql_url: str) -> None:
+    assert no_database_reason(sql_url) is None
 
 
 @NEEDS_BINARIES

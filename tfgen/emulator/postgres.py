@@ -118,9 +118,13 @@ def find_binaries() -> list[Binaries]:
         name = bindir.parent.name
         if name.isdigit() and _complete(bindir):
             found.setdefault(int(name), Binaries(bindir, int(name)))
-    others = [shutil.which("postgres"), shutil.which("initdb"), _pg_config_bindir()]
+    others = [shutil.which("postgres"), shutil.which("initdb")]
+    if not found and not any(others):
+        others.append(_pg_config_bindir())  # a program to run: only when nothing else was found
     for program in filter(None, others):
         bindir = Path(program).resolve().parent if Path(program).is_file() else Path(program)
+        if any(known.bindir == bindir for known in found.values()):
+            continue
         major = _major_of(bindir) if _complete(bindir) else None
         if major is not None:
             found.setdefault(major, Binaries(bindir, major))
