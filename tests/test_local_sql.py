@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from tests.test_deploy import (  # noqa: F401  (shared_dir, deploy_env: fixtures
     shared_dir,
     tfgen,
 )
+from tests.test_lifecycle import Deployed
 from tfgen.emulator import background, events
 from tfgen.emulator.endpoint import health, no_database_reason
 from tfgen.emulator.postgres import find_binaries, password_literal, unavailable_reason
@@ -106,6 +106,14 @@ def _refused(host: str, port: int) -> bool:
         return True
 
 
+def _create_cluster(url: str, identifier: str, **extra: Any) -> dict[str, Any]:
+    """CreateDBCluster of an aurora-postgresql 16.6 cluster on port 5432; its description."""
+    found: dict[str, Any] = aws(url, REGION, "rds").create_db_cluster(
+        DBClusterIdentifier=identifier, Engine="aurora-postgresql", EngineVersion="16.6", Port=5432, **extra
+    )["DBCluster"]
+    return found
+
+
 def _wait(condition: Any, timeout: float = 60) -> bool:
     from tfgen.emulator.endpoint import wait_until
 
@@ -126,16 +134,14 @@ def sql_url() -> Iterator[str]:
 @pytest.mark.postgres
 def test_a_cluster_is_a_database_with_its_master_user_and_password(sql_url: str) -> None:
     rds = aws(sql_url, REGION, "rds")
-    created = rds.create_db_cluster(
-        DBClusterIdentifier="sql-a",
-        Engine="aurora-postgresql",
-        EngineVersion="16.6",
+    created = _create_cluster(
+        sql_url,
+        "sql-a",
         MasterUsername="appadmin",
         MasterUserPassword="first-password",
         DatabaseName="app",
-        Port=5432,
         ServerlessV2ScalingConfiguration={"MinCapacity": 0, "MaxCapacity": 2},
-    )["DBCluster"]
+    )
     described = rds.describe_db_clusters(DBClusterIdentifier="sql-a")["DBClusters"][0]
     host, port = described["Endpoint"], described["Port"]
     assert (created["Endpoint"], created["Port"]) == (host, port)
@@ -180,14 +186,7 @@ def test_an_emulator_with_databases_has_no_reason(sql_url: str) -> None:
 @pytest.mark.postgres
 def test_an_rds_managed_password_is_generated_kept_in_the_secret_and_rotated(sql_url: str) -> None:
     rds, secrets = aws(sql_url, REGION, "rds"), aws(sql_url, REGION, "secretsmanager")
-    created = rds.create_db_cluster(
-        DBClusterIdentifier="sql-b",
-        Engine="aurora-postgresql",
-        EngineVersion="16.6",
-        MasterUsername="postgres",
-        ManageMasterUserPassword=True,
-        Port=5432,
-    )["DBCluster"]
+    created = _create_cluster(sql_url, "sql-b", MasterUsername="postgres", ManageMasterUserPassword=True)
     arn = created["MasterUserSecret"]["SecretArn"]
     first = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
     assert first["username"] == "postgres" and len(first["password"]) == 32  # not moto's "admin"/"P@55w0rd!"
@@ -210,15 +209,7 @@ def test_stopping_or_killing_the_emulator_stops_its_servers(tmp_path: Path) -> N
         base = tmp_path / how.replace(" ", "")
         info = background.start_background(base)
         try:
-            rds = aws(info.url, REGION, "rds")
-            rds.create_db_cluster(
-                DBClusterIdentifier="sql-c",
-                Engine="aurora-postgresql",
-                EngineVersion="16.6",
-                MasterUsername="appadmin",
-                MasterUserPassword="a-password",
-                Port=5432,
-            )
+            _create_cluster(info.url, "sql-c", MasterUsername="appadmin", MasterUserPassword="a-password")
             root = _root(info.url)
             (pid,) = _servers(root).values()
             assert _alive(pid)
@@ -245,17 +236,6 @@ def sql_endpoint(shared_dir: Path) -> Iterator[str]:  # noqa: F811  (the fixture
     finally:
         background.stop_background(base)
         assert root is None or not root.exists(), f"{root} left behind"
-
-
-@dataclass
-class Applied:
-    spec_path: Path
-    name: str
-    url: str
-    directory: Path
-
-    def run(self, *argv: object) -> Any:
-        return tfgen(*argv, "--endpoint", self.url, "--workdir", self.directory)
 
 
 def _runbook_shell(runbook: str) -> tuple[str, str]:
@@ -288,7 +268,7 @@ def test_apply_then_psql_doctor_backup_and_destroy(
     monkeypatch.setenv("TFGEN_PLUGIN_MIRROR", str(plugin_mirror))
     name = f"sql-{source.replace('_', '-')}"
     spec_path = derive_spec(V2_SPEC, tmp_path / "specs", name=name, master_password={"source": source})
-    applied = Applied(spec_path, name, sql_endpoint, tmp_path / "work")
+    applied = Deployed(spec_path, name, sql_endpoint, tmp_path / "work")
     ok(applied.run("apply", spec_path, "--auto-approve"))
     plan = ok(applied.run("plan", spec_path))
     # the database's endpoint and the port it listens on are what terraform expects: no drift

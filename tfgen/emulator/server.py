@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tfgen.emulator.background import EXIT_ADDRESS_IN_USE, status
-from tfgen.emulator.backing import attach, attached, detach, release_all
+from tfgen.emulator.backing import attach, detach, release_all
 from tfgen.emulator.databases import Databases
 from tfgen.emulator.endpoint import (
     HEALTH_PATH,
@@ -60,10 +60,13 @@ __all__ = ["Emulator", "main", "reset_moto", "running_emulator", "serve"]
 # ------------------------------------------------------------------------- the server
 
 
-def _make_server(host: str, port: int, *, fixes: bool = True, databases: str = "") -> BaseWSGIServer:
+def _make_server(
+    host: str, port: int, *, fixes: bool = True, databases: tuple[bool, str] = (False, "")
+) -> BaseWSGIServer:
     """Build (bind, not start) a threaded moto WSGI server with tfgen's routes.
 
-    ``databases`` says what backs its clusters (for the health document).
+    ``databases`` says whether real databases back its clusters, and which or why not (for
+    the health document).
     """
     require_moto()
     from moto.moto_server.werkzeug_app import (
@@ -85,7 +88,7 @@ def _make_server(host: str, port: int, *, fixes: bool = True, databases: str = "
     return make_server(host, port, app, threaded=True, request_handler=QuietHandler)
 
 
-def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...], databases: str) -> WSGIApplication:
+def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...], databases: tuple[bool, str]) -> WSGIApplication:
     """Answer ``GET /_tfgen/health`` with who is serving, ``POST /_tfgen/reset`` with
     :func:`reset_moto` and ``POST /_tfgen/events/<event>`` with a lifecycle event
     (:mod:`tfgen.emulator.lifecycle`); pass the rest to moto.
@@ -98,7 +101,7 @@ def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...], databases: 
             "pid": os.getpid(),
             "moto": moto.__version__,
             "fixes": list(fixes),
-            "databases": {"enabled": attached() is not None, "detail": databases},
+            "databases": {"enabled": databases[0], "detail": databases[1]},
         }
     ).encode()
 
@@ -168,14 +171,15 @@ def _log(message: str) -> None:
     print(f"tfgen emulator: {message}", file=sys.stderr, flush=True)
 
 
-def open_databases(data_dir: Path | None) -> str:
+def open_databases(data_dir: Path | None) -> tuple[bool, str]:
     """Back the emulator's Aurora PostgreSQL clusters with real servers when this machine can run them.
 
     Args:
         data_dir: The emulator's own directory (the servers' data go under it).
 
     Returns:
-        One line for the log and the health document: what backs the clusters, or why nothing does.
+        Whether real databases back the clusters, and one line for the log and the health
+        document: which, or why not.
 
     Raises:
         EmulatorError: If the servers' directory cannot be created.
@@ -183,10 +187,10 @@ def open_databases(data_dir: Path | None) -> str:
     binaries = find_binaries()
     reason = unavailable_reason(binaries)
     if reason is not None:
-        return f"clusters are API records only (no database to connect to): {reason}"
+        return False, f"clusters are API records only (no database to connect to): {reason}"
     databases = Databases(data_dir, binaries, _log)
     attach(databases)
-    return databases.describe()
+    return True, databases.describe()
 
 
 class Emulator:
@@ -203,7 +207,8 @@ class Emulator:
         databases: Whether Aurora PostgreSQL clusters get real PostgreSQL servers (when
             the machine has the binaries; see :mod:`tfgen.emulator.databases`). Off by
             default: an emulator that lives for one command would start servers nobody
-            can connect to once it ends.
+            can connect to once it ends. moto's state is the process's: while one in-process
+            emulator runs with databases, every cluster created in the process gets one.
         data_dir: Where the servers' data go (None: the system's temporary directory).
     """
 
@@ -247,9 +252,9 @@ class Emulator:
         """
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
-        detail = open_databases(self._data_dir) if self._databases else "clusters are API records only"
+        databases = open_databases(self._data_dir) if self._databases else (False, "clusters are API records only")
         try:
-            server = _make_server(HOST, self._port, databases=detail)
+            server = _make_server(HOST, self._port, databases=databases)
         except OSError as exc:
             if self._databases:
                 detach()
@@ -351,12 +356,12 @@ def serve(port: int, *, fixes: bool = True, databases: bool = True, data_dir: Pa
         The process exit code: 0 when stopped, 98 if the port is taken.
     """
     try:
-        detail = open_databases(data_dir) if databases else "clusters are API records only (--no-databases)"
+        backing = open_databases(data_dir) if databases else (False, "clusters are API records only (--no-databases)")
     except EmulatorError as exc:
         print(f"tfgen emulator: {exc}", file=sys.stderr)
         return 1
     try:
-        server = _make_server(HOST, port, fixes=fixes, databases=detail)
+        server = _make_server(HOST, port, fixes=fixes, databases=backing)
     except OSError as exc:
         detach()
         print(f"tfgen emulator: cannot listen on {HOST}:{port}: {exc}", file=sys.stderr)
@@ -368,7 +373,7 @@ def serve(port: int, *, fixes: bool = True, databases: bool = True, data_dir: Pa
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     print(f"tfgen emulator: serving on http://{HOST}:{port} (pid {os.getpid()})", flush=True)
-    _log(detail)
+    _log(backing[1])
     try:
         server.serve_forever()
     except SystemExit:
