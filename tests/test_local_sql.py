@@ -184,6 +184,27 @@ def test_an_emulator_with_databases_has_no_reason(sql_url: str) -> None:
 
 @NEEDS_BINARIES
 @pytest.mark.postgres
+def test_a_final_snapshot_keeps_the_data_and_a_restore_brings_it_back(sql_url: str) -> None:
+    rds = aws(sql_url, REGION, "rds")
+    login = {"MasterUsername": "appadmin", "MasterUserPassword": "snap-password"}
+    created = _create_cluster(sql_url, "sql-d", DatabaseName="app", **login)
+    with psycopg.connect(
+        host=created["Endpoint"], port=created["Port"], user="appadmin", password="snap-password", dbname="app"
+    ) as conn:
+        conn.execute("CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)")
+    rds.delete_db_cluster(DBClusterIdentifier="sql-d", FinalDBSnapshotIdentifier="sql-d-final")
+    restored = rds.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="sql-e", SnapshotIdentifier="sql-d-final", Engine="aurora-postgresql"
+    )["DBCluster"]
+    with psycopg.connect(
+        host=restored["Endpoint"], port=restored["Port"], user="appadmin", password="snap-password", dbname="app"
+    ) as conn:
+        assert conn.execute("SELECT id FROM kept").fetchall() == [(7,)]
+    rds.delete_db_cluster(DBClusterIdentifier="sql-e", SkipFinalSnapshot=True)
+
+
+@NEEDS_BINARIES
+@pytest.mark.postgres
 def test_an_rds_managed_password_is_generated_kept_in_the_secret_and_rotated(sql_url: str) -> None:
     rds, secrets = aws(sql_url, REGION, "rds"), aws(sql_url, REGION, "secretsmanager")
     created = _create_cluster(sql_url, "sql-b", MasterUsername="postgres", ManageMasterUserPassword=True)

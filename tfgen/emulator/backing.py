@@ -8,7 +8,9 @@ is attached:
   request's ``MasterUserPassword``, else the RDS-managed secret's) and its database; the
   cluster's ``Endpoint``, ``ReaderEndpoint`` and ``Port`` then name that server. A server
   that cannot start fails the request (``InternalFailure``) and leaves no cluster.
-* DeleteDBCluster stops the server and removes its data.
+* DeleteDBCluster stops the server and removes its data. A manual or final snapshot keeps a
+  dump of its database (until the emulator stops), and RestoreDBClusterFromSnapshot loads it
+  into the new cluster's server: a restore really restores the data.
 * ModifyDBCluster with ``MasterUserPassword``, ``RotateMasterUserPassword`` or
   ``ManageMasterUserPassword`` sets the new password on the server (``ALTER ROLE``); a
   rotation puts a new password into the managed secret first, as RDS does.
@@ -35,6 +37,7 @@ __all__ = ["attach", "attached", "detach", "pause", "release_all", "resume"]
 
 _KEY = "_tfgen_database"
 _HOST = "_tfgen_database_host"
+_DUMP = "_tfgen_database_dump"
 _ACTIVE: list[Databases] = []
 _LOCK = threading.Lock()
 
@@ -96,6 +99,8 @@ def _install() -> None:
     patch_method(RDSBackend, "delete_db_cluster", _delete_db_cluster)
     patch_method(RDSBackend, "modify_db_cluster", _modify_db_cluster)
     patch_method(MasterUserSecret, "rotate_secret", _rotate_secret)
+    patch_method(RDSBackend, "create_db_cluster_snapshot", _create_db_cluster_snapshot)
+    patch_method(RDSBackend, "restore_db_cluster_from_snapshot", _restore_db_cluster_from_snapshot)
     patch_property(DBCluster, "endpoint", _endpoint)
     patch_property(DBCluster, "reader_endpoint", _endpoint)
 
@@ -158,6 +163,28 @@ def _modify_db_cluster(original: Callable[..., Any], backend: Any, kwargs: Any) 
         if new:
             databases.set_password(key, cluster.master_username, new)
     return result
+
+
+def _create_db_cluster_snapshot(original: Callable[..., Any], backend: Any, *args: Any, **kwargs: Any) -> Any:
+    """A manual or final snapshot keeps a dump of the database (automated ones, taken at creation, none)."""
+    snapshot = original(backend, *args, **kwargs)
+    databases, key = attached(), getattr(snapshot.cluster, _KEY, None)
+    if databases is not None and key is not None and snapshot.snapshot_type != "automated":
+        setattr(snapshot, _DUMP, databases.dump(key, snapshot.db_cluster_snapshot_identifier))
+    return snapshot
+
+
+def _restore_db_cluster_from_snapshot(
+    original: Callable[..., Any], backend: Any, from_snapshot_id: str, overrides: Any
+) -> Any:
+    """The restored cluster's new database gets the snapshot's data."""
+    snapshot = backend.cluster_snapshots.get(from_snapshot_id)
+    dump = getattr(snapshot, _DUMP, None)
+    cluster = original(backend, from_snapshot_id, overrides)
+    databases, key = attached(), getattr(cluster, _KEY, None)
+    if databases is not None and key is not None and dump is not None:
+        databases.restore(key, dump)
+    return cluster
 
 
 def _rotate_secret(original: Callable[..., Any], secret: Any) -> None:

@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -66,6 +67,7 @@ class Server:
         directory: Its own directory: ``data/``, the Unix socket, ``server.log``.
         binaries: The installation it runs.
         running: False while stopped (a paused cluster).
+        dbname: The cluster's database (``postgres`` when it named none).
     """
 
     key: str
@@ -74,6 +76,7 @@ class Server:
     directory: Path
     binaries: Binaries
     running: bool = True
+    dbname: str = "postgres"
 
     @property
     def data(self) -> Path:
@@ -165,6 +168,7 @@ class Databases:
                 run(f"GRANT pg_monitor, pg_signal_backend TO {ident(user)}")
                 if dbname and dbname != "postgres":
                     run(f"CREATE DATABASE {ident(dbname)} OWNER {ident(user)}")
+                    server.dbname = dbname
         except BaseException:
             self.remove(key)
             raise
@@ -179,6 +183,49 @@ class Databases:
         server = self._server(key)
         with self._admin(server) as run:
             run(f"ALTER ROLE {ident(user)} PASSWORD {password_literal(password)}")
+
+    def dump(self, key: str, name: str) -> Path | None:
+        """A dump of the cluster's database (``pg_dump -Fc``) kept as ``name`` until :meth:`close`.
+
+        Returns:
+            The dump file, or None when the server is paused (no dump: a restore is empty).
+
+        Raises:
+            EmulatorError: If pg_dump fails.
+        """
+        server = self._server(key)
+        if not server.running:
+            return None
+        dumps = self.root / "snapshots"
+        dumps.mkdir(exist_ok=True)
+        self._own(dumps)
+        target = dumps / f"{_safe(name)}-{secrets.token_hex(4)}.dump"
+        self._run(
+            [
+                str(server.binaries.bindir / "pg_dump"),
+                *self._superuser(server),
+                "-Fc",
+                "-f",
+                str(target),
+                server.dbname,
+            ],
+            "pg_dump",
+        )
+        return target
+
+    def restore(self, key: str, dump: Path) -> None:
+        """Load a dump of :meth:`dump` into the cluster's database (a restore from a snapshot).
+
+        Raises:
+            EmulatorError: If pg_restore fails.
+        """
+        server = self._server(key)
+        bindir = server.binaries.bindir
+        self._run([str(bindir / "pg_restore"), *self._superuser(server), "-d", server.dbname, str(dump)], "pg_restore")
+
+    @staticmethod
+    def _superuser(server: Server) -> list[str]:
+        return ["-h", str(server.directory), "-p", str(server.port), "-U", SUPERUSER]
 
     def pause(self, key: str) -> None:
         """Stop the server, keeping its data: connections are refused until :meth:`resume`."""
