@@ -148,6 +148,13 @@ def test_a_cluster_is_a_database_with_its_master_user_and_password(sql_url: str)
     assert described["ReaderEndpoint"] == host and port == 5432  # the port terraform asked for: no drift
     assert host.startswith("127.")
     assert _connect(host, port, "appadmin", "first-password", "app") == ("appadmin", "app", True)
+    instance = rds.create_db_instance(
+        DBInstanceIdentifier="sql-a-1",
+        DBClusterIdentifier="sql-a",
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.serverless",
+    )["DBInstance"]
+    assert instance["Endpoint"] == {"Address": host, "Port": port}  # an instance's endpoint reaches the database too
 
     rds.modify_db_cluster(DBClusterIdentifier="sql-a", MasterUserPassword="second-password", ApplyImmediately=True)
     with pytest.raises(psycopg.OperationalError) as refused:
@@ -163,6 +170,7 @@ def test_a_cluster_is_a_database_with_its_master_user_and_password(sql_url: str)
     root = _root(sql_url)
     (directory,) = [d for d in _servers(root) if "sql-a" in str(d)]
     pid = _servers(root)[directory]
+    rds.delete_db_instance(DBInstanceIdentifier="sql-a-1", SkipFinalSnapshot=True)
     rds.delete_db_cluster(DBClusterIdentifier="sql-a", SkipFinalSnapshot=True)
     assert _wait(lambda: not _alive(pid)), "the cluster's server outlived it"
     assert not directory.parent.exists()

@@ -6,7 +6,8 @@ is attached:
 * CreateDBCluster (and RestoreDBClusterFromSnapshot, which moto runs through it) of engine
   ``aurora-postgresql`` starts a server with the cluster's master user, its password (the
   request's ``MasterUserPassword``, else the RDS-managed secret's) and its database; the
-  cluster's ``Endpoint``, ``ReaderEndpoint`` and ``Port`` then name that server. A server
+  cluster's ``Endpoint``, ``ReaderEndpoint`` and ``Port`` (and its instances' ``Endpoint``)
+  then name that server. A server
   that cannot start fails the request (``InternalFailure``) and leaves no cluster.
 * DeleteDBCluster stops the server and removes its data. A manual or final snapshot keeps a
   dump of its database (until the emulator stops), and RestoreDBClusterFromSnapshot loads it
@@ -93,7 +94,7 @@ def resume(cluster: Any) -> None:
 
 
 def _install() -> None:
-    from moto.rds.models import DBCluster, MasterUserSecret, RDSBackend
+    from moto.rds.models import DBCluster, DBInstance, MasterUserSecret, RDSBackend
 
     patch_method(RDSBackend, "create_db_cluster", _create_db_cluster)
     patch_method(RDSBackend, "delete_db_cluster", _delete_db_cluster)
@@ -103,10 +104,16 @@ def _install() -> None:
     patch_method(RDSBackend, "restore_db_cluster_from_snapshot", _restore_db_cluster_from_snapshot)
     patch_property(DBCluster, "endpoint", _endpoint)
     patch_property(DBCluster, "reader_endpoint", _endpoint)
+    patch_property(DBInstance, "address", _instance_address)
 
 
 def _endpoint(cluster: Any, original: Callable[[Any], Any]) -> Any:
     return getattr(cluster, _HOST, None) or original(cluster)
+
+
+def _instance_address(instance: Any, original: Callable[[Any], Any]) -> Any:
+    """An instance of a cluster with a database answers at it too (its port is the cluster's already)."""
+    return getattr(getattr(instance, "cluster", None), _HOST, None) or original(instance)
 
 
 def _create_db_cluster(original: Callable[..., Any], backend: Any, kwargs: Any) -> Any:
