@@ -645,6 +645,11 @@ def test_v1_end_to_end(tmp_path: Path, endpoint: str, plugin_mirror: Path) -> No
     assert f"apply complete: {added} added, 0 changed, 0 destroyed." in apply.out
     found = check_deployment(endpoint, spec)
     assert found["cluster"]["ScalingConfigurationInfo"]["AutoPause"] is True
+    # v1 publishes its logs by itself: the module made the group first, with the spec's retention
+    logs = aws(endpoint, spec.region, "logs")
+    (group,) = logs.describe_log_groups(logGroupNamePrefix=spec.log_group_name)["logGroups"]
+    assert (group["logGroupName"], group["retentionInDays"]) == (spec.log_group_name, spec.logs.retention_days)
+    assert not found["cluster"].get("EnabledCloudwatchLogsExports")  # nothing to export: v1 cannot
 
     values = check_outputs(run("output", spec_path, "--json", *local), spec, found)
     assert "instance_identifiers" not in values
@@ -658,6 +663,7 @@ def test_v1_end_to_end(tmp_path: Path, endpoint: str, plugin_mirror: Path) -> No
     assert f"destroy complete: 0 added, 0 changed, {added} destroyed." in destroy.out
     assert "-force" not in destroy.text
     check_gone(endpoint, spec, found, values["master_user_secret_arn"])
+    assert not logs.describe_log_groups(logGroupNamePrefix=spec.log_group_name)["logGroups"]
     # skip_final_snapshot is false: the final snapshot is the one thing left, as asked
     rds = aws(endpoint, spec.region, "rds")
     (snapshot,) = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=values["final_snapshot_identifier"])[

@@ -22,12 +22,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfgen.deploy import backend, safety, workdir
+from tfgen.deploy import advice, backend, safety, workdir
 from tfgen.deploy.backend import StateSummary
 from tfgen.deploy.progress import Event, Reporter
 from tfgen.emulator.server import running_emulator
 from tfgen.errors import TerraformError, TfgenError, UsageError
 from tfgen.spec.loading import LoadedSpec, load_spec
+from tfgen.spec.model import Spec
 from tfgen.terraform.commands import Terraform
 from tfgen.terraform.config import TerraformSettings
 from tfgen.terraform.errors import TerraformRunError
@@ -38,8 +39,6 @@ ReporterFactory = Callable[[str], Reporter]
 Confirm = Callable[[PlanResult], bool]
 """Asked before applying a plan with changes; False cancels."""
 
-LOCK_ERROR = "Error acquiring the state lock"
-"""Summary of terraform's diagnostic when another run holds the state lock."""
 STALE_PLAN = "Saved plan is stale"
 """Summary of terraform's diagnostic when the state changed between plan and apply."""
 _REPLANS = 2
@@ -308,15 +307,9 @@ def _run_phase(reporters: ReporterFactory, phase: str, run: Callable[..., object
         reporter.close()
 
 
-def _explain(error: TerraformRunError, directory: Path) -> TerraformRunError:
-    """Add what to do to terraform's lock error."""
-    if error.hint is None and any(d.summary == LOCK_ERROR for d in error.errors):
-        error.hint = (
-            "another run holds the state lock (its ID and owner are above): wait for it, or pass "
-            "--lock-timeout 5m to wait; if that run died, `terraform force-unlock ID` "
-            f"in {directory} releases the lock"
-        )
-    return error
+def _explain(error: TerraformRunError, directory: Path, spec: Spec | None = None) -> TerraformRunError:
+    """Add what to do to an error whose cause tfgen knows (:mod:`tfgen.deploy.advice`)."""
+    return advice.explain(error, directory, spec)
 
 
 def _plan(session: _Session, reporters: ReporterFactory, options: DeployOptions, *, destroy: bool) -> PlanResult:
@@ -432,7 +425,7 @@ def _plan_and_apply(
             except TerraformRunError as error:
                 if attempt < _REPLANS and any(d.summary.startswith(STALE_PLAN) for d in error.errors):
                     continue  # another run changed the state since this plan: plan (and ask) again
-                raise _explain(error, directory) from None
+                raise _explain(error, directory, session.loaded.spec) from None
             finally:
                 # a saved plan may hold sensitive values; it is only valid once anyway
                 plan_file.unlink(missing_ok=True)

@@ -80,6 +80,6 @@ def expected_failures(spec: Spec) -> list[Finding]:
             found.append(Finding("CKV_AWS_353", instance, "performance_insights is false"))
         if spec.effective_monitoring_interval == 0:
             found.append(Finding("CKV_AWS_118", instance, "monitoring_interval is 0"))
-    if spec.log_export_enabled and spec.logs.retention_days < 365:
+    if spec.log_group_managed and spec.logs.retention_days < 365:
         found.append(Finding("CKV_AWS_338", "aws_cloudwatch_log_group.postgresql", "logs.retention_days is below 365"))
     return found

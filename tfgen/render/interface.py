@@ -230,12 +230,12 @@ def variables(spec: Spec) -> list[Variable]:
                 ),
             ]
         )
-    if spec.log_export_enabled:
+    if spec.log_group_managed:
         found.append(
             Variable(
                 "log_retention_days",
                 "number",
-                "Days CloudWatch Logs keeps the exported PostgreSQL logs.",
+                "Days CloudWatch Logs keeps the PostgreSQL logs.",
                 spec.logs.retention_days,
             )
         )

@@ -37,7 +37,7 @@ def outputs(spec: Spec) -> list[Output]:
     ]
     if spec.create_kms_key:
         found.append(Output("kms_key_arn", "The KMS key the module created.", "aws_kms_key.this.arn"))
-    if spec.log_export_enabled:
+    if spec.log_group_managed:
         found.append(
             Output(
                 "log_group_name",

@@ -133,7 +133,7 @@ class Alarms(_Model):
 
 
 class Logs(_Model):
-    """PostgreSQL logs exported to CloudWatch Logs (Serverless v2)."""
+    """PostgreSQL logs in CloudWatch Logs: exported by Serverless v2, published by v1 on its own."""
 
     export: bool | None = None
     """Default: on for v2; Serverless v1 cannot export logs."""
@@ -289,6 +289,16 @@ class Spec(_Model):
     def log_export_enabled(self) -> bool:
         """PostgreSQL logs exported to a CloudWatch log group the module creates (v2 only)."""
         return self.is_v2 if self.logs.export is None else self.logs.export
+
+    @property
+    def log_group_managed(self) -> bool:
+        """The module creates the PostgreSQL log group (with ``logs.retention_days``).
+
+        v2 when it exports logs; v1 always: Serverless v1 publishes the logs its cluster parameter
+        group enables by itself, into a group it would otherwise create without a retention
+        (``[logs.serverless_v1]`` in ``tfgen/facts/aws.toml``).
+        """
+        return self.log_export_enabled or not self.is_v2
 
     @property
     def log_group_name(self) -> str:

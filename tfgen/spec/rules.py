@@ -37,6 +37,11 @@ def _window_minutes(start: int, end: int, period: int) -> int:
     return (end - start) % period
 
 
+def _arcs_overlap(a_start: int, a_len: int, b_start: int, b_len: int, period: int) -> bool:
+    """Whether the minutes ``[a_start, a_start + a_len)`` and ``[b_start, b_start + b_len)`` meet on a clock of ``period``."""
+    return (b_start - a_start) % period < a_len or (a_start - b_start) % period < b_len
+
+
 def rule_problems(spec: Spec) -> list[Problem]:
     """Problems that make a spec whose every field is valid invalid as a whole."""
     problems: list[Problem] = _engine_problems(spec)
@@ -224,12 +229,8 @@ def _window_problems(spec: Spec) -> list[Problem]:
     m_len = _window_minutes(m_start, m_end, _WEEK)
     if m_len < 30:
         problems.append((("preferred_maintenance_window",), "must last at least 30 minutes"))
-    elif b_len >= 30:
-        maint_minutes = {(m_start + i) % _WEEK for i in range(m_len)}
-        for day in range(7):
-            if any((day * 1440 + b_start + i) % _WEEK in maint_minutes for i in range(b_len)):
-                problems.append((("preferred_maintenance_window",), "must not overlap preferred_backup_window"))
-                break
+    elif b_len >= 30 and any(_arcs_overlap(day * 1440 + b_start, b_len, m_start, m_len, _WEEK) for day in range(7)):
+        problems.append((("preferred_maintenance_window",), "must not overlap preferred_backup_window"))
     return problems
 
 
@@ -261,7 +262,7 @@ def _aws_guidance(spec: Spec) -> list[Problem]:
                 f"set serverless.min_capacity: {recommended} or performance_insights: false",
             )
         )
-    if spec.kms_key_id is not None and spec.log_export_enabled:
+    if spec.kms_key_id is not None and spec.log_group_managed:
         found.append((("kms_key_id",), kms_logs_warning(spec, spec.kms_key_id)))
     return found
 

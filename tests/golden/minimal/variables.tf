@@ -159,7 +159,7 @@ variable "monitoring_interval" {
 }
 
 variable "log_retention_days" {
-  description = "Days CloudWatch Logs keeps the exported PostgreSQL logs."
+  description = "Days CloudWatch Logs keeps the PostgreSQL logs."
   type        = number
   default     = 365
 }

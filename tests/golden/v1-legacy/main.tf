@@ -102,4 +102,7 @@ resource "aws_rds_cluster" "this" {
   }
 
   tags = var.tags
+
+  # the log group must exist first, or RDS creates it without retention or encryption
+  depends_on = [aws_cloudwatch_log_group.postgresql]
 }

@@ -61,6 +61,11 @@ output "parameter_group_name" {
   value       = aws_rds_cluster_parameter_group.this.name
 }
 
+output "log_group_name" {
+  description = "CloudWatch log group of the PostgreSQL logs."
+  value       = aws_cloudwatch_log_group.postgresql.name
+}
+
 output "alarm_arns" {
   description = "ARNs of the CloudWatch alarms, by name."
   value       = merge({ for k, a in aws_cloudwatch_metric_alarm.builtin : k => a.arn }, { for k, a in aws_cloudwatch_metric_alarm.custom : k => a.arn })

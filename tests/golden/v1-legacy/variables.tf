@@ -147,6 +147,12 @@ variable "apply_immediately" {
   default     = false
 }
 
+variable "log_retention_days" {
+  description = "Days CloudWatch Logs keeps the PostgreSQL logs."
+  type        = number
+  default     = 365
+}
+
 variable "slow_query_ms" {
   description = "Log statements running longer than this many milliseconds (log_min_duration_statement; -1 is off)."
   type        = number
