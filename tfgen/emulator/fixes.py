@@ -217,14 +217,18 @@ def patch_method(cls: type, name: str, fix: Callable[..., Any]) -> bool:
     current = cls.__dict__.get(name)
     if not callable(current):
         return False
-    if getattr(current, _FIX_MARK, False):
-        return True
+    wrapper: Any = current
+    while wrapper is not None:  # this fix may be under another one (the strict mode and the databases' hooks)
+        if getattr(wrapper, _FIX_MARK, None) is fix:
+            return True
+        wrapper = getattr(wrapper, "__tfgen_original__", None)
     original = current
 
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         return fix(original, self, *args, **kwargs)
 
-    setattr(method, _FIX_MARK, True)
+    setattr(method, _FIX_MARK, fix)
+    setattr(method, "__tfgen_original__", original)  # noqa: B010
     method.__doc__ = f"Patched by tfgen.emulator.fixes.apply_moto_fixes. {original.__doc__ or ''}"
     setattr(cls, name, method)
     return True
