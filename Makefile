@@ -55,14 +55,23 @@ render: $(STAMP) ## Re-render modules/aurora_serverless/ from examples/aurora.ya
 goldens: render ## Re-render every golden file (tests/golden/) and the committed module
 	$(BIN)/python -m tests.regen_goldens
 
-demo: $(STAMP) ## The main job end to end on the local AWS emulator: render, apply, output, destroy
+# With the PostgreSQL server installed the emulator's cluster is a real database: doctor connects,
+# a table is created and backed up. Without it, doctor says why the connection is not checked.
+DEMO := examples/local.yaml --local --workdir .tfgen/demo
+demo: $(STAMP) ## The main job end to end on the local AWS emulator: render, apply, output, doctor, backup, destroy
 	@set -e; \
 	trap '$(BIN)/tfgen emulator stop' EXIT; \
 	$(BIN)/tfgen emulator start; \
 	$(BIN)/tfgen render examples/local.yaml -o .tfgen/demo-module; \
-	$(BIN)/tfgen apply examples/local.yaml --local --auto-approve --workdir .tfgen/demo; \
-	$(BIN)/tfgen output examples/local.yaml --local --workdir .tfgen/demo; \
-	$(BIN)/tfgen destroy examples/local.yaml --local --auto-approve --workdir .tfgen/demo
+	$(BIN)/tfgen apply $(DEMO) --auto-approve; \
+	$(BIN)/tfgen output $(DEMO); \
+	$(BIN)/tfgen doctor $(DEMO); \
+	table=0; $(BIN)/tfgen output $(DEMO) --json | $(BIN)/python .ci/demo-table || table=$$?; \
+	if [ $$table = 0 ]; then \
+	  $(BIN)/tfgen backup $(DEMO) --table demo_orders --out .tfgen/demo_orders.csv; \
+	  cat .tfgen/demo_orders.csv; \
+	elif [ $$table != 3 ]; then exit $$table; fi; \
+	$(BIN)/tfgen destroy $(DEMO) --auto-approve
 
 bench: $(STAMP) ## Run the benchmarks and write BENCHMARKS.md
 	$(BIN)/python bench/run.py

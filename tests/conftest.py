@@ -47,6 +47,8 @@ PROCESS_FIXTURES: dict[str, str] = {
     "raw_moto_url": "emulator",  # test_emulator
     "moto_url": "emulator",  # test_runbook
     "cluster_url": "emulator",  # test_lifecycle
+    "sql_url": "emulator",  # test_local_sql: an in-process moto server with real databases
+    "sql_endpoint": "emulator",  # test_local_sql: a background moto server with real databases
     "ssl_only_postgres_server": "postgres",  # test_database
     "postgres_server": "postgres",
     "checkov": "checkov",  # test_security
@@ -306,7 +308,8 @@ def endpoint(shared_dir: Path) -> Iterator[str]:
     from tfgen.emulator import background
 
     base = shared_dir / "emulator"
-    info = background.start_background(base)
+    # API records only: a test that connects to a cluster's database starts its own emulator (test_local_sql).
+    info = background.start_background(base, databases=False)
     try:
         yield info.url
     finally:

@@ -346,6 +346,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-scaling-configuration-info",
         "ec2-security-group-rule-description",
         "rds-delete-automated-cluster-snapshots",
+        "rds-managed-secret-credentials",
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
         "rds-strict-modify-db-cluster",

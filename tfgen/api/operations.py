@@ -39,8 +39,12 @@ def doctor(
         UsageError: If no database host can be determined.
         EmulatorError: With ``local``, if the emulator cannot be reached.
     """
+    from tfgen.emulator.endpoint import no_database_reason
+
     env = options.terraform.env
-    return runbook.doctor(spec_path, options, connection, env, slow_seconds=slow_seconds)
+    return runbook.doctor(
+        spec_path, options, connection, env, slow_seconds=slow_seconds, no_database_reason=no_database_reason
+    )
 
 
 def backup(

@@ -394,8 +394,13 @@ app.add_typer(emulator_app, name="emulator")
 @emulator_app.command("start")
 def emulator_start() -> None:
     """Start the emulator in the background (recorded in .tfgen/ of this directory)."""
+    from tfgen.emulator.endpoint import health
+
     info = api.emulator_start(Path.cwd())
     commands.echo(f"emulator running at {info.url} (pid {info.pid})")
+    databases = (health(info.url) or {}).get("databases")
+    if isinstance(databases, dict) and databases.get("detail"):
+        commands.echo(f"databases: {databases['detail']}")
 
 
 @emulator_app.command("status")

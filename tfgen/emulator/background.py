@@ -69,16 +69,19 @@ def state_path(base_dir: Path) -> Path:
     return base_dir / _STATE_DIR / _STATE_FILE
 
 
-def start_background(base_dir: Path, *, timeout: float = 30.0) -> EmulatorInfo:
+def start_background(base_dir: Path, *, timeout: float = 30.0, databases: bool = True) -> EmulatorInfo:
     """Start a persistent emulator process, or return the one already running.
 
     The server is ``python -m tfgen.emulator.server serve`` in a new session on a free
     ``127.0.0.1`` port, so it outlives the command and ignores the terminal's Ctrl-C.
     Its output goes to ``.tfgen/emulator.log``. It is recorded only once it answers.
+    Its Aurora PostgreSQL clusters get real PostgreSQL servers (when the machine has the
+    binaries), with their data under ``.tfgen/``; stopping it stops them.
 
     Args:
         base_dir: Directory that holds ``.tfgen/``; created if missing.
         timeout: Seconds to wait for the new server to answer.
+        databases: False to keep the clusters API records only (no PostgreSQL servers).
 
     Returns:
         The running server (call :func:`status` first to know whether it was new).
@@ -100,7 +103,7 @@ def start_background(base_dir: Path, *, timeout: float = 30.0) -> EmulatorInfo:
             return existing
         log = state_dir / _LOG_FILE
         for _ in range(_PORT_ATTEMPTS):
-            info = _spawn(log, base_dir, timeout)
+            info = _spawn(log, base_dir, timeout, databases=databases)
             if info is not None:
                 _write_state(state_path(base_dir), info)
                 return info
@@ -164,11 +167,13 @@ def stop_background(base_dir: Path, *, timeout: float = 10.0) -> bool:
     return True
 
 
-def _spawn(log: Path, cwd: Path, timeout: float) -> EmulatorInfo | None:
+def _spawn(log: Path, cwd: Path, timeout: float, *, databases: bool) -> EmulatorInfo | None:
     """Start one server process; None if its port was taken meanwhile."""
     port = free_port()
     url = f"http://{HOST}:{port}"
-    command = [sys.executable, "-m", _SERVER_MODULE, "serve", "--port", str(port)]
+    command = [sys.executable, "-m", _SERVER_MODULE, "serve", "--port", str(port), "--data-dir", str(log.parent)]
+    if not databases:
+        command.append("--no-databases")
     env = {**os.environ, "MOTO_PORT": str(port), "PYTHONUNBUFFERED": "1"}
     try:
         with log.open("ab") as out:

@@ -28,6 +28,7 @@ __all__ = [
     "check_reachable",
     "free_port",
     "health",
+    "no_database_reason",
     "post",
     "require_moto",
     "reset",
@@ -100,6 +101,18 @@ def health(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
     if isinstance(doc, dict) and doc.get("service") == HEALTH_SERVICE:
         return doc
     return None
+
+
+def no_database_reason(url: str) -> str | None:
+    """Why the tfgen emulator at ``url`` gives its clusters no PostgreSQL server, or None if it does.
+
+    None too when no tfgen emulator answers (an older one, or another server): nothing is known.
+    """
+    doc = health(url)
+    databases = doc.get("databases") if doc is not None else None
+    if not isinstance(databases, dict) or databases.get("enabled", True):
+        return None
+    return str(databases.get("detail") or "the emulator runs no databases")
 
 
 def post(url: str) -> None:

@@ -8,12 +8,15 @@ so importing this module is cheap and has no side effects.
 from __future__ import annotations
 
 import copy
+import json
+import secrets
+import string
 from collections.abc import Callable
 from typing import Any
 
 from tfgen.emulator.strict import strict_rules
 
-__all__ = ["apply_moto_fixes", "patch_property"]
+__all__ = ["apply_moto_fixes", "generated_password", "patch_method", "patch_property"]
 
 _FIX_MARK = "__tfgen_moto_fix__"
 
@@ -73,6 +76,12 @@ def apply_moto_fixes() -> tuple[str, ...]:
         DBClusterSnapshotAlreadyExistsFault. The patched
         ``RDSBackend.delete_db_cluster`` removes them, as AWS does.
 
+        ``rds-managed-secret-credentials``: moto 5.2.5 puts ``{"username": "admin",
+        "password": "P@55w0rd!"}`` into the secret of ``ManageMasterUserPassword``, whatever
+        the master user. AWS puts the cluster's master username and a password it generates
+        (the secret ``rds!cluster-…``), which the runbook reads and the emulator's database
+        uses. The patched ``MasterUserSecret._generate_secret_string`` does the same.
+
         ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
         ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
         version and minimum capacity, and a CreateDBCluster of an identifier in use
@@ -107,9 +116,13 @@ def apply_moto_fixes() -> tuple[str, ...]:
     applied = [name for name, cls, attr, fix in fixes if patch_property(cls, attr, fix)]
     from moto.rds.models import DBInstance, RDSBackend
 
-    if _patch_method(RDSBackend, "delete_db_cluster", _delete_automated_snapshots_too):
+    if patch_method(RDSBackend, "delete_db_cluster", _delete_automated_snapshots_too):
         applied.append("rds-delete-automated-cluster-snapshots")
-    applied.extend(name for name, cls, method, fix in strict_rules() if _patch_method(cls, method, fix))
+    from moto.rds.models import MasterUserSecret
+
+    if patch_method(MasterUserSecret, "_generate_secret_string", _managed_secret_credentials):
+        applied.append("rds-managed-secret-credentials")
+    applied.extend(name for name, cls, method, fix in strict_rules() if patch_method(cls, method, fix))
     if all(
         _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")
         for cls in (DBCluster, DBInstance)
@@ -118,7 +131,7 @@ def apply_moto_fixes() -> tuple[str, ...]:
     from moto.iam.models import IAMBackend
 
     default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
-    _patch_method(IAMBackend, "_init_aws_policies", _aws_policies_parsed_once)  # speed only: optional
+    patch_method(IAMBackend, "_init_aws_policies", _aws_policies_parsed_once)  # speed only: optional
     applied.append("iam-aws-managed-policies")
     return tuple(applied)
 
@@ -156,6 +169,19 @@ def _delete_automated_snapshots_too(original: Callable[..., Any], backend: Any, 
     return cluster
 
 
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#$%&()*+,-.:;<=>?[]^_{|}~"
+"""What RDS's generated passwords are made of: printable ASCII but ``/``, ``@``, ``"``, ``'``, ``\\`` and space."""
+
+
+def generated_password(length: int = 32) -> str:
+    """A password as RDS generates one for a managed secret."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
+
+
+def _managed_secret_credentials(original: Callable[..., Any], secret: Any) -> str:
+    return json.dumps({"username": secret.resource.master_username, "password": generated_password()})
+
+
 _AWS_POLICIES: dict[tuple[str, str], list[Any]] = {}
 """moto's AWS managed policies per (account, partition), as first parsed; never handed out."""
 
@@ -182,7 +208,7 @@ def _copy_policy(policy: Any) -> Any:
     return clone
 
 
-def _patch_method(cls: type, name: str, fix: Callable[..., Any]) -> bool:
+def patch_method(cls: type, name: str, fix: Callable[..., Any]) -> bool:
     """Wrap the method ``cls.name`` as ``fix(original, self, *args, **kwargs)``, once.
 
     Returns:
@@ -191,14 +217,18 @@ def _patch_method(cls: type, name: str, fix: Callable[..., Any]) -> bool:
     current = cls.__dict__.get(name)
     if not callable(current):
         return False
-    if getattr(current, _FIX_MARK, False):
-        return True
+    wrapper: Any = current
+    while wrapper is not None:  # this fix may be under another one (the strict mode and the databases' hooks)
+        if getattr(wrapper, _FIX_MARK, None) is fix:
+            return True
+        wrapper = getattr(wrapper, "__tfgen_original__", None)
     original = current
 
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         return fix(original, self, *args, **kwargs)
 
-    setattr(method, _FIX_MARK, True)
+    setattr(method, _FIX_MARK, fix)
+    setattr(method, "__tfgen_original__", original)  # noqa: B010
     method.__doc__ = f"Patched by tfgen.emulator.fixes.apply_moto_fixes. {original.__doc__ or ''}"
     setattr(cls, name, method)
     return True

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tfgen import facts
+from tfgen.emulator import backing
 from tfgen.emulator.fixes import patch_property
 from tfgen.errors import EmulatorError
 
@@ -106,6 +107,7 @@ def pause(cluster_id: str) -> dict[str, Any]:
     scaling = cluster.serverless_v2_scaling_configuration or {}
     if scaling.get("min_capacity") is None or float(scaling["min_capacity"]) != 0:
         raise EmulatorError(f"cluster {cluster_id} cannot pause: its minimum capacity is not 0 ACU")
+    backing.pause(cluster)  # its database refuses connections until resumed
     setattr(cluster, _PAUSED, True)
     return _cluster_state(cluster)
 
@@ -113,6 +115,7 @@ def pause(cluster_id: str) -> dict[str, Any]:
 def resume(cluster_id: str) -> dict[str, Any]:
     """A connection arrives: the paused cluster resumes at its minimum non-zero capacity."""
     _, cluster = _find_cluster(cluster_id)
+    backing.resume(cluster)
     setattr(cluster, _PAUSED, False)
     return _cluster_state(cluster)
 

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tfgen.emulator.background import EXIT_ADDRESS_IN_USE, status
+from tfgen.emulator.backing import attach, detach, release_all
+from tfgen.emulator.databases import Databases
 from tfgen.emulator.endpoint import (
     HEALTH_PATH,
     HEALTH_SERVICE,
@@ -43,6 +45,7 @@ from tfgen.emulator.endpoint import (
 )
 from tfgen.emulator.events import EVENTS_PATH
 from tfgen.emulator.fixes import apply_moto_fixes
+from tfgen.emulator.postgres import find_binaries, unavailable_reason
 from tfgen.errors import EmulatorError
 
 if TYPE_CHECKING:
@@ -57,8 +60,14 @@ __all__ = ["Emulator", "main", "reset_moto", "running_emulator", "serve"]
 # ------------------------------------------------------------------------- the server
 
 
-def _make_server(host: str, port: int, *, fixes: bool = True) -> BaseWSGIServer:
-    """Build (bind, not start) a threaded moto WSGI server with tfgen's routes."""
+def _make_server(
+    host: str, port: int, *, fixes: bool = True, databases: tuple[bool, str] = (False, "")
+) -> BaseWSGIServer:
+    """Build (bind, not start) a threaded moto WSGI server with tfgen's routes.
+
+    ``databases`` says whether real databases back its clusters, and which or why not (for
+    the health document).
+    """
     require_moto()
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -75,11 +84,11 @@ def _make_server(host: str, port: int, *, fixes: bool = True) -> BaseWSGIServer:
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             pass
 
-    app = _with_tfgen_routes(DomainDispatcherApplication(create_backend_app), applied)
+    app = _with_tfgen_routes(DomainDispatcherApplication(create_backend_app), applied, databases)
     return make_server(host, port, app, threaded=True, request_handler=QuietHandler)
 
 
-def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...]) -> WSGIApplication:
+def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...], databases: tuple[bool, str]) -> WSGIApplication:
     """Answer ``GET /_tfgen/health`` with who is serving, ``POST /_tfgen/reset`` with
     :func:`reset_moto` and ``POST /_tfgen/events/<event>`` with a lifecycle event
     (:mod:`tfgen.emulator.lifecycle`); pass the rest to moto.
@@ -92,6 +101,7 @@ def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...]) -> WSGIAppl
             "pid": os.getpid(),
             "moto": moto.__version__,
             "fixes": list(fixes),
+            "databases": {"enabled": databases[0], "detail": databases[1]},
         }
     ).encode()
 
@@ -147,6 +157,7 @@ def reset_moto() -> None:
     from moto.core.base_backend import BackendDict, BaseBackend, backend_lock
     from moto.moto_api._internal.models import moto_api_backend
 
+    release_all()  # the clusters' servers go with the clusters
     with backend_lock:
         for backends in BackendDict._instances:  # type: ignore[misc]
             for account in backends.values():
@@ -154,6 +165,32 @@ def reset_moto() -> None:
                     if type(backend).reset is BaseBackend.reset:
                         del account[region]
         moto_api_backend.reset()
+
+
+def _log(message: str) -> None:
+    print(f"tfgen emulator: {message}", file=sys.stderr, flush=True)
+
+
+def open_databases(data_dir: Path | None) -> tuple[bool, str]:
+    """Back the emulator's Aurora PostgreSQL clusters with real servers when this machine can run them.
+
+    Args:
+        data_dir: The emulator's own directory (the servers' data go under it).
+
+    Returns:
+        Whether real databases back the clusters, and one line for the log and the health
+        document: which, or why not.
+
+    Raises:
+        EmulatorError: If the servers' directory cannot be created.
+    """
+    binaries = find_binaries()
+    reason = unavailable_reason(binaries)
+    if reason is not None:
+        return False, f"clusters are API records only (no database to connect to): {reason}"
+    databases = Databases(data_dir, binaries, _log)
+    attach(databases)
+    return True, databases.describe()
 
 
 class Emulator:
@@ -167,12 +204,28 @@ class Emulator:
         port: Port to listen on; 0 picks a free one.
         reset: Whether :meth:`start` clears moto's in-process state.
         timeout: Seconds to wait for the server to answer.
+        databases: Whether Aurora PostgreSQL clusters get real PostgreSQL servers (when
+            the machine has the binaries; see :mod:`tfgen.emulator.databases`). Off by
+            default: an emulator that lives for one command would start servers nobody
+            can connect to once it ends. moto's state is the process's: while one in-process
+            emulator runs with databases, every cluster created in the process gets one.
+        data_dir: Where the servers' data go (None: the system's temporary directory).
     """
 
-    def __init__(self, port: int = 0, *, reset: bool = True, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        reset: bool = True,
+        timeout: float = 10.0,
+        databases: bool = False,
+        data_dir: Path | None = None,
+    ) -> None:
         self._port = port
         self._reset = reset
         self._timeout = timeout
+        self._databases = databases
+        self._data_dir = data_dir
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -199,9 +252,12 @@ class Emulator:
         """
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
+        databases = open_databases(self._data_dir) if self._databases else (False, "clusters are API records only")
         try:
-            server = _make_server(HOST, self._port)
+            server = _make_server(HOST, self._port, databases=databases)
         except OSError as exc:
+            if self._databases:
+                detach()
             raise EmulatorError(
                 f"cannot listen on {HOST}:{self._port}: {exc.strerror or exc}",
                 hint="choose another port or let tfgen pick one",
@@ -221,7 +277,7 @@ class Emulator:
         return url
 
     def stop(self) -> None:
-        """Stop serving and release the port; does nothing if not running."""
+        """Stop serving and release the port, then stop every database server; does nothing if not running."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None:
@@ -229,6 +285,8 @@ class Emulator:
             server.server_close()
         if thread is not None:
             thread.join(timeout=10)
+        if server is not None and self._databases:
+            detach()
 
     def __enter__(self) -> str:
         return self.start()
@@ -280,22 +338,32 @@ def running_emulator(base_dir: Path | None = None, endpoint: str | None = None) 
 # ------------------------------------------------------------- `python -m tfgen.emulator.server`
 
 
-def serve(port: int, *, fixes: bool = True) -> int:
+def serve(port: int, *, fixes: bool = True, databases: bool = True, data_dir: Path | None = None) -> int:
     """Run a moto server on ``127.0.0.1:port`` in the foreground until SIGTERM/SIGINT.
 
     This is the body of the background process started by :func:`~tfgen.emulator.background.start_background`.
+    Every database server it started is stopped when it stops (and by the watchdog of
+    :mod:`tfgen.emulator.databases` if it is killed).
 
     Args:
         port: Port to listen on.
         fixes: Whether to apply :func:`~tfgen.emulator.fixes.apply_moto_fixes` (off only to reproduce moto's
             own behaviour).
+        databases: Whether Aurora PostgreSQL clusters get real PostgreSQL servers.
+        data_dir: Where their data go.
 
     Returns:
         The process exit code: 0 when stopped, 98 if the port is taken.
     """
     try:
-        server = _make_server(HOST, port, fixes=fixes)
+        backing = open_databases(data_dir) if databases else (False, "clusters are API records only (--no-databases)")
+    except EmulatorError as exc:
+        print(f"tfgen emulator: {exc}", file=sys.stderr)
+        return 1
+    try:
+        server = _make_server(HOST, port, fixes=fixes, databases=backing)
     except OSError as exc:
+        detach()
         print(f"tfgen emulator: cannot listen on {HOST}:{port}: {exc}", file=sys.stderr)
         return EXIT_ADDRESS_IN_USE
 
@@ -305,12 +373,14 @@ def serve(port: int, *, fixes: bool = True) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     print(f"tfgen emulator: serving on http://{HOST}:{port} (pid {os.getpid()})", flush=True)
+    _log(backing[1])
     try:
         server.serve_forever()
     except SystemExit:
         pass
     finally:
         server.server_close()
+        detach()
     return 0
 
 
@@ -321,8 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser = commands.add_parser("serve", help="run a moto server on 127.0.0.1")
     serve_parser.add_argument("--port", type=int, required=True)
     serve_parser.add_argument("--no-fixes", action="store_true", help="do not correct moto (to reproduce its gaps)")
+    serve_parser.add_argument("--no-databases", action="store_true", help="no PostgreSQL server behind the clusters")
+    serve_parser.add_argument("--data-dir", type=Path, default=None, help="where the clusters' databases live")
     args = parser.parse_args(argv)
-    return serve(args.port, fixes=not args.no_fixes)
+    return serve(args.port, fixes=not args.no_fixes, databases=not args.no_databases, data_dir=args.data_dir)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ SERVERLESS_CLASS = "db.serverless"
 
 
 def strict_rules() -> list[tuple[str, type, str, Callable[..., Any]]]:
-    """(name, moto class, method, fix) for every rule, for ``fixes._patch_method``."""
+    """(name, moto class, method, fix) for every rule, for ``fixes.patch_method``."""
     from moto.rds.models import RDSBackend
 
     return [
