@@ -19,7 +19,6 @@ from tfgen.spec.fields import (
     AlarmName,
     AutoPauseSeconds,
     BucketName,
-    Cidr,
     ClusterName,
     Comparison,
     DatabaseName,
@@ -38,7 +37,6 @@ from tfgen.spec.fields import (
     Period,
     PreloadLibrary,
     Region,
-    SecurityGroupId,
     SnsArn,
     StateKey,
     Statistic,
@@ -49,6 +47,7 @@ from tfgen.spec.fields import (
     V2Capacity,
     VpcId,
 )
+from tfgen.spec.network import Network
 from tfgen.spec.record import BeforeValidator, Field, Record
 
 
@@ -92,13 +91,6 @@ class MasterPassword(_Model):
 
     source: Literal["random", "rds_managed", "write_only"] = "random"
     length: PasswordLength = 32
-
-
-class Network(_Model):
-    """Who may reach the database port."""
-
-    allowed_cidr_blocks: list[Cidr] = []
-    allowed_security_group_ids: list[SecurityGroupId] = []
 
 
 class CustomAlarm(_Model):
@@ -189,8 +181,10 @@ class Spec(_Model):
 
     name: ClusterName
     region: Region
-    vpc_id: VpcId
-    subnet_ids: Annotated[list[SubnetId], Field(min_length=2)]
+    vpc_id: VpcId | None = None
+    """Needed when the module makes its security group (``network.create_security_group``, the default)."""
+    subnet_ids: Annotated[list[SubnetId], Field(min_length=2)] | None = None
+    """Needed unless ``network.db_subnet_group_name`` names an existing DB subnet group."""
     engine_version: EngineVersion | None = None
     database_name: DatabaseName = "app"
     master_username: MasterUsername = "dbadmin"
