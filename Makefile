@@ -50,7 +50,7 @@ test-fast: $(STAMP) ## The fast tier: every test that starts no terraform, emula
 	$(BIN)/pytest -m "$(FAST_TIER)" --hypothesis-profile=quick
 
 render: $(STAMP) ## Re-render modules/aurora_serverless/ from examples/aurora.yaml
-	$(BIN)/tfgen render examples/aurora.yaml -o modules/aurora_serverless
+	$(BIN)/tfgen render examples/aurora.yaml -o modules/aurora_serverless --force
 
 goldens: render ## Re-render every golden file (tests/golden/) and the committed module
 	$(BIN)/python -m tests.regen_goldens

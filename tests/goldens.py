@@ -14,6 +14,8 @@ GOLDENS: dict[str, Path] = {
     "rds-managed": GOLDEN_ROOT / "rds-managed",
     "production": GOLDEN_ROOT / "production",
     "minimal": GOLDEN_ROOT / "minimal",
+    "shared-network": GOLDEN_ROOT / "shared-network",
+    "shared-groups-only": GOLDEN_ROOT / "shared-groups-only",
 }
 """Example name (examples/<name>.yaml) → directory holding its rendered module."""
 

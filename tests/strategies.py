@@ -315,11 +315,43 @@ def valid_specs(draw: st.DrawFn) -> Data:
     for key, values in optional.items():
         if draw(st.booleans()):
             spec[key] = draw(values)
+    if draw(st.integers(0, 3)) == 0:
+        _bring_own_network(draw, spec)
     if "preferred_maintenance_window" in spec and "preferred_backup_window" not in spec:
         spec["preferred_backup_window"] = backup_window  # the pair is non-overlapping only together
     if "preferred_backup_window" in spec and "preferred_maintenance_window" not in spec:
         spec["preferred_maintenance_window"] = maintenance_window
     return spec
+
+
+_subnet_group_names = st.from_regex(r"[a-z][a-z0-9._ -]{0,40}", fullmatch=True).filter(lambda n: n != "default")
+_egress_rules = st.lists(
+    st.fixed_dictionaries(
+        {"cidr": cidrs, "port": st.integers(1, 65535)},
+        optional={"description": st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)},
+    ),
+    max_size=3,
+    unique_by=lambda rule: (rule["cidr"], rule["port"]),
+)
+
+
+def _bring_own_network(draw: st.DrawFn, spec: Data) -> None:
+    """Existing network pieces in ``spec``: a DB subnet group, security groups (besides or instead of its own)."""
+    network = dict(spec.get("network", {}))
+    if draw(st.booleans()):
+        network["db_subnet_group_name"] = draw(_subnet_group_names)
+        del spec["subnet_ids"]
+    groups = draw(_aws_ids("sg", 0, 4))
+    if groups:
+        network["security_group_ids"] = groups
+    if groups and draw(st.booleans()):
+        network["create_security_group"] = False
+        network.pop("allowed_cidr_blocks", None)
+        network.pop("allowed_security_group_ids", None)
+        del spec["vpc_id"]
+    elif draw(st.booleans()):
+        network["egress"] = draw(_egress_rules)
+    spec["network"] = network
 
 
 @st.composite
@@ -497,7 +529,8 @@ def broken_specs(draw: st.DrawFn, kind: str, known_fields: dict[tuple[str, ...],
         key = draw(_unknown_key(known_fields[section]))
         path = (*section, key)
         return Broken(_set(data, path, draw(st.integers() | st.text(max_size=5))), ".".join(path), kind)
-    required = draw(st.sampled_from(["name", "region", "vpc_id", "subnet_ids"]))
+    # vpc_id and subnet_ids are required unless the spec names existing network pieces instead
+    required = draw(st.sampled_from([key for key in ("name", "region", "vpc_id", "subnet_ids") if key in data]))
     return Broken({key: value for key, value in data.items() if key != required}, required, kind)
 
 

@@ -117,9 +117,18 @@ INVALID = [
     ("invalid-region-missing.yaml", 2, "region: required field is missing"),
     ("invalid-region-invalid.yaml", 3, "region: 'Ireland' is not an AWS region such as eu-west-1"),
     ("invalid-region-non-ascii-digit.yaml", 3, "region: 'eu-west-\u0661' is not an AWS region such as eu-west-1"),
-    ("invalid-vpc-id-missing.yaml", 2, "vpc_id: required field is missing"),
+    (
+        "invalid-vpc-id-missing.yaml",
+        2,
+        "vpc_id: required field is missing: the module makes its security group in it "
+        "(or set network.create_security_group: false and give network.security_group_ids)",
+    ),
     ("invalid-vpc-id-invalid.yaml", 4, "vpc_id: 'vpc-123' is not a VPC id such as vpc-0abc12345def67890"),
-    ("invalid-subnet-ids-missing.yaml", 2, "subnet_ids: required field is missing"),
+    (
+        "invalid-subnet-ids-missing.yaml",
+        2,
+        "subnet_ids: required field is missing; or name an existing DB subnet group in network.db_subnet_group_name",
+    ),
     ("invalid-subnet-ids-one.yaml", 5, "subnet_ids: must have at least 2 items, got 1"),
     ("invalid-subnet-ids-duplicate.yaml", 7, "subnet_ids[1]: duplicate subnet-0a1b2c3d4e5f67891"),
     ("invalid-network-cidr-duplicate.yaml", 11, "network.allowed_cidr_blocks[1]: duplicate 10.0.0.0/16"),

@@ -209,8 +209,9 @@ def _render(
         Output(o.name, o.description, f"module.cluster.{o.name}", o.sensitive) for o in outputs.outputs(spec)
     ]
     root = {"main.tf": env.get_template("root/main.tf.j2").render(values)}
-    if local_endpoint:
+    if local_endpoint and not spec.network.names_existing_pieces:  # else the spec's pieces are the emulator's
         root["local_network.tf"] = env.get_template("root/local_network.tf.j2").render(values)
+    if local_endpoint:
         root[provider.OVERRIDE_FILENAME] = provider.provider_override(local_endpoint, spec.region)
     directory.mkdir(parents=True, exist_ok=True)
     render.write_files(module_files, directory / "module")

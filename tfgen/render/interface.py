@@ -114,37 +114,9 @@ PARAMETER_TYPE = """list(object({
 
 def variables(spec: Spec) -> list[Variable]:
     """The module's input variables, defaults taken from ``spec``."""
-    found = [
-        Variable("vpc_id", "string", "VPC of the cluster's security group.", spec.vpc_id),
-        Variable(
-            "subnet_ids",
-            _ID_LIST,
-            "Subnets of the DB subnet group (at least two, in different availability zones).",
-            spec.subnet_ids,
-            (Validation("length(var.subnet_ids) >= 2", "Aurora needs at least two subnets."),),
-            nullable=False,
-        ),
-        Variable(
-            "allowed_cidr_blocks",
-            _ID_LIST,
-            "CIDR blocks allowed to connect to the PostgreSQL port.",
-            spec.network.allowed_cidr_blocks,
-            (
-                Validation(
-                    'alltrue([for c in var.allowed_cidr_blocks : can(cidrhost(c, 0)) && !endswith(c, "/0")])',
-                    "Each entry must be a CIDR block narrower than /0.",
-                ),
-            ),
-            nullable=False,
-        ),
-        Variable(
-            "allowed_security_group_ids",
-            _ID_LIST,
-            "Security groups allowed to connect to the PostgreSQL port.",
-            spec.network.allowed_security_group_ids,
-            nullable=False,
-        ),
-    ]
+    from tfgen.render.network import network_variables  # it builds on this module's records
+
+    found = network_variables(spec)
     if not spec.create_kms_key:
         found.append(
             Variable(

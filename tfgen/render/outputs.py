@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfgen.render import hcl
+from tfgen.render import hcl, view
 from tfgen.render.interface import Output
 from tfgen.spec.model import Spec
 
@@ -26,8 +26,7 @@ def outputs(spec: Spec) -> list[Output]:
         Output("port", "PostgreSQL port.", "aws_rds_cluster.this.port"),
         Output("database_name", "Name of the initial database.", "aws_rds_cluster.this.database_name"),
         Output("master_username", "Master user name.", "aws_rds_cluster.this.master_username"),
-        Output("security_group_id", "Security group of the cluster.", "aws_security_group.this.id"),
-        Output("db_subnet_group_name", "DB subnet group of the cluster.", "aws_db_subnet_group.this.name"),
+        *_network_outputs(spec),
         Output(
             "final_snapshot_identifier",
             "Snapshot taken when the cluster is deleted (null when skip_final_snapshot is true).",
@@ -102,4 +101,22 @@ def outputs(spec: Spec) -> list[Output]:
             )
         )
     found.append(Output("password_location", "Where the master password lives.", hcl.string(spec.password_location)))
+    return found
+
+
+def _network_outputs(spec: Spec) -> list[Output]:
+    """The security groups and the DB subnet group of the cluster, whether the module made them or not."""
+    network = spec.network
+    found = []
+    if network.create_security_group:
+        found.append(Output("security_group_id", "Security group of the cluster.", "aws_security_group.this.id"))
+    if network.security_group_ids:
+        found.append(
+            Output(
+                "security_group_ids",
+                "Every security group of the cluster (the module's own, if any, first).",
+                view.security_group_ids(spec),
+            )
+        )
+    found.append(Output("db_subnet_group_name", "DB subnet group of the cluster.", view.db_subnet_group(spec)))
     return found

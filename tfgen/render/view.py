@@ -63,6 +63,10 @@ class ModuleView:
     """``triggers_replace`` lines of ``terraform_data.final_snapshot_suffix``: every argument the module
     sets on ``aws_rds_cluster`` that replaces the cluster (``[provider.force_new]`` in ``tfgen/facts/aws.toml``),
     with the cluster's own expression, so that each new cluster gets a final snapshot name of its own."""
+    db_subnet_group: str
+    """HCL: the cluster's DB subnet group, the module's own or ``var.db_subnet_group_name`` (an existing one)."""
+    security_group_ids: str
+    """HCL: the cluster's security groups, the module's own and/or ``var.security_group_ids`` (existing ones)."""
     cluster_parameters: list[tuple[str, str, str]]
     """The parameter group's managed parameters: (name, value expression, apply method).
 
@@ -84,6 +88,7 @@ class ModuleView:
         derived = _derived_thresholds(spec)
         # written out at each use (not through a local) so that scanners such as Checkov see it
         kms_key = "aws_kms_key.this.arn" if spec.create_kms_key else "var.kms_key_id"
+        subnet_group = db_subnet_group(spec)
         return cls(
             alarms=[_alarm_view(alarm, spec, derived) for alarm in spec.builtin_alarms],
             max_connections_table=(
@@ -98,12 +103,29 @@ class ModuleView:
             iam_name_prefix=f"{spec.name[:24].rstrip('-')}-",
             uses_cmk=spec.create_kms_key or spec.kms_key_id is not None,
             kms_key=kms_key,
-            final_snapshot_triggers=_final_snapshot_triggers(spec, kms_key),
+            final_snapshot_triggers=_final_snapshot_triggers(spec, kms_key, subnet_group),
+            db_subnet_group=subnet_group,
+            security_group_ids=security_group_ids(spec),
             cluster_parameters=managed,
         )
 
 
-def _final_snapshot_triggers(spec: Spec, kms_key: str) -> list[str]:
+def db_subnet_group(spec: Spec) -> str:
+    """HCL: the cluster's DB subnet group, the module's own or an existing one."""
+    return "var.db_subnet_group_name" if spec.network.db_subnet_group_name else "aws_db_subnet_group.this.name"
+
+
+def security_group_ids(spec: Spec) -> str:
+    """HCL: the cluster's security groups, the module's own first, then the existing ones."""
+    network = spec.network
+    if not network.security_group_ids:
+        return "[aws_security_group.this.id]"
+    if network.create_security_group:
+        return "concat([aws_security_group.this.id], var.security_group_ids)"
+    return "var.security_group_ids"
+
+
+def _final_snapshot_triggers(spec: Spec, kms_key: str, subnet_group: str) -> list[str]:
     """The replacing arguments ``main.tf`` sets on the cluster, with the same expressions (a test compares them)."""
     set_by_module = {
         "cluster_identifier": hcl.string(spec.name),
@@ -111,7 +133,7 @@ def _final_snapshot_triggers(spec: Spec, kms_key: str) -> list[str]:
         "engine_mode": hcl.string(spec.engine_mode),
         "database_name": hcl.string(spec.database_name),
         "master_username": hcl.string(spec.master_username),
-        "db_subnet_group_name": "aws_db_subnet_group.this.name",
+        "db_subnet_group_name": subnet_group,
         "storage_encrypted": "true",
         "kms_key_id": kms_key,
     }

@@ -53,7 +53,7 @@ def _pattern(regex: str, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _cidr(value: str) -> str:
+def _cidr(value: str, open_world: str = "opens the database port to the whole internet") -> str:
     address, slash, prefix = value.partition("/")
     try:
         ip = ipaddress.ip_address(address) if "%" not in address else None  # no IPv6 scope ids
@@ -66,9 +66,31 @@ def _cidr(value: str) -> str:
     if ip is None or network is None:
         raise _fail(f"{value!r} is not a CIDR block such as 10.0.0.0/16")
     if network.prefixlen == 0:
-        raise _fail(f"{value!r} opens the database port to the whole internet; name the networks that need it")
+        raise _fail(f"{value!r} {open_world}; name the networks that need it")
     if network.network_address != ip:
         raise _fail(f"{value!r} has host bits set; write {network}")
+    return value
+
+
+def _egress_cidr(value: str) -> str:
+    return _cidr(value, "lets the database reach the whole internet")
+
+
+def _db_subnet_group_name(value: str) -> str:
+    rules = facts.raw()["naming"]["db_subnet_group_name"]
+    if not 1 <= len(value) <= rules["max_length"]:
+        raise _fail(f"must be 1 to {rules['max_length']} characters")
+    if not re.fullmatch(rules["pattern"], value, re.ASCII):
+        raise _fail(
+            "must start with a letter and contain only letters, digits, periods, underscores, spaces and hyphens"
+        )
+    if value != value.lower():
+        raise _fail(
+            f"AWS stores DB subnet group names in lowercase; write {value.lower()!r} (another case would "
+            "read back as a change that replaces the cluster)"
+        )
+    if value in rules["forbidden"]:
+        raise _fail(f"{value!r} is AWS's reserved name, not a DB subnet group you can name")
     return value
 
 
@@ -140,6 +162,8 @@ SecurityGroupId = Annotated[str, _pattern(r"sg-[0-9a-f]{8,17}", "a security grou
 KmsKeyArn = Annotated[str, _pattern(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+", "a KMS key ARN")]
 SnsArn = Annotated[str, _pattern(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}", "an SNS topic ARN")]
 Cidr = Annotated[str, AfterValidator(_cidr)]
+EgressCidr = Annotated[str, AfterValidator(_egress_cidr)]
+DbSubnetGroupName = Annotated[str, AfterValidator(_db_subnet_group_name)]
 EngineVersion = Annotated[
     str, _pattern(r"\d{2}(\.\d{1,2})?", "an aurora-postgresql version: a major such as 17, or a minor such as 16.8")
 ]

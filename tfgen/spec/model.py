@@ -20,7 +20,6 @@ from tfgen.spec.fields import (
     AutoPauseSeconds,
     BucketName,
     CaCertificate,
-    Cidr,
     ClusterName,
     Comparison,
     DatabaseName,
@@ -41,7 +40,6 @@ from tfgen.spec.fields import (
     Period,
     PreloadLibrary,
     Region,
-    SecurityGroupId,
     SnsArn,
     StateKey,
     Statistic,
@@ -53,6 +51,7 @@ from tfgen.spec.fields import (
     VpcId,
 )
 from tfgen.spec.instances import InstanceOverride
+from tfgen.spec.network import Network
 from tfgen.spec.record import BeforeValidator, Field, Record
 
 
@@ -97,13 +96,6 @@ class MasterPassword(_Model):
 
     source: Literal["random", "rds_managed", "write_only"] = "random"
     length: PasswordLength = 32
-
-
-class Network(_Model):
-    """Who may reach the database port."""
-
-    allowed_cidr_blocks: list[Cidr] = []
-    allowed_security_group_ids: list[SecurityGroupId] = []
 
 
 class CustomAlarm(_Model):
@@ -194,8 +186,10 @@ class Spec(_Model):
 
     name: ClusterName
     region: Region
-    vpc_id: VpcId
-    subnet_ids: Annotated[list[SubnetId], Field(min_length=2)]
+    vpc_id: VpcId | None = None
+    """Needed when the module makes its security group (``network.create_security_group``, the default)."""
+    subnet_ids: Annotated[list[SubnetId], Field(min_length=2)] | None = None
+    """Needed unless ``network.db_subnet_group_name`` names an existing DB subnet group."""
     engine_version: EngineVersion | None = None
     database_name: DatabaseName = "app"
     master_username: MasterUsername = "dbadmin"

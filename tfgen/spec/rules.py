@@ -14,6 +14,7 @@ import re
 
 from tfgen import facts
 from tfgen.spec.model import CloudBackend, S3Backend, ServerlessV2, Spec
+from tfgen.spec.network import network_problems, network_warnings
 from tfgen.spec.yaml_source import Loc
 
 V1_WARNING = (
@@ -111,15 +112,17 @@ def rule_problems(spec: Spec) -> list[Problem]:
                 (("serverless", "min_capacity"), f"{server.min_capacity} is above max_capacity {server.max_capacity}")
             )
     lists: list[tuple[Loc, list[str]]] = [
-        (("subnet_ids",), spec.subnet_ids),
+        (("subnet_ids",), spec.subnet_ids or []),
         (("preload_libraries",), spec.preload_libraries),
         (("network", "allowed_cidr_blocks"), spec.network.allowed_cidr_blocks),
         (("network", "allowed_security_group_ids"), spec.network.allowed_security_group_ids),
+        (("network", "security_group_ids"), spec.network.security_group_ids),
     ]
     for loc, values in lists:
         for index, value in enumerate(values):
             if value in values[:index]:
                 problems.append(((*loc, index), f"duplicate {value}"))
+    problems.extend(network_problems(spec))
     if spec.create_kms_key and spec.kms_key_id is not None:
         problems.append((("create_kms_key",), "give kms_key_id or create_kms_key: true, not both"))
     for section in ("parameters", "instance_parameters"):
@@ -330,8 +333,7 @@ def warnings_for(spec: Spec, today: datetime.date | None = None) -> list[Problem
     if not spec.is_v2:
         found.append((("serverless", "version"), V1_WARNING))
     found.extend(_engine_warnings(spec, today or datetime.datetime.now(datetime.UTC).date()))
-    if not spec.network.allowed_cidr_blocks and not spec.network.allowed_security_group_ids:
-        found.append((("network",), "no allowed_cidr_blocks or allowed_security_group_ids: nothing can connect"))
+    found.extend(network_warnings(spec))
     found.extend(_aws_guidance(spec))
     if isinstance(spec.backend, S3Backend) and not spec.backend.use_lockfile:
         found.append((("backend", "use_lockfile"), "the state is not locked: two applies at once can corrupt it"))
