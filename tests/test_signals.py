@@ -442,7 +442,8 @@ class Apply:
             if needle in line:
                 return
         self.proc.kill()
-        pytest.fail(f"no {needle!r} on tfgen's stdout:\n" + "\n".join(self.seen + self.err))
+        err = [line for line in self.err if line is not None]  # None marks the end of stderr
+        pytest.fail(f"no {needle!r} on tfgen's stdout:\n" + "\n".join(self.seen + err))
 
     def finish(self, timeout: float = 600) -> int:
         return self.proc.wait(timeout=timeout)
