@@ -23,6 +23,7 @@ import pytest
 from psycopg import sql
 
 from tests import pg
+from tfgen.ops import backup as backup_module
 from tfgen.ops import database
 from tfgen.ops.backup import BackupResult, backup_table
 from tfgen.ops.database import (
@@ -526,7 +527,12 @@ def test_query_failing_midway_leaves_nothing(
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["no-file", "existing-file"])
-def test_interrupted_backup_leaves_nothing(postgres_server: ConnectionSettings, tmp_path: Path, existing: bool) -> None:
+def test_interrupted_backup_leaves_nothing(
+    postgres_server: ConnectionSettings, tmp_path: Path, existing: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # progress is reported every _PROGRESS_SECONDS: with 0, after the first block, so the interrupt
+    # comes mid-copy however fast the machine is (a quiet one copies the table within 0.5 s)
+    monkeypatch.setattr(backup_module, "_PROGRESS_SECONDS", 0.0)
     out = tmp_path / "big.csv"
     if existing:
         out.write_text("previous backup\n")
