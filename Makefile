@@ -62,7 +62,7 @@ demo: $(STAMP) ## The main job end to end on the local AWS emulator: render, app
 	@set -e; \
 	trap '$(BIN)/tfgen emulator stop' EXIT; \
 	$(BIN)/tfgen emulator start; \
-	$(BIN)/tfgen render examples/local.yaml -o .tfgen/demo-module; \
+	$(BIN)/tfgen render examples/local.yaml -o .tfgen/demo-module --force; \
 	$(BIN)/tfgen apply $(DEMO) --auto-approve; \
 	$(BIN)/tfgen output $(DEMO); \
 	$(BIN)/tfgen doctor $(DEMO); \
