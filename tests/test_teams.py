@@ -44,9 +44,10 @@ from tfgen.deploy.progress import PlainReporter
 from tfgen.emulator import server as emulator
 from tfgen.errors import ExitCode, SpecError, UsageError
 from tfgen.render.templates import render_module
+from tfgen.spec.backends import CloudBackend, LocalBackend, S3Backend
 from tfgen.spec.jsonschema import json_schema
 from tfgen.spec.loading import load_environments, load_spec
-from tfgen.spec.model import CloudBackend, LocalBackend, S3Backend, ServerlessV1, ServerlessV2, Spec
+from tfgen.spec.model import ServerlessV1, ServerlessV2, Spec
 from tfgen.terraform.config import TerraformSettings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,7 +25,8 @@ from typing import Any
 
 from tfgen.errors import EmulatorError
 from tfgen.render import hcl
-from tfgen.spec.model import CloudBackend, S3Backend, Spec
+from tfgen.spec.backends import CloudBackend, S3Backend
+from tfgen.spec.model import Spec
 
 EMULATOR_SERVICES = ("s3", "sts", "iam")
 """The ``endpoints`` the S3 backend may call (sts and iam only for assumed roles)."""

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from tfgen.errors import SpecError, UsageError
 from tfgen.spec import environments, yaml_source
+from tfgen.spec.backends import CloudBackend, S3Backend
 from tfgen.spec.messages import KINDS, Found, dotted, format_issue, in_environment, located
-from tfgen.spec.model import CloudBackend, S3Backend, Spec
+from tfgen.spec.model import Spec
 from tfgen.spec.record import ValidationError
 from tfgen.spec.rules import rule_problems, warnings_for
 

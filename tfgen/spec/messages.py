@@ -14,7 +14,8 @@ import re
 from typing import Any
 
 from tfgen.spec import environments
-from tfgen.spec.model import BACKEND_TYPES, CloudBackend, S3Backend, ServerlessV1, ServerlessV2, Spec
+from tfgen.spec.backends import BACKEND_TYPES, CloudBackend, S3Backend
+from tfgen.spec.model import ServerlessV1, ServerlessV2, Spec
 from tfgen.spec.record import Issue, Record
 from tfgen.spec.yaml_source import Document, Loc
 

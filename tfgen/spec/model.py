@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from tfgen import facts
+from tfgen.spec.backends import Backend, CloudBackend, LocalBackend, S3Backend
 from tfgen.spec.fields import (
     AlarmName,
     AutoPauseSeconds,
-    BucketName,
     CaCertificate,
     ClusterName,
     Comparison,
@@ -27,8 +27,6 @@ from tfgen.spec.fields import (
     EngineLifecycleSupport,
     EngineVersion,
     EnvironmentName,
-    HcpName,
-    Hostname,
     KmsKeyArn,
     LogRetentionDays,
     MasterUsername,
@@ -41,7 +39,6 @@ from tfgen.spec.fields import (
     PreloadLibrary,
     Region,
     SnsArn,
-    StateKey,
     Statistic,
     SubnetId,
     TagKey,
@@ -143,42 +140,6 @@ class Parameter(_Model):
     name: ParameterName
     value: Annotated[str, Field(min_length=1, max_length=4096)] | int | float
     apply_method: Literal["immediate", "pending-reboot"] = "pending-reboot"
-
-
-class LocalBackend(_Model):
-    """State in the working directory (``terraform.tfstate``): one person, one machine."""
-
-    type: Literal["local"]
-
-
-class S3Backend(_Model):
-    """State in an S3 bucket, encrypted, locked by a lock object next to it (Terraform >= 1.10, no DynamoDB)."""
-
-    type: Literal["s3"]
-    bucket: BucketName
-    key: StateKey | None = None
-    """Default: ``tfgen/<name>.tfstate``, the cluster name differing per environment."""
-    region: Region | None = None
-    """Default: the spec's region."""
-    encrypt: Literal[True] = True
-    use_lockfile: bool = True
-    kms_key_id: KmsKeyArn | None = None
-
-
-class CloudBackend(_Model):
-    """HCP Terraform (or Terraform Enterprise): the ``cloud {}`` block; credentials come from ``terraform login``."""
-
-    type: Literal["cloud"]
-    organization: HcpName
-    hostname: Hostname | None = None
-    project: HcpName | None = None
-    workspace: HcpName | None = None
-    """Default: the cluster name (unless ``tags`` selects workspaces)."""
-    tags: list[HcpName] = []
-
-
-Backend = Annotated[LocalBackend | S3Backend | CloudBackend, Field(discriminator="type")]
-BACKEND_TYPES = ("local", "s3", "cloud")
 
 
 class Spec(_Model):

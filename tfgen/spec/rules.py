@@ -13,7 +13,8 @@ import json
 import re
 
 from tfgen import facts
-from tfgen.spec.model import CloudBackend, S3Backend, ServerlessV2, Spec
+from tfgen.spec.backends import CloudBackend, S3Backend
+from tfgen.spec.model import ServerlessV2, Spec
 from tfgen.spec.network import network_problems, network_warnings
 from tfgen.spec.yaml_source import Loc
 
