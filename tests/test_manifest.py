@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import tfgen
 from tests.goldens import spec_path
 from tfgen import api
 from tfgen.errors import DriftError, HandEditError, RenderError
@@ -60,9 +61,9 @@ def test_render_over_a_hand_written_file_is_refused_and_writes_nothing(tmp_path:
         api.render(spec_path("local"), out)
     assert info.value.lines() == [
         f"{out}: 1 file(s) would be overwritten; nothing written",
-        f"{out}/main.tf: not written by tfgen (not in its manifest)",
+        f"{out}/main.tf: not written by tfgen (no tfgen header, no manifest)",
     ]
-    assert "--check" in (info.value.hint or "")
+    assert "--base-spec" in (info.value.hint or "")
     assert tree(out) == {"main.tf": b"# mine, written by hand\n"}
 
 
@@ -172,3 +173,18 @@ def test_a_manifest_naming_a_file_outside_the_module_is_refused(tmp_path: Path, 
         api.render(spec_path("local"), out)
     assert f"{name!r} is not a path inside the module" in info.value.message
     assert victim.read_text() == "# tfgen wrote this\n"
+
+
+def test_a_module_from_a_tfgen_without_manifests_names_each_files_origin(tmp_path: Path) -> None:
+    out = tmp_path / "module"
+    api.render(spec_path("local"), out)
+    (out / manifest.MANIFEST).unlink()
+    main = out / "main.tf"
+    main.write_text(main.read_text() + "# a hand edit\n")
+    with pytest.raises(HandEditError) as info:
+        api.render(spec_path("local"), out)
+    assert info.value.lines()[1] == (
+        f"{main}: written by tfgen {tfgen.__version__} from spec tfgen-demo, maybe edited since (no manifest to tell)"
+    )
+    assert "--base-spec OLD.yaml" in (info.value.hint or "")
+    assert main.read_text().endswith("# a hand edit\n")

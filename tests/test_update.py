@@ -219,7 +219,63 @@ def test_render_over_a_hand_written_main_tf_is_refused(capsys: pytest.CaptureFix
     assert code == 1
     assert err.splitlines()[:2] == [
         f"error: {out}: 1 file(s) would be overwritten; nothing written",
-        f"error: {out}/main.tf: not written by tfgen (not in its manifest)",
+        f"error: {out}/main.tf: not written by tfgen (no tfgen header, no manifest)",
     ]
     assert [p.name for p in out.iterdir()] == ["main.tf"]
     assert (out / "main.tf").read_text() == 'resource "null_resource" "mine" {}\n'
+
+
+# ----------------------------------------------------------------------------- a module without a manifest
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(directory)): path.read_bytes() for path in directory.rglob("*") if path.is_file()}
+
+
+def legacy_module(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
+    """A module as an older tfgen left it (no manifest), then hand-edited: the adoption case."""
+    out = rendered_and_edited(capsys, tmp_path)
+    (out / manifest.MANIFEST).unlink()
+    return out
+
+
+def test_update_without_a_manifest_refuses_to_guess(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = legacy_module(capsys, tmp_path)
+    before = snapshot(out)
+    code, stdout, err = run(capsys, "update", spec_with(tmp_path, 48), "-o", out)
+    assert (code, stdout) == (1, "")
+    assert err.splitlines()[0] == (
+        f"error: {out}: no {manifest.MANIFEST}, so tfgen cannot tell hand edits from its own old output; nothing written"
+    )
+    assert (
+        f"error: {out}/main.tf: written by tfgen 0.1.0 from spec staging-api, maybe edited since (no manifest to tell)"
+        in err.splitlines()
+    )
+    assert "--base-spec" in err
+    assert snapshot(out) == before
+
+
+def test_base_spec_adopts_a_module_without_a_manifest(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = legacy_module(capsys, tmp_path)
+    old = spec_with(tmp_path, 32).rename(tmp_path / "old.yaml")
+    spec = spec_with(tmp_path, 48)
+    code, stdout, err = run(capsys, "update", spec, "-o", out, "--base-spec", old)
+    assert (code, err) == (0, "")
+    assert f"{out}/main.tf: merged: your edits kept\n" in stdout
+    main, variables = (out / "main.tf").read_text(), (out / "variables.tf").read_text()
+    assert LIFECYCLE in main
+    assert "  default     = 14\n" in variables
+    assert "  default     = 48\n" in variables.split('variable "max_capacity" {')[1].split("\n}\n")[0]
+    # adopted: the module has a manifest now, and the next update needs no base
+    assert (out / manifest.MANIFEST).is_file()
+    assert run(capsys, "update", spec, "-o", out)[0] == 0
+
+
+def test_base_spec_is_refused_where_a_manifest_is_the_base(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = rendered_and_edited(capsys, tmp_path)
+    before = snapshot(out)
+    spec = spec_with(tmp_path, 48)
+    code, _, err = run(capsys, "update", spec, "-o", out, "--base-spec", spec)
+    assert code == 2
+    assert f"has a {manifest.MANIFEST}, which is the merge base" in err
+    assert snapshot(out) == before

@@ -88,6 +88,7 @@ def update(
     *,
     environment: str | None = None,
     dry_run: bool = False,
+    base_spec: Path | None = None,
     template_cache: Path | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> tuple[_spec.LoadedSpec, _merge.UpdateResult]:
@@ -95,17 +96,25 @@ def update(
 
     See :mod:`tfgen.render.merge`. With ``dry_run`` nothing is written (the result's ``diff``
     says what would change). Conflicts are written with markers and listed in the result.
+    ``base_spec``: for a module without a manifest, the spec it was rendered from (its render
+    is the merge base).
 
     Raises:
         SpecError: If the spec is invalid (nothing is written).
         UsageError: If ``environment`` is not one of the spec's, or ``out_dir`` is refused.
         RenderError: If rendering or writing fails, or the manifest is unreadable.
+        HandEditError: If ``out_dir`` has no manifest and files tfgen would merge, and no ``base_spec``.
     """
     loaded = _spec.load_spec(spec_path, environment)
     out_dir = module_dir(out_dir, loaded)
-    files = _render.render_module(loaded.spec, _render.shared_environment(template_cache))
+    env = _render.shared_environment(template_cache)
+    files = _render.render_module(loaded.spec, env)
     record = _manifest.Manifest.of(loaded.spec, loaded.environment, files)
-    return loaded, _merge.update_module(files, out_dir, record, dry_run=dry_run, on_wait=on_wait)
+    base = None
+    if base_spec is not None:
+        old = _spec.load_spec(base_spec, environment)
+        base = _manifest.Manifest.of(old.spec, old.environment, _render.render_module(old.spec, env))
+    return loaded, _merge.update_module(files, out_dir, record, dry_run=dry_run, base=base, on_wait=on_wait)
 
 
 def module_dir(template: Path, loaded: _spec.LoadedSpec) -> Path:

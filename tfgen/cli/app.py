@@ -105,9 +105,13 @@ def update(
     out: Annotated[Path, typer.Option("--out", "-o", help="Module directory, as for render.")] = DEFAULT_MODULE_DIR,
     env: EnvOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing; print the diff it would make.")] = False,
+    base_spec: Annotated[
+        Path | None,
+        typer.Option("--base-spec", help="For a module without a manifest: the spec it was rendered from."),
+    ] = None,
 ) -> None:
     """Re-render a module keeping hand edits: a three-way merge per file; conflicts marked, listed, exit 1."""
-    commands.update_spec(spec=spec, out=out, env=env, dry_run=dry_run)
+    commands.update_spec(spec=spec, out=out, env=env, dry_run=dry_run, base_spec=base_spec)
 
 
 @app.command()

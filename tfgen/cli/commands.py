@@ -165,7 +165,7 @@ def _render_one(spec: Path, out: Path, *, check: bool, env: str | None, force: b
         echo(f"{directory}: up to date ({len(result.unchanged)} files)")
 
 
-def update_spec(spec: Path, out: Path, env: str | None, dry_run: bool) -> int:
+def update_spec(spec: Path, out: Path, env: str | None, dry_run: bool, base_spec: Path | None = None) -> int:
     """``tfgen update``: merge a fresh render into the module, keeping hand edits; say what happened to each file.
 
     Raises:
@@ -174,7 +174,7 @@ def update_spec(spec: Path, out: Path, env: str | None, dry_run: bool) -> int:
     """
     template_cache = api.template_cache_dir(os.environ)
     loaded, result = api.update(
-        spec, out, environment=env, dry_run=dry_run, template_cache=template_cache, on_wait=note
+        spec, out, environment=env, dry_run=dry_run, base_spec=base_spec, template_cache=template_cache, on_wait=note
     )
     warn(loaded.warnings)
     if dry_run:

@@ -13,6 +13,12 @@ tfgen changed it (then written, as a conflict); new in the render → added; no 
 removed if unedited, else kept; on disk but never tfgen's → merged against an empty base (the
 whole difference is one conflict, as git does for a file added on both sides). The manifest then
 records the fresh render as the next base.
+
+A module without a manifest (rendered by a tfgen that kept none, or vendored by hand) has no
+base: ``update`` refuses to guess (its old output and a person's edits look alike) unless
+``--base-spec`` names the spec it was rendered from; a render of that spec by this tfgen is
+then the base. Where this tfgen's templates differ from the ones that wrote the module, those
+lines read as edits on both sides and may conflict: the markers show both.
 """
 
 from __future__ import annotations
@@ -22,8 +28,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfgen.errors import HandEditError, UsageError
 from tfgen.render import writer
-from tfgen.render.manifest import MANIFEST, Manifest, classify, put_manifest, read_manifest, stale_files
+from tfgen.render.manifest import (
+    MANIFEST,
+    Manifest,
+    classify,
+    describe,
+    put_manifest,
+    read_manifest,
+    stale_files,
+)
 
 Labels = tuple[str, str, str]
 """How the conflict markers name ours, the base and theirs."""
@@ -123,18 +138,26 @@ def update_module(
     manifest: Manifest,
     *,
     dry_run: bool = False,
+    base: Manifest | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> UpdateResult:
     """Merge a fresh render (``files``, recorded as ``manifest``) into ``directory``, keeping hand edits.
 
+    The merge base of each file is what the module's manifest says tfgen wrote. A module
+    without one (rendered by a tfgen that kept no manifest) needs ``base``: a render of the
+    spec it was made from, standing in for the manifest.
+
     Raises:
-        UsageError: If ``directory`` is refused (see :func:`tfgen.render.writer.check_target`).
+        UsageError: If ``directory`` is refused (see :func:`tfgen.render.writer.check_target`),
+            or ``base`` is given for a module that has a manifest.
+        HandEditError: If the module has no manifest, no ``base`` is given, and files would be
+            merged (tfgen cannot tell hand edits from its own old output; nothing is written).
         RenderError: If its manifest is unreadable, or the files cannot be written.
     """
     result = UpdateResult(directory=directory)
     data = {name: text.encode("utf-8") for name, text in files.items()}
     with writer.opened(directory, on_wait, names=[*files, MANIFEST]) as module:
-        old = read_manifest(module)
+        old = _merge_base(module, data, base)
         recorded = old.files if old is not None else {}
         last = f"tfgen {old.tfgen_version if old is not None else '?'} (last render)"
         writes: dict[str, bytes] = {}
@@ -158,9 +181,8 @@ def update_module(
                 result.updated.append(name)
                 writes[name] = data[name]
             else:
-                base = recorded.get(name, "")
                 lines, conflicts = merge3(
-                    base.splitlines(keepends=True),
+                    recorded.get(name, "").splitlines(keepends=True),
                     (ours or "").splitlines(keepends=True),
                     fresh.splitlines(keepends=True),
                     (f"{directory / name} (yours)", last, f"tfgen {manifest.tfgen_version}"),
@@ -178,6 +200,26 @@ def update_module(
                 module.remove(name)
             put_manifest(module, manifest)
     return result
+
+
+def _merge_base(module: writer.ModuleDir, data: dict[str, bytes], base: Manifest | None) -> Manifest | None:
+    """What tfgen wrote last into ``module``: its manifest, else ``base``; refused when neither can tell."""
+    old = read_manifest(module)
+    if old is not None and base is not None:
+        raise UsageError(
+            f"{module.shown}: has a {MANIFEST}, which is the merge base; --base-spec is for a module without one"
+        )
+    if old is not None or base is not None:
+        return old or base
+    unknown = [state for state in classify(module, data, None) if state.kind == "unknown"]
+    if unknown:
+        raise HandEditError(
+            f"{module.shown}: no {MANIFEST}, so tfgen cannot tell hand edits from its own old output; nothing written",
+            describe(module.shown, unknown, manifest=False),
+            hint="give the spec the module was rendered from with --base-spec OLD.yaml "
+            "(e.g. `git show HEAD~1:aurora.yaml > OLD.yaml`), or overwrite the files with `tfgen render --force`",
+        )
+    return None
 
 
 def _text(data: bytes | None) -> str | None:
