@@ -5,7 +5,9 @@ authentication over TCP: ``--auth-host=scram-sha-256``), starts it on a free por
 of 127.0.0.1 with its Unix socket in that directory, creates a login role and a
 database it owns, and yields :class:`ConnectionSettings` for them. However the
 block ends, the server is stopped (``pg_ctl stop -m immediate``) and the directory
-removed.
+removed; if the test process dies first (a CI timeout's ``kill -9``), the emulator's
+watchdog (:data:`tfgen.emulator.postgres.WATCHDOG`, holding a pipe from this process)
+stops the server and removes the directory.
 
 PostgreSQL refuses to run as root, so under root every server command runs as the
 ``postgres`` system user (``runuser -u postgres``); that user must exist. The
@@ -28,12 +30,14 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tfgen.emulator.postgres import WATCHDOG
 from tfgen.ops.database import ConnectionSettings
 
 __all__ = [
@@ -178,13 +182,23 @@ def running_postgres(*, require_ssl: bool = False) -> Iterator[ConnectionSetting
     account = _run_as()
 
     base = Path(tempfile.mkdtemp(prefix="tfgen-pg-"))
-    data, log = base / "data", base / "server.log"
+    # the watchdog stops servers at <its directory>/*/data: the data directory sits one level down
+    data, log = base / "server" / "data", base / "server.log"
     started = False
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", WATCHDOG, str(base)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C of the test run reaches the test, not the watchdog
+    )
     try:
         os.chmod(base, 0o700)
+        data.parent.mkdir(mode=0o700)
         if account is not None:
             _check_reachable(base, account)
             os.chown(base, account.pw_uid, account.pw_gid)
+            os.chown(data.parent, account.pw_uid, account.pw_gid)
         superuser_password = secrets.token_urlsafe(18)
         pwfile = base / "pwfile"
         pwfile.write_text(superuser_password + "\n")
@@ -247,6 +261,9 @@ def running_postgres(*, require_ssl: bool = False) -> Iterator[ConnectionSetting
                 timeout=60,
             )
         shutil.rmtree(base, ignore_errors=True)
+        assert watchdog.stdin is not None
+        watchdog.stdin.close()  # nothing left to stop: it removes nothing that is still there
+        watchdog.wait(timeout=60)
 
 
 def _served(*, require_ssl: bool = False) -> Iterator[ConnectionSettings]:

@@ -183,8 +183,8 @@ def test_settings_repr_never_shows_the_password() -> None:
     assert settings.target == "u@db:5432/d"
 
 
-def test_fixture_without_the_postgres_user_creates_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    before = set(Path(tempfile.gettempdir()).glob("tfgen-pg-*"))
+def test_fixture_without_the_postgres_user_creates_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a directory of its own: other tests make servers
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(pg, "SYSTEM_USER", "no-such-user-tfgen")
 
@@ -193,7 +193,49 @@ def test_fixture_without_the_postgres_user_creates_nothing(monkeypatch: pytest.M
 
     assert "'no-such-user-tfgen'" in str(raised.value)
     assert "does not exist" in str(raised.value)
-    assert set(Path(tempfile.gettempdir()).glob("tfgen-pg-*")) == before
+    assert list(tmp_path.iterdir()) == []
+
+
+_HOLD_A_SERVER = """
+import sys
+from tests import pg
+with pg.running_postgres() as settings:
+    print(settings.port, flush=True)
+    sys.stdin.read()
+"""
+
+
+@pytest.mark.postgres
+def test_a_killed_test_process_leaves_no_server_behind(tmp_path: Path) -> None:
+    """A test run killed by a CI timeout (``kill -9``): its servers stop, their directories go."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_A_SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    try:
+        assert holder.stdout is not None
+        port = int(holder.stdout.readline())  # the server is up
+        # postmaster.pid: pid, data directory, start time, port... (other tests' servers may run beside it)
+        (pidfile,) = [
+            path
+            for path in Path(tempfile.gettempdir()).glob("tfgen-pg-*/server/data/postmaster.pid")
+            if path.read_text().splitlines()[3] == str(port)
+        ]
+        directory, postmaster = pidfile.parents[2], int(pidfile.read_text().split()[0])
+        with socket.create_connection((pg.HOST, port), timeout=10):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    # liveness bound, not a budget: the watchdog sends SIGQUIT and waits up to 15 s before SIGKILL
+    deadline = time.monotonic() + 120
+    while (Path(f"/proc/{postmaster}").exists() or directory.exists()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{postmaster}").exists(), "the server outlived the killed test process"
+    assert not directory.exists()
 
 
 # ---------------------------------------------------------------- check_connection
