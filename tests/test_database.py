@@ -193,7 +193,7 @@ def test_fixture_without_the_postgres_user_creates_nothing(monkeypatch: pytest.M
 
     assert "'no-such-user-tfgen'" in str(raised.value)
     assert "does not exist" in str(raised.value)
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.glob("tfgen-pg-*")) == []
 
 
 _HOLD_A_SERVER = """
