@@ -347,11 +347,34 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "ec2-security-group-rule-description",
         "rds-delete-automated-cluster-snapshots",
         "rds-managed-secret-credentials",
+        "rds-parameter-source",
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
         "rds-strict-modify-db-cluster",
         "rds-performance-insights",
         "iam-aws-managed-policies",
+    )
+
+
+def test_parameters_read_back_as_set_by_the_user(local_url: str) -> None:
+    """AWS answers ``Source: user`` for parameters a ModifyDBParameterGroup set; the provider reads only those."""
+    import boto3
+
+    rds = boto3.client(
+        "rds", region_name="us-east-1", endpoint_url=local_url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    rds.create_db_parameter_group(
+        DBParameterGroupName="source-pg", DBParameterGroupFamily="aurora-postgresql16", Description="d"
+    )
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="source-pg",
+        Parameters=[{"ParameterName": "log_temp_files", "ParameterValue": "0", "ApplyMethod": "immediate"}],
+    )
+    (parameter,) = rds.describe_db_parameters(DBParameterGroupName="source-pg", Source="user")["Parameters"]
+    assert (parameter["ParameterName"], parameter["ParameterValue"], parameter["Source"]) == (
+        "log_temp_files",
+        "0",
+        "user",
     )
 
 

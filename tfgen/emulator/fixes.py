@@ -82,6 +82,14 @@ def apply_moto_fixes() -> tuple[str, ...]:
         (the secret ``rds!cluster-…``), which the runbook reads and the emulator's database
         uses. The patched ``MasterUserSecret._generate_secret_string`` does the same.
 
+        ``rds-parameter-source``: moto 5.2.5's DescribeDBParameters returns the parameters
+        a ModifyDBParameterGroup set without ``Source``. AWS answers ``Source: user`` for
+        them, and the aws provider (``resourceParameterGroupRead``) keeps only parameters
+        whose source is ``user``: without it the module's instance parameters read back as
+        none, and every plan sets them again. The patched ``DBParameterGroup.update_parameters``
+        records ``Source: user`` (moto holds no engine defaults, so every parameter it
+        stores was set by the user).
+
         ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
         ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
         version and minimum capacity, and a CreateDBCluster of an identifier in use
@@ -122,6 +130,10 @@ def apply_moto_fixes() -> tuple[str, ...]:
 
     if patch_method(MasterUserSecret, "_generate_secret_string", _managed_secret_credentials):
         applied.append("rds-managed-secret-credentials")
+    from moto.rds.models import DBParameterGroup
+
+    if patch_method(DBParameterGroup, "update_parameters", _parameters_set_by_the_user):
+        applied.append("rds-parameter-source")
     applied.extend(name for name, cls, method, fix in strict_rules() if patch_method(cls, method, fix))
     if all(
         _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")
@@ -184,6 +196,10 @@ def _managed_secret_credentials(original: Callable[..., Any], secret: Any) -> st
 
 _AWS_POLICIES: dict[tuple[str, str], list[Any]] = {}
 """moto's AWS managed policies per (account, partition), as first parsed; never handed out."""
+
+
+def _parameters_set_by_the_user(original: Callable[..., Any], group: Any, parameters: Any) -> Any:
+    return original(group, [{**parameter, "Source": "user"} for parameter in parameters])
 
 
 def _aws_policies_parsed_once(original: Callable[..., Any], backend: Any) -> list[Any]:
