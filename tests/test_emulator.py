@@ -347,6 +347,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "ec2-security-group-rule-description",
         "rds-delete-automated-cluster-snapshots",
         "rds-managed-secret-credentials",
+        "rds-aurora-storage-type",
         "rds-parameter-source",
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
@@ -354,6 +355,27 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-performance-insights",
         "iam-aws-managed-policies",
     )
+
+
+@pytest.mark.parametrize("storage_type", ["aurora", "aurora-iopt1"])
+def test_aurora_storage_types_are_accepted(local_url: str, storage_type: str) -> None:
+    import boto3
+
+    rds = boto3.client(
+        "rds", region_name="us-east-1", endpoint_url=local_url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    identifier = f"storage-{storage_type}"
+    rds.create_db_cluster(
+        DBClusterIdentifier=identifier,
+        Engine="aurora-postgresql",
+        EngineVersion="16.6",
+        MasterUsername="dbadmin",
+        MasterUserPassword="a-long-enough-password",
+        StorageType=storage_type,
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 2},
+    )
+    (cluster,) = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
+    assert cluster["StorageType"] == storage_type
 
 
 def test_parameters_read_back_as_set_by_the_user(local_url: str) -> None:

@@ -82,6 +82,13 @@ def apply_moto_fixes() -> tuple[str, ...]:
         (the secret ``rds!cluster-…``), which the runbook reads and the emulator's database
         uses. The patched ``MasterUserSecret._generate_secret_string`` does the same.
 
+        ``rds-aurora-storage-type``: moto 5.2.5 fails CreateDBCluster with a ``KeyError``
+        (an HTTP 500) for the Aurora storage types ``aurora`` and ``aurora-iopt1``
+        (``StorageType``, the spec's ``storage_type``): it looks the allocated storage up in
+        a table of EBS types. Aurora storage grows by itself; moto reports 1 for the EBS
+        types of an Aurora engine, and the patched ``DBCluster.default_allocated_storage``
+        does the same for Aurora's own types.
+
         ``rds-parameter-source``: moto 5.2.5's DescribeDBParameters returns the parameters
         a ModifyDBParameterGroup set without ``Source``. AWS answers ``Source: user`` for
         them, and the aws provider (``resourceParameterGroupRead``) keeps only parameters
@@ -130,6 +137,8 @@ def apply_moto_fixes() -> tuple[str, ...]:
 
     if patch_method(MasterUserSecret, "_generate_secret_string", _managed_secret_credentials):
         applied.append("rds-managed-secret-credentials")
+    if _aurora_storage_types(DBCluster):
+        applied.append("rds-aurora-storage-type")
     from moto.rds.models import DBParameterGroup
 
     if patch_method(DBParameterGroup, "update_parameters", _parameters_set_by_the_user):
@@ -196,6 +205,25 @@ def _managed_secret_credentials(original: Callable[..., Any], secret: Any) -> st
 
 _AWS_POLICIES: dict[tuple[str, str], list[Any]] = {}
 """moto's AWS managed policies per (account, partition), as first parsed; never handed out."""
+
+
+def _aurora_storage_types(cluster: type) -> bool:
+    """Patch ``cluster.default_allocated_storage`` (a static method) for Aurora's storage types, once."""
+    current = cluster.__dict__.get("default_allocated_storage")
+    if not isinstance(current, staticmethod):
+        return False
+    if getattr(current.__func__, _FIX_MARK, None):
+        return True
+    original = current.__func__
+
+    def allocated(engine: str, storage_type: str) -> Any:
+        if engine.startswith("aurora") and storage_type in ("aurora", "aurora-iopt1"):
+            return 1
+        return original(engine, storage_type)
+
+    setattr(allocated, _FIX_MARK, True)
+    setattr(cluster, "default_allocated_storage", staticmethod(allocated))  # noqa: B010
+    return True
 
 
 def _parameters_set_by_the_user(original: Callable[..., Any], group: Any, parameters: Any) -> Any:
