@@ -347,6 +347,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "ec2-security-group-rule-description",
         "rds-delete-automated-cluster-snapshots",
         "rds-managed-secret-credentials",
+        "rds-parameter-source-user",
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
         "rds-strict-modify-db-cluster",
@@ -434,6 +435,26 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
         "group: the ec2-security-group-rule-description fix in tfgen.emulator.fixes.apply_moto_fixes is "
         "unnecessary; remove it"
     )
+    assert "Source" not in _user_parameter(raw_moto_url), (
+        f"moto {moto.__version__} now returns the Source of a parameter the user set: the "
+        "rds-parameter-source-user fix in tfgen.emulator.fixes.apply_moto_fixes is unnecessary; remove it"
+    )
+
+
+def _user_parameter(url: str) -> dict[str, Any]:
+    """The parameter set in a new DB parameter group, as DescribeDBParameters returns it."""
+    rds = _rds(url)
+    rds.create_db_parameter_group(
+        DBParameterGroupName="own", DBParameterGroupFamily="aurora-postgresql17", Description="instances"
+    )
+    setting = {"ParameterName": "log_temp_files", "ParameterValue": "0", "ApplyMethod": "immediate"}
+    rds.modify_db_parameter_group(DBParameterGroupName="own", Parameters=[setting])
+    (found,) = rds.describe_db_parameters(DBParameterGroupName="own")["Parameters"]
+    return dict(found)
+
+
+def test_moto_fix_parameter_source_is_in_force(local_url: str) -> None:
+    assert _user_parameter(local_url)["Source"] == "user"
 
 
 # ------------------------------------------------------------------------- strict mode

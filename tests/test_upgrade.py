@@ -264,9 +264,9 @@ def test_a_16_to_17_upgrade_plans_as_such_applies_and_plans_clean(
         for e in _events(planned, "planned_change")
         if e["change"]["action"] == "replace"
     }
-    assert {a.split(".", 1)[1] for a in replaced} == {
-        "aws_rds_cluster_parameter_group.this",
-        "aws_db_parameter_group.this[0]",
+    assert replaced == {
+        "module.cluster.aws_rds_cluster_parameter_group.this",
+        "module.cluster.aws_db_parameter_group.this[0]",
     }
 
     # no terminal to type the cluster's name on: refused without --auto-approve

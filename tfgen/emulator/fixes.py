@@ -82,6 +82,14 @@ def apply_moto_fixes() -> tuple[str, ...]:
         (the secret ``rds!cluster-…``), which the runbook reads and the emulator's database
         uses. The patched ``MasterUserSecret._generate_secret_string`` does the same.
 
+        ``rds-parameter-source-user``: moto 5.2.5 stores the parameters of
+        ModifyDBParameterGroup as given, so DescribeDBParameters returns them without
+        ``Source``. AWS answers ``Source: user`` for a parameter the user set; the aws
+        provider (parameter_group.go resourceParameterGroupRead) keeps only those, so
+        without it an instance parameter group reads back empty and every plan sets its
+        parameters again (a replaced group too: after a major upgrade's new family). The
+        patched ``DBParameterGroup.update_parameters`` marks them ``user``.
+
         ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
         ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
         version and minimum capacity, and a CreateDBCluster of an identifier in use
@@ -122,6 +130,10 @@ def apply_moto_fixes() -> tuple[str, ...]:
 
     if patch_method(MasterUserSecret, "_generate_secret_string", _managed_secret_credentials):
         applied.append("rds-managed-secret-credentials")
+    from moto.rds.models import DBParameterGroup
+
+    if patch_method(DBParameterGroup, "update_parameters", _parameters_set_by_the_user):
+        applied.append("rds-parameter-source-user")
     applied.extend(name for name, cls, method, fix in strict_rules() if patch_method(cls, method, fix))
     if all(
         _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")
@@ -180,6 +192,10 @@ def generated_password(length: int = 32) -> str:
 
 def _managed_secret_credentials(original: Callable[..., Any], secret: Any) -> str:
     return json.dumps({"username": secret.resource.master_username, "password": generated_password()})
+
+
+def _parameters_set_by_the_user(original: Callable[..., Any], group: Any, new_parameters: Any) -> Any:
+    return original(group, [{**parameter, "Source": "user"} for parameter in new_parameters])
 
 
 _AWS_POLICIES: dict[tuple[str, str], list[Any]] = {}
