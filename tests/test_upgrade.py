@@ -299,7 +299,43 @@ def test_a_16_to_17_upgrade_plans_as_such_applies_and_plans_clean(
     assert (summary["add"], summary["change"], summary["remove"]) == (0, 0, 0), clean
     assert not _events(clean, "major_upgrade")
 
+    # a later change of the cluster: the provider sends the instance group again (DescribeDBClusters
+    # does not return it), AWS refuses it outside a major upgrade, the provider retries without it
+    spec_14_days = derive_spec(spec_17, tmp_path / "backups", backup_retention_period=14)
+    ok(run("apply", spec_14_days, "--auto-approve"))
+    assert rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]["BackupRetentionPeriod"] == 14
+
     # back to 16: refused by the plan review, nothing applied
     back = run("plan", spec_16)
     assert back.code != 0 and "is a downgrade of the running aurora-postgresql 17.7" in back.err, str(back)
-    ok(run("destroy", spec_17, "--auto-approve"))
+    ok(run("destroy", spec_14_days, "--auto-approve"))
+
+
+# ------------------------------------------------------------------ the typed confirmation
+
+
+def test_a_major_upgrade_needs_the_cluster_name_typed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    from tfgen.cli import prompts
+
+    planned = review.saved_plan(Path("plan.tfplan"), _plan("16.8", "17"))
+    asked: list[str] = []
+
+    def prompt(text: str, **_: Any) -> str:
+        asked.append(text)
+        return answer
+
+    monkeypatch.setattr(typer, "prompt", prompt)
+    monkeypatch.setattr(typer, "confirm", lambda *_, **__: pytest.fail("a y/n question for a major upgrade"))
+    confirm = prompts.show_and_confirm("apply", auto_approve=False, json_lines=False)
+    answer = "other"
+    assert confirm(planned) is False
+    answer = "app"
+    assert confirm(planned) is True
+    assert asked == ["This plan upgrades the major version (downtime). Type the cluster's name (app) to apply"] * 2
+    err = capsys.readouterr().err
+    assert "MAJOR VERSION UPGRADE aurora-postgresql 16.8 -> 17" in err
+    assert "'other' is not the cluster's name 'app'" in err
