@@ -227,7 +227,7 @@ def test_a_second_plan_of_the_inputs_shows_no_changes(inputs_applied: Deployed) 
     """On the emulator: what AWS read back matches the configuration (no perpetual diff).
 
     The instance parameter group's parameters read back only because the emulator answers
-    ``Source: user`` as AWS does (fix ``rds-parameter-source`` in tfgen/emulator/fixes.py).
+    ``Source: user`` as AWS does (fix ``rds-parameter-source-user`` in tfgen/emulator/fixes.py).
     """
     changes, planned = inputs_applied.plan_changes()
     assert (changes["add"], changes["change"], changes["remove"]) == (0, 0, 0), planned

@@ -47,6 +47,7 @@ def print_plan(outcome: deploy.Outcome, *, json_lines: bool) -> None:
         return
     print_changes(outcome.plan, json_lines=json_lines)
     print_data_loss(outcome.plan, json_lines=json_lines)
+    print_major_upgrade(outcome.plan, json_lines=json_lines)
 
 
 def print_changes(planned: PlanResult, *, json_lines: bool) -> None:
@@ -90,6 +91,25 @@ def print_data_loss(planned: PlanResult, *, json_lines: bool) -> str | None:
             echo(json.dumps({"type": "data_loss", "@module": "tfgen", "address": loss.address, "reason": loss.reason}))
     echo(rule, err=True)
     return name
+
+
+def print_major_upgrade(planned: PlanResult, *, json_lines: bool) -> str | None:
+    """The warning block of a plan that upgrades the cluster's major version, with its downtime (on stderr).
+
+    Returns:
+        The name to type to apply it (the cluster's), or None when the plan upgrades no major.
+    """
+    review = _review(planned)
+    if review is None or not review.major_upgrades:
+        return None
+    rule = "!" * 78
+    echo(rule, err=True)
+    for upgrade in review.major_upgrades:
+        echo(f"  {upgrade.address}: {upgrade.reason}", err=True)
+        if json_lines:
+            echo(json.dumps(upgrade.to_json(), sort_keys=True))
+    echo(rule, err=True)
+    return review.cluster_name or review.major_upgrades[0].address
 
 
 def _review(planned: PlanResult) -> review_.PlanReview | None:

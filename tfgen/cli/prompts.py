@@ -1,7 +1,8 @@
 """The questions deploy commands ask on a terminal, as callbacks for the library.
 
 ``apply`` and ``destroy`` show the plan and ask before applying it: ``y`` for an ordinary plan,
-the cluster's name typed for a plan that loses data (:func:`tfgen.cli.output.print_data_loss`).
+the cluster's name typed for a plan that loses data (:func:`tfgen.cli.output.print_data_loss`) or
+upgrades the major version (:func:`tfgen.cli.output.print_major_upgrade`: the cluster goes offline).
 Without a terminal nothing is asked: the command refuses unless ``--auto-approve`` (or, for a
 state migration, ``--yes``) says yes beforehand.
 """
@@ -51,13 +52,16 @@ def show_and_confirm(verb: str, *, auto_approve: bool, json_lines: bool) -> depl
     def confirm(planned: PlanResult) -> bool:
         output.print_changes(planned, json_lines=json_lines)
         output.print_deletions(planned, json_lines=json_lines)
-        name = output.print_data_loss(planned, json_lines=json_lines)
+        lost = output.print_data_loss(planned, json_lines=json_lines)
+        upgraded = output.print_major_upgrade(planned, json_lines=json_lines)
+        name = lost or upgraded
         if auto_approve:
             return True
         if name is None:
             return typer.confirm(f"{verb.capitalize()} these changes?", default=False, err=True)
+        what = "loses data" if lost else "upgrades the major version (downtime)"
         typed = typer.prompt(
-            f"This plan loses data. Type the cluster's name ({name}) to {verb}",
+            f"This plan {what}. Type the cluster's name ({name}) to {verb}",
             default="",
             show_default=False,
             err=True,

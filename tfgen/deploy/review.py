@@ -6,8 +6,9 @@ replacement the attributes that force it (``replace_paths``). Sensitive values a
 terraform masks them, ``(sensitive value)``, and never kept: the JSON plan holds them in clear.
 Values computed by the apply read ``(known after apply)``. The review also finds what loses
 data (:class:`DataLoss`): the cluster or an instance replaced or destroyed, the final snapshot
-skipped, automated backups deleted or kept for fewer days. A plan with data loss needs the
-cluster's name typed to be applied.
+skipped, automated backups deleted or kept for fewer days, and a major version upgrade of the
+cluster (:mod:`tfgen.deploy.upgrade`: a downgrade or a skip AWS refuses is refused here). A plan
+with data loss or a major upgrade needs the cluster's name typed to be applied.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tfgen.deploy.upgrade import MajorUpgrade, major_upgrade
 from tfgen.terraform.results import PlanResult, ResourceChange
 
 SENSITIVE = "(sensitive value)"
@@ -114,11 +116,13 @@ class PlanReview:
         diffs: One per update or replacement, in the plan's order.
         data_loss: What the plan loses; empty when it loses nothing.
         cluster_name: The cluster's identifier (what must be typed to apply a plan with data loss).
+        major_upgrades: The clusters whose engine moves to a later major (downtime).
     """
 
     diffs: tuple[ResourceDiff, ...] = ()
     data_loss: tuple[DataLoss, ...] = ()
     cluster_name: str | None = None
+    major_upgrades: tuple[MajorUpgrade, ...] = ()
 
     def diff(self, address: str) -> ResourceDiff | None:
         """The diff of one resource, if the plan updates or replaces it."""
@@ -169,10 +173,15 @@ def review_plan(plan_json: Mapping[str, Any]) -> PlanReview:
             ``after_unknown``, ``replace_paths``).
 
     Returns:
-        The diffs of updates and replacements, the data the plan loses, the cluster's name.
+        The diffs of updates and replacements, the data the plan loses, the cluster's name, the
+        major upgrades.
+
+    Raises:
+        UsageError: If the plan moves a cluster to a lower major or skips to one AWS refuses.
     """
     diffs: list[ResourceDiff] = []
     losses: list[DataLoss] = []
+    upgrades: list[MajorUpgrade] = []
     cluster_name: str | None = None
     for change in plan_json.get("resource_changes") or []:
         if change.get("mode", "managed") != "managed":
@@ -189,7 +198,10 @@ def review_plan(plan_json: Mapping[str, Any]) -> PlanReview:
         if action in ("update", "replace"):
             diffs.append(_diff(address, action, details))
         losses.extend(_data_loss(address, str(change.get("type")), action, details))
-    return PlanReview(tuple(diffs), tuple(losses), cluster_name)
+        upgrade = major_upgrade(address, action, details) if change.get("type") == CLUSTER_TYPE else None
+        if upgrade is not None:
+            upgrades.append(upgrade)
+    return PlanReview(tuple(diffs), tuple(losses), cluster_name, tuple(upgrades))
 
 
 def _action(actions: Sequence[str]) -> str:

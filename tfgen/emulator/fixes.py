@@ -89,13 +89,13 @@ def apply_moto_fixes() -> tuple[str, ...]:
         types of an Aurora engine, and the patched ``DBCluster.default_allocated_storage``
         does the same for Aurora's own types.
 
-        ``rds-parameter-source``: moto 5.2.5's DescribeDBParameters returns the parameters
-        a ModifyDBParameterGroup set without ``Source``. AWS answers ``Source: user`` for
-        them, and the aws provider (``resourceParameterGroupRead``) keeps only parameters
-        whose source is ``user``: without it the module's instance parameters read back as
-        none, and every plan sets them again. The patched ``DBParameterGroup.update_parameters``
-        records ``Source: user`` (moto holds no engine defaults, so every parameter it
-        stores was set by the user).
+        ``rds-parameter-source-user``: moto 5.2.5 stores the parameters of
+        ModifyDBParameterGroup as given, so DescribeDBParameters returns them without
+        ``Source``. AWS answers ``Source: user`` for a parameter the user set; the aws
+        provider (parameter_group.go resourceParameterGroupRead) keeps only those, so
+        without it an instance parameter group reads back empty and every plan sets its
+        parameters again (a replaced group too: after a major upgrade's new family). The
+        patched ``DBParameterGroup.update_parameters`` marks them ``user``.
 
         ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
         ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
@@ -142,7 +142,7 @@ def apply_moto_fixes() -> tuple[str, ...]:
     from moto.rds.models import DBParameterGroup
 
     if patch_method(DBParameterGroup, "update_parameters", _parameters_set_by_the_user):
-        applied.append("rds-parameter-source")
+        applied.append("rds-parameter-source-user")
     applied.extend(name for name, cls, method, fix in strict_rules() if patch_method(cls, method, fix))
     if all(
         _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")

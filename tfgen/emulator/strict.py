@@ -26,6 +26,15 @@ Rules (the names :func:`~tfgen.emulator.fixes.apply_moto_fixes` lists):
     "Cannot upgrade aurora-postgresql from X to Y" (a major alone stands for its LTS minor,
     so ``"17"`` on a cluster upgraded past it is refused, as AWS refuses it; issue 45026);
     an unknown or retired version, or ``MinCapacity`` 0 below the pause minimum, as on create.
+    A major upgrade (``[major_upgrade]``): a major that is not an upgrade target of the
+    cluster's (down, or a skip AWS does not offer) → the same "Cannot upgrade" refusal; no
+    ``AllowMajorVersionUpgrade`` → "The AllowMajorVersionUpgrade flag must be present…"; a
+    cluster parameter group (given or kept) or ``DBInstanceParameterGroupName`` of another
+    family → ``[errors.parameter_group_family]``; instances with a custom parameter group and no
+    ``DBInstanceParameterGroupName`` → "The current DB instance parameter group X is custom…".
+    ``DBInstanceParameterGroupName`` without a major upgrade → "…can only be specified for a
+    major version upgrade" (the aws provider retries without it). After a major upgrade the
+    instances report the new version (moto's follow the cluster) and get the new instance group.
 
 DeleteDBCluster of a cluster with deletion protection is refused by moto 5.2.5 itself with
 AWS's code and text (pinned by a test).
@@ -130,11 +139,57 @@ def _modify_db_cluster(original: Callable[..., Any], backend: Any, kwargs: Any) 
     serverless_v2 = cluster.serverless_v2_scaling_configuration is not None
     requested = kwargs.get("engine_version")
     version = cluster.engine_version
+    major_upgrade = False
     if requested:
         resolved = facts.resolve_engine_version(requested)
         current, new = facts.minor_of(cluster.engine_version), facts.minor_of(resolved)
         if current is not None and new is not None and new[0] == current[0] and new < current:
             raise refuse("version_downgrade", current=cluster.engine_version, requested=resolved)
+        if current is not None and new is not None and new[0] != current[0]:
+            _check_major_upgrade(backend, cluster, kwargs, current[0], new[0], resolved)
+            major_upgrade = True
         version = kwargs["engine_version"] = _checked_version(requested, serverless_v2=serverless_v2)
+    if kwargs.get("db_instance_parameter_group_name") and not major_upgrade:
+        raise refuse("instance_parameter_group_not_major")
     _check_min_capacity(version, kwargs.get("serverless_v2_scaling_configuration"))
-    return original(backend, kwargs)
+    result = original(backend, kwargs)
+    if major_upgrade:
+        _upgrade_instances(backend, cluster, kwargs.get("db_instance_parameter_group_name"))
+    return result
+
+
+def _check_major_upgrade(backend: Any, cluster: Any, kwargs: Any, current: int, new: int, resolved: str) -> None:
+    """Refuse a major upgrade AWS refuses: not a target, no AllowMajorVersionUpgrade, a parameter group left behind."""
+    if new not in facts.upgrade_targets(current):
+        raise refuse("version_downgrade", current=cluster.engine_version, requested=resolved)
+    if not kwargs.get("allow_major_version_upgrade"):
+        raise refuse("major_upgrade_flag")
+    family = f"{ENGINE}{new}"
+    group_name = kwargs.get("db_cluster_parameter_group_name") or cluster.parameter_group
+    group = backend.db_cluster_parameter_groups.get(group_name) if group_name else None
+    if group is not None and group.db_parameter_group_family != family:
+        raise refuse("parameter_group_family", group=group_name, family=group.db_parameter_group_family, needed=family)
+    wanted = kwargs.get("db_instance_parameter_group_name")
+    if wanted:
+        instance_group = backend.db_parameter_groups.get(wanted)
+        if instance_group is not None and instance_group.family != family:
+            raise refuse("parameter_group_family", group=wanted, family=instance_group.family, needed=family)
+        return
+    for instance in _members(backend, cluster):
+        custom = instance.db_parameter_group_name
+        if custom and not custom.startswith("default."):
+            raise refuse("custom_instance_parameter_group", group=custom)
+
+
+def _members(backend: Any, cluster: Any) -> list[Any]:
+    wanted = cluster.db_cluster_identifier.lower()
+    return [
+        d for d in backend.databases.values() if (getattr(d, "db_cluster_identifier", None) or "").lower() == wanted
+    ]
+
+
+def _upgrade_instances(backend: Any, cluster: Any, instance_group: str | None) -> None:
+    """AWS upgrades every instance with the cluster (moto's follow its engine version) and gives them the new group."""
+    if instance_group:
+        for instance in _members(backend, cluster):
+            instance.db_parameter_group_name = instance_group

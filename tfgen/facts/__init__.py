@@ -23,12 +23,14 @@ __all__ = [
     "engine_major",
     "engine_majors",
     "force_new",
+    "major_upgrade_downtime",
     "max_connections",
     "max_connections_rows",
     "minor_of",
     "paused_zero_metrics",
     "raw",
     "resolve_engine_version",
+    "upgrade_targets",
     "v1_max_connections",
 ]
 
@@ -142,6 +144,16 @@ def resolve_engine_version(version: str) -> str:
     """
     row = engine_major(version) if version.isdigit() else None
     return row.lts if row is not None else version
+
+
+def upgrade_targets(major: int) -> tuple[int, ...]:
+    """The majors a cluster of ``major`` may be upgraded to in place (``[major_upgrade]``); () if none or unknown."""
+    return tuple(int(target) for target in raw()["major_upgrade"]["targets"].get(str(major), ()))
+
+
+def major_upgrade_downtime() -> str:
+    """What a major version upgrade costs the cluster's clients, in a sentence (``[major_upgrade]``)."""
+    return str(raw()["major_upgrade"]["downtime"])
 
 
 @dataclass(frozen=True)

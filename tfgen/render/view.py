@@ -73,6 +73,8 @@ class ModuleView:
     The value is an HCL expression; ``log_min_duration_statement`` follows the
     module variable ``slow_query_ms``.
     """
+    upgrade_targets: tuple[int, ...] = ()
+    """The majors AWS upgrades this cluster's major to in place (``[major_upgrade]``), for the runbook."""
 
     @classmethod
     def of(cls, spec: Spec) -> ModuleView:
@@ -107,6 +109,7 @@ class ModuleView:
             db_subnet_group=subnet_group,
             security_group_ids=security_group_ids(spec),
             cluster_parameters=managed,
+            upgrade_targets=facts.upgrade_targets(spec.engine_major),
         )
 
 

@@ -55,6 +55,12 @@ resource "aws_rds_cluster" "this" {
   db_cluster_parameter_group_name = aws_rds_cluster_parameter_group.this.name
   enabled_cloudwatch_logs_exports = ["postgresql"]
 
+  # A major upgrade (engine_version of a later major): AWS needs the flag, and the parameter
+  # groups of the new family in the same request (both are replaced, the new one first);
+  # the instance group only when the instances have their own. tfgen plan shows it as such.
+  allow_major_version_upgrade      = true
+  db_instance_parameter_group_name = length(var.instance_parameters) > 0 ? aws_db_parameter_group.this[0].name : null
+
   iam_database_authentication_enabled = var.iam_database_authentication
 
   backup_retention_period      = var.backup_retention_period
