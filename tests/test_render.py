@@ -271,7 +271,10 @@ def test_final_snapshot_suffix_is_renewed_by_every_replacing_argument(rendered: 
     # a restored cluster takes both names from its backup, and ignores changes to the backup itself
     restores = "snapshot_identifier" in cluster or "restore_to_point_in_time" in cluster
     names = set() if restores else {"database_name", "master_username"}
-    assert names | {"cluster_identifier", "kms_key_id"} <= replacing - {"snapshot_identifier", "restore_to_point_in_time"}
+    assert names | {"cluster_identifier", "kms_key_id"} <= replacing - {
+        "snapshot_identifier",
+        "restore_to_point_in_time",
+    }
     if restores:
         (lifecycle,) = cluster["lifecycle"]
         assert set(lifecycle["ignore_changes"]) == {"snapshot_identifier", "restore_to_point_in_time"}
