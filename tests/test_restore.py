@@ -172,6 +172,21 @@ def _converge(applied: Deployed, spec_path: Path) -> None:
     _converge(applied, spec_path)
 
 
+def _restored(
+    url: str, tmp_path: Path, name: str, password: dict[str, Any], restore: dict[str, Any], backup: str
+) -> Deployed:
+    """examples/local.yaml as ``name``, restored from ``restore``: the plan names ``backup``; applied until clean."""
+    spec_path = derive_spec(
+        V2_SPEC, tmp_path / "specs", name=name, engine_version="16", master_password=password, restore=restore
+    )
+    applied = Deployed(spec_path, name, url, tmp_path / "work")
+    plan = ok(applied.run("plan", spec_path))
+    assert f"The cluster is created from a backup: {backup}." in plan.out, plan.out
+    ok(applied.run("apply", spec_path, "--auto-approve"))
+    _converge(applied, spec_path)
+    return applied
+
+
 def _password(url: str, secret_arn: str) -> str:
     secret = aws(url, REGION, "secretsmanager").get_secret_value(SecretId=secret_arn)
     return str(json.loads(secret["SecretString"])["password"])
@@ -195,19 +210,15 @@ def test_a_snapshot_is_restored_with_its_data_and_the_module_s_password(
     rds = aws(sql_endpoint, REGION, "rds")
     rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier=f"{origin}-snap", DBClusterIdentifier=origin)
     name = f"restored-{source.replace('_', '-')}"
-    spec_path = derive_spec(
-        V2_SPEC,
-        tmp_path / "specs",
-        name=name,
-        engine_version="16",
-        master_password={"source": source},
-        restore={"snapshot_identifier": f"{origin}-snap"},
+    applied = _restored(
+        sql_endpoint,
+        tmp_path,
+        name,
+        {"source": source},
+        {"snapshot_identifier": f"{origin}-snap"},
+        f"snapshot {origin}-snap",
     )
-    applied = Deployed(spec_path, name, sql_endpoint, tmp_path / "work")
-    plan = ok(applied.run("plan", spec_path))
-    assert f"The cluster is created from a backup: snapshot {origin}-snap." in plan.out, plan.out
-    ok(applied.run("apply", spec_path, "--auto-approve"))
-    _converge(applied, spec_path)
+    spec_path = applied.spec_path
 
     cluster = rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]
     assert (cluster["MasterUsername"], cluster["DatabaseName"]) == ("orders", "shop")  # the backup's, not the spec's
@@ -239,19 +250,15 @@ def test_a_point_in_time_is_restored_and_the_managed_secret_rotates_on_schedule(
     origin = "pit-src"
     _source_cluster(sql_endpoint, origin)
     name = "pit-restored"
-    spec_path = derive_spec(
-        V2_SPEC,
-        tmp_path / "specs",
-        name=name,
-        engine_version="16",
-        master_password={"source": "rds_managed", "rotation_days": 30},
-        restore={"point_in_time": {"source_cluster_identifier": origin, "use_latest_restorable_time": True}},
+    applied = _restored(
+        sql_endpoint,
+        tmp_path,
+        name,
+        {"source": "rds_managed", "rotation_days": 30},
+        {"point_in_time": {"source_cluster_identifier": origin, "use_latest_restorable_time": True}},
+        f"cluster {origin} at its latest restorable time",
     )
-    applied = Deployed(spec_path, name, sql_endpoint, tmp_path / "work")
-    plan = ok(applied.run("plan", spec_path))
-    assert f"The cluster is created from a backup: cluster {origin} at its latest restorable time." in plan.out
-    ok(applied.run("apply", spec_path, "--auto-approve"))
-    _converge(applied, spec_path)
+    spec_path = applied.spec_path
 
     rds = aws(sql_endpoint, REGION, "rds")
     cluster = rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]
