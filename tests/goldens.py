@@ -16,6 +16,8 @@ GOLDENS: dict[str, Path] = {
     "minimal": GOLDEN_ROOT / "minimal",
     "shared-network": GOLDEN_ROOT / "shared-network",
     "shared-groups-only": GOLDEN_ROOT / "shared-groups-only",
+    "restored": GOLDEN_ROOT / "restored",
+    "point-in-time": GOLDEN_ROOT / "point-in-time",
 }
 """Example name (examples/<name>.yaml) → directory holding its rendered module."""
 

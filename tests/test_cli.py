@@ -62,7 +62,7 @@ def test_validate_invalid_spec_exits_2_with_one_line_per_problem(
         "master_password, "
         "master_username, monitoring_interval, name, network, network_type, parameters, performance_insights, "
         "performance_insights_retention_days, port, preferred_backup_window, preferred_maintenance_window, "
-        "preload_libraries, region, serverless, skip_final_snapshot, slow_query_ms, storage_encrypted, storage_type, "
+        "preload_libraries, region, restore, serverless, skip_final_snapshot, slow_query_ms, storage_encrypted, storage_type, "
         "subnet_ids, tags, vpc_id",
     ]
 

@@ -344,6 +344,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
     assert DBCluster.__dict__["scaling_configuration_info"].fget is getter, "patched twice"
     assert first == (
         "rds-scaling-configuration-info",
+        "rds-modify-iam-database-authentication",
         "ec2-security-group-rule-description",
         "rds-delete-automated-cluster-snapshots",
         "rds-managed-secret-credentials",
@@ -376,6 +377,25 @@ def test_aurora_storage_types_are_accepted(local_url: str, storage_type: str) ->
     )
     (cluster,) = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
     assert cluster["StorageType"] == storage_type
+
+
+def test_a_modified_iam_authentication_flag_is_reported(local_url: str) -> None:
+    """moto stores the modified flag apart from the one it reports; the fix reports it (as AWS applies it)."""
+    import boto3
+
+    rds = boto3.client(
+        "rds", endpoint_url=local_url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    rds.create_db_cluster(
+        DBClusterIdentifier="iam-auth", Engine="aurora-postgresql", MasterUsername="x", MasterUserPassword="password1"
+    )
+    for flag in (True, False):
+        rds.modify_db_cluster(
+            DBClusterIdentifier="iam-auth", EnableIAMDatabaseAuthentication=flag, ApplyImmediately=True
+        )
+        described = rds.describe_db_clusters(DBClusterIdentifier="iam-auth")["DBClusters"][0]
+        assert described["IAMDatabaseAuthenticationEnabled"] is flag
+    rds.delete_db_cluster(DBClusterIdentifier="iam-auth", SkipFinalSnapshot=True)
 
 
 def test_performance_insights_flag_is_kept(local_url: str) -> None:

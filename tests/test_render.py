@@ -269,7 +269,17 @@ def test_final_snapshot_suffix_is_renewed_by_every_replacing_argument(rendered: 
     triggers = _resource(out, "main.tf", "terraform_data", "final_snapshot_suffix")["triggers_replace"]
     assert isinstance(triggers, dict)
     replacing = facts.force_new("aws_rds_cluster") & cluster.keys()
-    assert {"database_name", "master_username", "cluster_identifier", "kms_key_id"} <= replacing
+    # a restored cluster takes both names from its backup, and ignores changes to the backup itself
+    restores = "snapshot_identifier" in cluster or "restore_to_point_in_time" in cluster
+    names = set() if restores else {"database_name", "master_username"}
+    assert names | {"cluster_identifier", "kms_key_id"} <= replacing - {
+        "snapshot_identifier",
+        "restore_to_point_in_time",
+    }
+    if restores:
+        (lifecycle,) = cluster["lifecycle"]
+        assert set(lifecycle["ignore_changes"]) == {"snapshot_identifier", "restore_to_point_in_time"}
+        replacing -= {"snapshot_identifier", "restore_to_point_in_time"}
     assert {name: triggers.get(name) for name in replacing} == {name: cluster[name] for name in replacing}
 
 

@@ -233,3 +233,68 @@ def test_a_plan_without_a_review_prints_as_before(tmp_path: Path, capsys: pytest
     output.print_changes(planned, json_lines=False)
     assert output.print_data_loss(planned, json_lines=False) is None
     assert capsys.readouterr().out == f"Plan: 1 to add, 0 to change, 0 to destroy.\n  + {CLUSTER} (create)\n"
+
+
+def restore_create(**after: Any) -> dict[str, Any]:
+    return {"resource_changes": [change(CLUSTER, "aws_rds_cluster", ["create"], None, cluster(**after))]}
+
+
+@pytest.mark.parametrize(
+    ("after", "said"),
+    [
+        ({"snapshot_identifier": "orders-db-final-20261120"}, "snapshot orders-db-final-20261120"),
+        (
+            {
+                "restore_to_point_in_time": [
+                    {"source_cluster_identifier": "orders-db", "restore_to_time": "2026-11-20T03:15:00Z"}
+                ]
+            },
+            "cluster orders-db at 2026-11-20T03:15:00Z",
+        ),
+        (
+            {
+                "restore_to_point_in_time": [
+                    {
+                        "source_cluster_identifier": "orders-db",
+                        "use_latest_restorable_time": True,
+                        "restore_type": "copy-on-write",
+                    }
+                ]
+            },
+            "cluster orders-db at its latest restorable time (copy-on-write clone)",
+        ),
+        ({"snapshot_identifier": None, "restore_to_point_in_time": []}, None),
+    ],
+)
+def test_a_cluster_created_from_a_backup_is_said_so(after: dict[str, Any], said: str | None) -> None:
+    assert review.review_plan(restore_create(**after)).restored_from == said
+
+
+def test_an_update_of_a_restored_cluster_restores_nothing() -> None:
+    plan = {"resource_changes": [cluster_update({"snapshot_identifier": "s1"}, {"snapshot_identifier": "s1"})]}
+    assert review.review_plan(plan).restored_from is None
+
+
+def test_a_replaced_restored_cluster_is_restored_again_and_said_so() -> None:
+    replaced = change(
+        CLUSTER,
+        "aws_rds_cluster",
+        ["delete", "create"],
+        cluster(snapshot_identifier="s1"),
+        cluster(snapshot_identifier="s1"),
+    )
+    found = review.review_plan({"resource_changes": [replaced]})
+    assert found.restored_from == "snapshot s1"
+    assert "a new one is restored from snapshot s1" in found.data_loss[0].reason
+
+
+def test_the_plan_says_the_cluster_is_restored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = restore_create(snapshot_identifier="orders-db-final-20261120")
+    planned = review.reviewed(
+        PlanResult(tmp_path / "p", True, add=1, resource_changes=(ResourceChange(CLUSTER, "create"),)), plan
+    )
+    output.print_changes(planned, json_lines=False)
+    assert "The cluster is created from a backup: snapshot orders-db-final-20261120." in capsys.readouterr().out
+    output.print_changes(planned, json_lines=True)
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {"type": "restore", "@module": "tfgen", "source": "snapshot orders-db-final-20261120"} in events

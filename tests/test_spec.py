@@ -675,6 +675,109 @@ INVALID = [
     ("invalid-top-level-scalar.yaml", 2, "the spec must be a mapping of fields (name, region, ...), not a string"),
     ("invalid-empty.yaml", 1, "the spec must be a mapping of fields (name, region, ...), not empty"),
     ("invalid-only-comments.yaml", 1, "the spec must be a mapping of fields (name, region, ...), not empty"),
+    ("invalid-restore-both.yaml", 11, "restore: give snapshot_identifier or point_in_time, exactly one"),
+    (
+        "invalid-restore-copy-on-write-time.yaml",
+        14,
+        "restore.point_in_time.restore_to_time: a copy-on-write clone is of the latest time: AWS refuses RestoreToTime with it; use use_latest_restorable_time: true or restore_type: full-copy",
+    ),
+    ("invalid-restore-empty.yaml", 11, "restore: give snapshot_identifier or point_in_time, exactly one"),
+    (
+        "invalid-restore-snapshot-arn-no-kms.yaml",
+        12,
+        "restore.snapshot_identifier: a snapshot named by ARN (another account's, shared) needs kms_key_id or create_kms_key: true, so that the restored cluster is encrypted with a key of this account instead of the snapshot's (whose key must also be shared with this account)",
+    ),
+    (
+        "invalid-restore-snapshot-arn-region.yaml",
+        13,
+        "restore.snapshot_identifier: the snapshot is in us-east-1, the cluster in eu-west-1: copy the snapshot to eu-west-1 first (aws rds copy-db-cluster-snapshot)",
+    ),
+    (
+        "invalid-restore-snapshot-arn.yaml",
+        13,
+        "restore.snapshot_identifier: 'arn:aws:rds:eu-west-1:444455556666:cluster:orders-db' is not a DB cluster snapshot ARN such as arn:aws:rds:eu-west-1:111122223333:cluster-snapshot:orders-db-2026-11-20",
+    ),
+    (
+        "invalid-restore-snapshot-identifier.yaml",
+        12,
+        "restore.snapshot_identifier: must not contain two consecutive hyphens or end with a hyphen",
+    ),
+    (
+        "invalid-restore-snapshot-leading-digit.yaml",
+        12,
+        "restore.snapshot_identifier: '2026-orders' is not a DB cluster snapshot identifier (1-255 letters, digits and hyphens, a letter first; rds:… for an automated snapshot) or ARN",
+    ),
+    (
+        "invalid-restore-source-arn.yaml",
+        13,
+        "restore.point_in_time.source_cluster_identifier: 'arn:aws:rds:eu-west-1:111122223333:db:orders-db-1' is not a DB cluster ARN such as arn:aws:rds:eu-west-1:111122223333:cluster:orders-db",
+    ),
+    (
+        "invalid-restore-source-cluster.yaml",
+        13,
+        "restore.point_in_time.source_cluster_identifier: 'Orders_DB' is not a DB cluster identifier (1-63 lowercase letters, digits and hyphens, a letter first) or ARN",
+    ),
+    (
+        "invalid-restore-source-self.yaml",
+        13,
+        "restore.point_in_time.source_cluster_identifier: orders-db is this cluster's own name: the restored cluster needs a name of its own",
+    ),
+    (
+        "invalid-restore-time-and-latest.yaml",
+        12,
+        "restore.point_in_time: give restore_to_time or use_latest_restorable_time: true, exactly one",
+    ),
+    (
+        "invalid-restore-time-format.yaml",
+        14,
+        "restore.point_in_time.restore_to_time: '20 Nov 2026 03:15' is not an RFC 3339 time with a zone, such as 2026-11-20T03:15:00Z",
+    ),
+    (
+        "invalid-restore-time-future.yaml",
+        14,
+        "restore.point_in_time.restore_to_time: 2999-01-01T00:00:00+01:00 is in the future",
+    ),
+    (
+        "invalid-restore-time-missing.yaml",
+        12,
+        "restore.point_in_time: give restore_to_time or use_latest_restorable_time: true, exactly one",
+    ),
+    (
+        "invalid-restore-time-no-zone.yaml",
+        14,
+        "restore.point_in_time.restore_to_time: '2026-11-20T03:15:00' is not an RFC 3339 time with a zone, such as 2026-11-20T03:15:00Z",
+    ),
+    ("invalid-restore-type.yaml", 15, "restore.point_in_time.restore_type: must be 'full-copy' or 'copy-on-write'"),
+    (
+        "invalid-restore-v1.yaml",
+        14,
+        "restore: Aurora Serverless v1 clusters can no longer be created, restored ones included; use v2",
+    ),
+    (
+        "invalid-rotation-days-too-many.yaml",
+        13,
+        "master_password.rotation_days: must be 1 to 1000 days (Secrets Manager's rotation schedule)",
+    ),
+    (
+        "invalid-rotation-days-write-only.yaml",
+        13,
+        "master_password.rotation_days: only applies to the secret RDS manages (source: rds_managed), not to source write_only",
+    ),
+    (
+        "invalid-rotation-days-zero.yaml",
+        13,
+        "master_password.rotation_days: must be 1 to 1000 days (Secrets Manager's rotation schedule)",
+    ),
+    (
+        "invalid-secret-kms-key-alias.yaml",
+        13,
+        "master_password.secret_kms_key_id: 'alias/orders-secrets' is not a KMS key ARN",
+    ),
+    (
+        "invalid-secret-kms-key-random.yaml",
+        13,
+        "master_password.secret_kms_key_id: only applies to the secret RDS manages (source: rds_managed), not to source random",
+    ),
 ]
 
 

@@ -59,6 +59,10 @@ def print_changes(planned: PlanResult, *, json_lines: bool) -> None:
     """
     review = _review(planned)
     echo(f"Plan: {planned.add} to add, {planned.change} to change, {planned.remove} to destroy.", err=json_lines)
+    if review is not None and review.restored_from is not None:
+        echo(f"The cluster is created from a backup: {review.restored_from}.", err=json_lines)
+        if json_lines:
+            echo(json.dumps({"type": "restore", "@module": "tfgen", "source": review.restored_from}))
     for change in planned.resource_changes:
         diff = review.diff(change.address) if review is not None else None
         label = change.action

@@ -117,12 +117,15 @@ class PlanReview:
         data_loss: What the plan loses; empty when it loses nothing.
         cluster_name: The cluster's identifier (what must be typed to apply a plan with data loss).
         major_upgrades: The clusters whose engine moves to a later major (downtime).
+        restored_from: The backup a cluster the plan creates (or replaces) is restored from, in
+            words (``snapshot X``, ``cluster Y at T``); None when it starts empty or none is created.
     """
 
     diffs: tuple[ResourceDiff, ...] = ()
     data_loss: tuple[DataLoss, ...] = ()
     cluster_name: str | None = None
     major_upgrades: tuple[MajorUpgrade, ...] = ()
+    restored_from: str | None = None
 
     def diff(self, address: str) -> ResourceDiff | None:
         """The diff of one resource, if the plan updates or replaces it."""
@@ -183,6 +186,7 @@ def review_plan(plan_json: Mapping[str, Any]) -> PlanReview:
     losses: list[DataLoss] = []
     upgrades: list[MajorUpgrade] = []
     cluster_name: str | None = None
+    restored_from: str | None = None
     for change in plan_json.get("resource_changes") or []:
         if change.get("mode", "managed") != "managed":
             continue
@@ -201,7 +205,24 @@ def review_plan(plan_json: Mapping[str, Any]) -> PlanReview:
         upgrade = major_upgrade(address, action, details) if change.get("type") == CLUSTER_TYPE else None
         if upgrade is not None:
             upgrades.append(upgrade)
-    return PlanReview(tuple(diffs), tuple(losses), cluster_name, tuple(upgrades))
+        if change.get("type") == CLUSTER_TYPE and action in ("create", "replace"):
+            restored_from = restored_from or _backup(details.get("after") or {})
+    return PlanReview(tuple(diffs), tuple(losses), cluster_name, tuple(upgrades), restored_from)
+
+
+def _backup(after: Mapping[str, Any]) -> str | None:
+    """The backup a new cluster is created from (``snapshot_identifier`` / ``restore_to_point_in_time``), in words."""
+    snapshot = after.get("snapshot_identifier")
+    if isinstance(snapshot, str) and snapshot:
+        return f"snapshot {snapshot}"
+    blocks = after.get("restore_to_point_in_time")
+    if not isinstance(blocks, list) or not blocks or not isinstance(blocks[0], Mapping):
+        return None
+    point = blocks[0]
+    source = point.get("source_cluster_identifier") or point.get("source_cluster_resource_id")
+    when = point.get("restore_to_time") or "its latest restorable time"
+    clone = " (copy-on-write clone)" if point.get("restore_type") == "copy-on-write" else ""
+    return f"cluster {source} at {when}{clone}"
 
 
 def _action(actions: Sequence[str]) -> str:
@@ -333,10 +354,13 @@ def _data_loss(address: str, kind: str, action: str, details: Mapping[str, Any])
     before: Mapping[str, Any] = details.get("before") or {}
     after: Mapping[str, Any] = details.get("after") or {}
     if kind == CLUSTER_TYPE and action in ("delete", "replace"):
+        backup = _backup(after) if action == "replace" else None
         what = (
-            "replaced: the cluster and its data are deleted, a new empty one is created"
-            if action == "replace"
-            else ("destroyed: the cluster and its data are deleted")
+            "destroyed: the cluster and its data are deleted"
+            if action != "replace"
+            else f"replaced: the cluster and its data are deleted, a new one is restored from {backup}"
+            if backup
+            else "replaced: the cluster and its data are deleted, a new empty one is created"
         )
         if before.get("skip_final_snapshot"):
             snapshot = "NO final snapshot is taken (skip_final_snapshot)"

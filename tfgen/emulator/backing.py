@@ -11,7 +11,9 @@ is attached:
   that cannot start fails the request (``InternalFailure``) and leaves no cluster.
 * DeleteDBCluster stops the server and removes its data. A manual or final snapshot keeps a
   dump of its database (until the emulator stops), and RestoreDBClusterFromSnapshot loads it
-  into the new cluster's server: a restore really restores the data.
+  into the new cluster's server: a restore really restores the data. RestoreDBClusterToPointInTime
+  copies the source cluster's data as it is now (the emulator keeps no history: any time in the
+  past, and the latest restorable time, restore the current data).
 * ModifyDBCluster with ``MasterUserPassword``, ``RotateMasterUserPassword`` or
   ``ManageMasterUserPassword`` sets the new password on the server (``ALTER ROLE``); a
   rotation puts a new password into the managed secret first, as RDS does.
@@ -102,6 +104,7 @@ def _install() -> None:
     patch_method(MasterUserSecret, "rotate_secret", _rotate_secret)
     patch_method(RDSBackend, "create_db_cluster_snapshot", _create_db_cluster_snapshot)
     patch_method(RDSBackend, "restore_db_cluster_from_snapshot", _restore_db_cluster_from_snapshot)
+    patch_method(RDSBackend, "restore_db_cluster_to_point_in_time", _restore_db_cluster_to_point_in_time)
     patch_property(DBCluster, "endpoint", _endpoint)
     patch_property(DBCluster, "reader_endpoint", _endpoint)
     patch_property(DBInstance, "address", _instance_address)
@@ -189,6 +192,21 @@ def _restore_db_cluster_from_snapshot(
     dump = getattr(snapshot, _DUMP, None)
     cluster = original(backend, from_snapshot_id, overrides)
     databases, key = attached(), getattr(cluster, _KEY, None)
+    if databases is not None and key is not None and dump is not None:
+        databases.restore(key, dump)
+    return cluster
+
+
+def _restore_db_cluster_to_point_in_time(original: Callable[..., Any], backend: Any, *args: Any, **kwargs: Any) -> Any:
+    """The restored cluster's new database gets a copy of the source's data (its current state)."""
+    source_id = kwargs.get("source_db_cluster_identifier")
+    source = backend.describe_db_clusters(db_cluster_identifier=source_id)[0] if source_id else None
+    databases, source_key = attached(), getattr(source, _KEY, None)
+    dump = None
+    if databases is not None and source_key is not None:
+        dump = databases.dump(source_key, f"{kwargs.get('db_cluster_identifier')}-point-in-time")
+    cluster = original(backend, *args, **kwargs)
+    key = getattr(cluster, _KEY, None)
     if databases is not None and key is not None and dump is not None:
         databases.restore(key, dump)
     return cluster

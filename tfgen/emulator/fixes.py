@@ -68,6 +68,13 @@ def apply_moto_fixes() -> tuple[str, ...]:
         ``enable_performance_insights``) and adds the ``performance_insights_enabled``
         property moto's serializer reads.
 
+        ``rds-modify-iam-database-authentication``: moto 5.2.5 stores a ModifyDBCluster's
+        ``EnableIAMDatabaseAuthentication`` as ``enable_iam_database_authentication`` but
+        reports ``IAMDatabaseAuthenticationEnabled`` from the flag given at creation, so the
+        change never shows (and the aws provider waits on it). AWS applies it. The fix reports
+        the modified flag once there is one. A restored cluster (which the provider creates
+        without the flag, then modifies) needs it.
+
         ``rds-delete-automated-cluster-snapshots``: moto 5.2.5 keeps a deleted
         cluster's automated snapshot (``rds:<id>-<YYYY-MM-DD-HH-MM>``). AWS deletes
         automated backups with the cluster (``DeleteAutomatedBackups`` defaults to
@@ -124,8 +131,18 @@ def apply_moto_fixes() -> tuple[str, ...]:
             found = self.source_group.get("Description")
         return found
 
+    def iam_database_authentication(self: Any, original: Callable[[Any], Any]) -> Any:
+        modified = self.__dict__.get("enable_iam_database_authentication")
+        return bool(modified) if modified is not None else original(self)
+
     fixes = [
         ("rds-scaling-configuration-info", DBCluster, "scaling_configuration_info", scaling_configuration_info),
+        (
+            "rds-modify-iam-database-authentication",
+            DBCluster,
+            "iam_database_authentication_enabled",
+            iam_database_authentication,
+        ),
         ("ec2-security-group-rule-description", SecurityGroupRule, "description", description),
     ]
     applied = [name for name, cls, attr, fix in fixes if patch_property(cls, attr, fix)]

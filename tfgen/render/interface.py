@@ -243,10 +243,44 @@ def variables(spec: Spec) -> list[Variable]:
                 (_positive("master_password_version", "master_password_version"),),
             )
         )
+    found.extend(_password_variables(spec))
     found.extend(_alarm_variables(spec))
     found.append(
         Variable("tags", "map(string)", "Tags for every resource (copied to snapshots).", spec.tags, nullable=False)
     )
+    return found
+
+
+def _password_variables(spec: Spec) -> list[Variable]:
+    """rds_managed: the rotation schedule and the KMS key of the secret RDS makes, when the spec sets them."""
+    password = spec.master_password
+    found = []
+    if password.rotation_days is not None:
+        found.append(
+            Variable(
+                "master_password_rotation_days",
+                "number",
+                "Days between RDS's rotations of the master password's secret (1-1000; RDS's default is 7).",
+                password.rotation_days,
+                (
+                    Validation(
+                        "var.master_password_rotation_days >= 1 && var.master_password_rotation_days <= 1000",
+                        "master_password_rotation_days must be between 1 and 1000.",
+                    ),
+                ),
+                nullable=False,
+            )
+        )
+    if password.secret_kms_key_id is not None:
+        found.append(
+            Variable(
+                "master_user_secret_kms_key_id",
+                "string",
+                "KMS key ARN of the secret RDS makes for the master password.",
+                password.secret_kms_key_id,
+                nullable=False,
+            )
+        )
     return found
 
 

@@ -67,6 +67,8 @@ class ModuleView:
     """HCL: the cluster's DB subnet group, the module's own or ``var.db_subnet_group_name`` (an existing one)."""
     security_group_ids: str
     """HCL: the cluster's security groups, the module's own and/or ``var.security_group_ids`` (existing ones)."""
+    restore_to_point_in_time: list[str]
+    """The attribute lines of the ``restore_to_point_in_time`` block (empty unless the spec restores to a point in time)."""
     cluster_parameters: list[tuple[str, str, str]]
     """The parameter group's managed parameters: (name, value expression, apply method).
 
@@ -108,6 +110,7 @@ class ModuleView:
             final_snapshot_triggers=_final_snapshot_triggers(spec, kms_key, subnet_group),
             db_subnet_group=subnet_group,
             security_group_ids=security_group_ids(spec),
+            restore_to_point_in_time=_point_in_time_lines(spec),
             cluster_parameters=managed,
             upgrade_targets=facts.upgrade_targets(spec.engine_major),
         )
@@ -128,8 +131,25 @@ def security_group_ids(spec: Spec) -> str:
     return "var.security_group_ids"
 
 
+def _point_in_time_lines(spec: Spec) -> list[str]:
+    point = spec.restore.point_in_time if spec.restore is not None else None
+    if point is None:
+        return []
+    entries = [("source_cluster_identifier", hcl.string(point.source_cluster_identifier))]
+    if point.restore_to_time is not None:
+        entries.append(("restore_to_time", hcl.string(point.restore_to_time)))
+    else:
+        entries.append(("use_latest_restorable_time", "true"))
+    entries.append(("restore_type", hcl.string(point.restore_type)))
+    return hcl.align(entries)
+
+
 def _final_snapshot_triggers(spec: Spec, kms_key: str, subnet_group: str) -> list[str]:
-    """The replacing arguments ``main.tf`` sets on the cluster, with the same expressions (a test compares them)."""
+    """The replacing arguments ``main.tf`` sets on the cluster, with the same expressions (a test compares them).
+
+    A restored cluster takes its database and master user from the backup (the module sets
+    neither), and ignores changes to the restore arguments: none of them replaces it.
+    """
     set_by_module = {
         "cluster_identifier": hcl.string(spec.name),
         "engine": hcl.string("aurora-postgresql"),
@@ -140,6 +160,8 @@ def _final_snapshot_triggers(spec: Spec, kms_key: str, subnet_group: str) -> lis
         "storage_encrypted": "true",
         "kms_key_id": kms_key,
     }
+    if spec.restore is not None:
+        del set_by_module["database_name"], set_by_module["master_username"]
     replacing = facts.force_new("aws_rds_cluster")
     return hcl.align([(name, value) for name, value in set_by_module.items() if name in replacing])
 

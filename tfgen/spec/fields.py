@@ -177,6 +177,17 @@ DatabaseName = Annotated[str, AfterValidator(_database_name)]
 MasterUsername = Annotated[str, AfterValidator(_master_username)]
 PasswordLength = Annotated[int, Field(ge=16), AfterValidator(_password_length)]
 """Length of the master password tfgen generates: 16 at least (tfgen's choice), Aurora's maximum at most."""
+
+
+def _rotation_days(value: int) -> int:
+    rules = facts.raw()["rotation"]["rds_managed"]
+    if not rules["min_days"] <= value <= rules["max_days"]:
+        raise _fail(f"must be {rules['min_days']} to {rules['max_days']} days (Secrets Manager's rotation schedule)")
+    return value
+
+
+RotationDays = Annotated[int, AfterValidator(_rotation_days)]
+"""Days between rotations of the secret RDS manages (``[rotation.rds_managed]`` in ``tfgen/facts/aws.toml``)."""
 AlarmName = Annotated[str, _pattern(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", "an alarm name (letters, digits, _ and -)")]
 Statistic = Literal["Average", "Sum", "Minimum", "Maximum", "SampleCount"]
 Comparison = Literal[

@@ -38,6 +38,7 @@ from tfgen.spec.fields import (
     Period,
     PreloadLibrary,
     Region,
+    RotationDays,
     SnsArn,
     Statistic,
     SubnetId,
@@ -50,6 +51,7 @@ from tfgen.spec.fields import (
 from tfgen.spec.instances import InstanceOverride
 from tfgen.spec.network import Network
 from tfgen.spec.record import BeforeValidator, Field, Record
+from tfgen.spec.restore import Restore
 
 
 class _Model(Record):
@@ -93,6 +95,10 @@ class MasterPassword(_Model):
 
     source: Literal["random", "rds_managed", "write_only"] = "random"
     length: PasswordLength = 32
+    rotation_days: RotationDays | None = None
+    """rds_managed: days between RDS's rotations of its secret (AWS's default when unset: 7)."""
+    secret_kms_key_id: KmsKeyArn | None = None
+    """rds_managed: the KMS key of the secret RDS makes (default: the cluster's key)."""
 
 
 class CustomAlarm(_Model):
@@ -158,6 +164,8 @@ class Spec(_Model):
     serverless: Serverless = ServerlessV2()
     master_password: MasterPassword = MasterPassword()
     network: Network = Network()
+    restore: Restore | None = None
+    """Create the cluster from a snapshot or a point in time of another cluster (see :mod:`tfgen.spec.restore`)."""
     storage_encrypted: Literal[True] = True
     kms_key_id: KmsKeyArn | None = None
     copy_tags_to_snapshot: bool = True

@@ -16,6 +16,7 @@ from tfgen import facts
 from tfgen.spec.backends import CloudBackend, S3Backend
 from tfgen.spec.model import ServerlessV2, Spec
 from tfgen.spec.network import network_problems, network_warnings
+from tfgen.spec.restore import restore_problems
 from tfgen.spec.yaml_source import Loc
 
 V1_WARNING = (
@@ -124,6 +125,16 @@ def rule_problems(spec: Spec) -> list[Problem]:
             if value in values[:index]:
                 problems.append(((*loc, index), f"duplicate {value}"))
     problems.extend(network_problems(spec))
+    problems.extend(restore_problems(spec))
+    password = spec.master_password
+    for field_name in ("rotation_days", "secret_kms_key_id"):
+        if getattr(password, field_name) is not None and password.source != "rds_managed":
+            problems.append(
+                (
+                    ("master_password", field_name),
+                    f"only applies to the secret RDS manages (source: rds_managed), not to source {password.source}",
+                )
+            )
     if spec.create_kms_key and spec.kms_key_id is not None:
         problems.append((("create_kms_key",), "give kms_key_id or create_kms_key: true, not both"))
     for section in ("parameters", "instance_parameters"):
