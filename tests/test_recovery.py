@@ -11,6 +11,7 @@ creating it twice, that the write-only password is set again on the cluster and 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import http.client
 import json
@@ -62,15 +63,17 @@ def test_what_the_interrupted_apply_created_is_adopted(tmp_path: Path) -> None:
     found = {
         "orders": recovery.Found(NOW + datetime.timedelta(seconds=5), tags),
         "orders-2": recovery.Found(NOW + datetime.timedelta(seconds=9), tags, "orders"),
+        "/aws/rds/cluster/orders/postgresql": recovery.Found(NOW + datetime.timedelta(seconds=1), tags),
     }
     in_state = {"module.cluster.aws_rds_cluster_instance.this[0]"}
     blocks = recovery.adopt(spec, in_state, NOW, _lookup(found))  # type: ignore[arg-type]
     assert [(b.address, b.id) for b in blocks] == [
         (recovery.CLUSTER_ADDRESS, "orders"),
+        ("module.cluster.aws_cloudwatch_log_group.postgresql", "/aws/rds/cluster/orders/postgresql"),
         ("module.cluster.aws_rds_cluster_instance.this[1]", "orders-2"),
     ]
     adoption = recovery.Adoption(tuple(blocks), 2)
-    assert adoption.describe()[0].startswith("adopting 2 resource(s) left by an interrupted apply: ")
+    assert adoption.describe()[0].startswith("adopting 3 resource(s) left by an interrupted apply: ")
     assert "master_password_version 2" in adoption.describe()[1]
 
 
@@ -142,6 +145,21 @@ def test_state_addresses() -> None:
         "module.cluster.aws_rds_cluster_instance.this[1]",
     }
     assert recovery.state_addresses("") == set()
+
+
+def test_rotate_refuses_what_it_cannot_rotate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tfgen.cli.main import main
+
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="orders")
+    assert main(["rotate", str(spec), "--workdir", str(tmp_path / "none"), "--auto-approve"]) == 2
+    assert "nothing was deployed from" in capsys.readouterr().err
+    directory = tmp_path / "work"
+    directory.mkdir()
+    (directory / "main.tf").write_text("# deployed\n", encoding="utf-8")
+    random = derive_spec(V2_SPEC, tmp_path / "specs", name="orders", master_password={"source": "random"})
+    assert main(["rotate", str(random), "--workdir", str(directory), "--auto-approve"]) == 2
+    assert "master_password.source random keeps the password in the Terraform state" in capsys.readouterr().err
+    assert not (directory / recovery.VERSION_FILE).exists()
 
 
 # ----------------------------------------------------------------------------- slow: real terraform, real signals
@@ -216,7 +234,8 @@ class HoldingProxy:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                with contextlib.suppress(OSError):  # the client went away (the apply was stopped)
+                    self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
 

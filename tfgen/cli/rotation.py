@@ -25,6 +25,7 @@ from tfgen.errors import ExitCode
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: tfgen.api imports it on first use
     from tfgen.deploy.rotation import Rotation
+    from tfgen.terraform.results import PlanResult
 
 
 def rotate(
@@ -45,13 +46,15 @@ def rotate(
     options = deploy_options(
         workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
     )
-    prompts.require_approval(auto_approve, "rotate")
+    show_and_confirm = prompts.show_and_confirm("rotate", auto_approve=auto_approve, json_lines=json_lines)
+
+    def confirm(planned: PlanResult) -> bool:
+        # asked only for write_only (an apply): rds_managed's RotateSecret is what the command says
+        prompts.require_approval(auto_approve, "rotate")
+        return show_and_confirm(planned)
+
     done: Rotation = api.rotate(
-        spec,
-        options,
-        output.reporters(json_lines),
-        prompts.show_and_confirm("rotate", auto_approve=auto_approve, json_lines=json_lines),
-        confirm_migration=prompts.confirm_migration(yes),
+        spec, options, output.reporters(json_lines), confirm, confirm_migration=prompts.confirm_migration(yes)
     )
     if done.secret_arn is not None:
         commands.echo(

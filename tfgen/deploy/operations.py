@@ -465,5 +465,5 @@ def outputs(spec_path: Path, options: DeployOptions) -> dict[str, OutputValue]:
     if backend.kind(loaded.spec, local=options.is_local) == "local":
         return Terraform(directory, _with_version_cache(options.terraform, directory)).output()
     # a remote state: the backend (and, with --local, the emulator's address) must be current
-    with _session(loaded, options, lambda phase: _Quiet(), None) as session:
+    with _session(loaded, options, lambda phase: _Quiet(), None, recover=False) as session:
         return session.terraform.output()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfgen.deploy import imports
+from tfgen.deploy import backend, imports
 from tfgen.errors import TfgenError
 from tfgen.spec.model import Spec
 
@@ -74,7 +74,7 @@ class Candidate:
     address: str
     id: str
     kind: str
-    """``cluster`` or ``instance``: which lookup finds it."""
+    """``cluster``, ``instance`` or ``log_group``: which lookup finds it."""
 
 
 Lookup = Callable[[Candidate], Found | None]
@@ -174,8 +174,14 @@ def bump_password_version(directory: Path) -> int:
 
 
 def candidates(spec: Spec) -> list[Candidate]:
-    """The resources whose identifiers the module derives from the spec alone: the cluster and its instances."""
+    """The resources whose identifiers the module derives from the spec alone and AWS dates: cluster, instances, log group.
+
+    The security group and the subnet group have fixed names too, but AWS records no creation
+    time for them, so nothing shows they are this apply's: they are not adopted.
+    """
     found = [Candidate(CLUSTER_ADDRESS, spec.name, "cluster")]
+    if spec.log_group_managed:
+        found.append(Candidate("module.cluster.aws_cloudwatch_log_group.postgresql", spec.log_group_name, "log_group"))
     if spec.is_v2:
         count = getattr(spec.serverless, "instances", 1)
         found += [
@@ -247,6 +253,14 @@ def _check_ours(spec: Spec, candidate: Candidate, found: Found, since: datetime.
         )
 
 
+def client_options(region: str, endpoint: str | None) -> dict[str, Any]:
+    """boto3 client arguments: the region, and for the emulator its URL and dummy credentials."""
+    options: dict[str, Any] = {"region_name": region}
+    if endpoint is not None:  # the emulator accepts any credentials; never send the user's to it
+        options.update(endpoint_url=endpoint, **backend.boto_credentials())
+    return options
+
+
 def aws_lookup(region: str, endpoint: str | None) -> Lookup:
     """A :data:`Lookup` through boto3 (the emulator's dummy credentials with ``endpoint``, else boto3's chain).
 
@@ -256,13 +270,15 @@ def aws_lookup(region: str, endpoint: str | None) -> Lookup:
     import boto3  # heavy: only a working directory with an interrupted apply needs it
     from botocore.exceptions import BotoCoreError, ClientError
 
-    options: dict[str, Any] = {"region_name": region}
-    if endpoint is not None:  # the emulator accepts any credentials; never send the user's to it
-        options.update(endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")  # noqa: S106
-    rds = boto3.session.Session().client("rds", **options)
+    options = client_options(region, endpoint)
+    session = boto3.session.Session()
+    rds = session.client("rds", **options)
+    logs = session.client("logs", **options)
 
     def lookup(candidate: Candidate) -> Found | None:
         try:
+            if candidate.kind == "log_group":
+                return _log_group(logs, candidate.id)
             if candidate.kind == "cluster":
                 items = rds.describe_db_clusters(DBClusterIdentifier=candidate.id)["DBClusters"]
                 return _found(items, "ClusterCreateTime") if items else None
@@ -280,6 +296,17 @@ def aws_lookup(region: str, endpoint: str | None) -> Lookup:
             ) from None
 
     return lookup
+
+
+def _log_group(logs: Any, name: str) -> Found | None:
+    groups = logs.describe_log_groups(logGroupNamePrefix=name).get("logGroups") or []
+    group = next((g for g in groups if g.get("logGroupName") == name), None)
+    if group is None:
+        return None
+    millis = group.get("creationTime")
+    created = datetime.datetime.fromtimestamp(millis / 1000, datetime.UTC) if isinstance(millis, int) else None
+    tags = logs.list_tags_log_group(logGroupName=name).get("tags") or {}
+    return Found(created, tags)
 
 
 def _found(items: list[dict[str, Any]], created: str) -> Found:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tfgen.deploy import operations, recovery, workdir
 from tfgen.deploy.operations import Confirm, ConfirmMigration, DeployOptions, Outcome, ReporterFactory
@@ -73,12 +72,13 @@ def rotate(
     before = recovery.password_version(directory)
     version = recovery.bump_password_version(directory)
     options.notify(f"rotating the write-only master password: master_password_version {before} → {version}")
-    outcome = None
     try:
         outcome = operations.apply(spec_path, options, reporters, confirm, confirm_migration)
-    finally:
-        if outcome is not None and outcome.result is None:  # cancelled: nothing changed
-            recovery.set_password_version(directory, before)
+    except UsageError:  # refused before anything was applied
+        recovery.set_password_version(directory, before)
+        raise
+    if outcome.result is None:  # cancelled: nothing changed
+        recovery.set_password_version(directory, before)
     return Rotation(source, outcome, version)
 
 
@@ -87,9 +87,7 @@ def _rotate_managed(cluster: str, region: str, endpoint: str | None) -> str:
     import boto3  # heavy: only rotate of a managed secret needs it
     from botocore.exceptions import BotoCoreError, ClientError
 
-    options: dict[str, Any] = {"region_name": region}
-    if endpoint is not None:  # the emulator accepts any credentials; never send the user's to it
-        options.update(endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")  # noqa: S106
+    options = recovery.client_options(region, endpoint)
     session = boto3.session.Session()
     try:
         found = session.client("rds", **options).describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"]
