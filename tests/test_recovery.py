@@ -3,10 +3,11 @@
 The fast tests hold :mod:`tfgen.deploy.recovery`'s rules to a fake AWS: only what the interrupted
 apply created (after it began, the module's tags, in this cluster) is adopted. The slow ones run
 ``tfgen apply`` with real terraform against a background emulator whose clusters are real
-PostgreSQL servers, kill it at the worst moments (CreateDBCluster or CreateDBInstance answered,
-the state not written yet), and check that the next apply adopts what it left instead of
-creating it twice, that the write-only password is set again on the cluster and in its secret
-(``doctor`` connects with the secret's password), and that ``tfgen rotate`` does the same on demand.
+PostgreSQL servers, through a proxy that holds AWS's answer to CreateDBCluster (or
+CreateDBInstance), and stop it with SIGTERM there: AWS created the resource, terraform never
+recorded it. The next apply must adopt it instead of creating it twice, set the write-only
+password again on the cluster and in its secret (``doctor`` connects with the secret's
+password), and ``tfgen rotate`` must do the same on demand.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -33,16 +34,13 @@ from tests.test_deploy import (  # noqa: F401  (shared_dir, deploy_env: fixtures
     derive_spec,
     shared_dir,
 )
+from tests.test_local_sql import NEEDS_BINARIES
 from tests.test_signals import Apply, wait_until
 from tfgen.deploy import imports, recovery
 from tfgen.emulator import background
-from tfgen.emulator.postgres import find_binaries, unavailable_reason
 from tfgen.spec.loading import load_spec
 
 REGION = "us-east-1"
-NEEDS_BINARIES = pytest.mark.skipif(
-    unavailable_reason(find_binaries()) is not None, reason=str(unavailable_reason(find_binaries()))
-)
 NOW = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.UTC)
 
 
@@ -119,6 +117,32 @@ def test_the_mark_of_an_apply_and_the_password_version(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
 
 
+def test_a_new_working_directory_takes_the_password_version_from_the_state(tmp_path: Path) -> None:
+    spec = _spec(tmp_path / "specs")
+    state = {
+        "resources": [
+            {
+                "mode": "managed",
+                "module": "module.cluster",
+                "type": "aws_rds_cluster",
+                "name": "this",
+                "instances": [{"attributes": {"master_password_wo_version": 3}}],
+            }
+        ]
+    }
+    pulls: list[int] = []
+
+    def pull() -> str:
+        pulls.append(1)
+        return json.dumps(state)
+
+    recovery.recover(tmp_path, spec, pull, None, print)  # type: ignore[arg-type]
+    assert recovery.password_version(tmp_path) == 3
+    recovery.recover(tmp_path, spec, pull, None, print)  # type: ignore[arg-type]
+    assert len(pulls) == 1  # the working directory knows it now
+    assert recovery.version_in_state("") is None
+
+
 def test_state_addresses() -> None:
     state = {
         "resources": [
@@ -174,6 +198,18 @@ def db_endpoint(shared_dir: Path) -> Iterator[str]:  # noqa: F811  (the fixture 
         yield info.url
     finally:
         background.stop_background(base)
+
+
+def on_the_emulator(test: Callable[..., None]) -> Callable[..., None]:
+    """A test that runs tfgen with real terraform on an emulator whose clusters are PostgreSQL servers."""
+    for mark in (pytest.mark.usefixtures("deploy_env", "mirror_env"), pytest.mark.terraform, pytest.mark.postgres):
+        test = mark(test)
+    return NEEDS_BINARIES(pytest.mark.emulator(test))
+
+
+@pytest.fixture
+def mirror_env(plugin_mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tfgen, run as a program, installs the providers from the offline mirror."""
 
 
 def run(*argv: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -278,15 +314,10 @@ def clusters_named(url: str, name: str) -> list[str]:
     return [c["DBClusterIdentifier"] for c in found if c["DBClusterIdentifier"] == name]
 
 
-@NEEDS_BINARIES
-@pytest.mark.emulator
-@pytest.mark.postgres
-@pytest.mark.terraform
-@pytest.mark.usefixtures("deploy_env")
-def test_a_cluster_left_by_a_killed_apply_is_adopted_its_password_set_again_then_rotated(
-    tmp_path: Path, db_endpoint: str, plugin_mirror: Path, monkeypatch: pytest.MonkeyPatch
+@on_the_emulator
+def test_a_cluster_left_by_an_interrupted_apply_is_adopted_its_password_set_again_then_rotated(
+    tmp_path: Path, db_endpoint: str
 ) -> None:
-    monkeypatch.setenv("TFGEN_PLUGIN_MIRROR", str(plugin_mirror))
     spec = derive_spec(V2_SPEC, tmp_path / "specs", name="adopt-cluster")
     directory = tmp_path / "work"
     local = interrupt_when_held(spec, db_endpoint, directory, "CreateDBCluster")
@@ -314,15 +345,10 @@ def test_a_cluster_left_by_a_killed_apply_is_adopted_its_password_set_again_then
     assert rds.describe_db_clusters()["DBClusters"] == [] or not clusters_named(db_endpoint, "adopt-cluster")
 
 
-@NEEDS_BINARIES
-@pytest.mark.emulator
-@pytest.mark.postgres
-@pytest.mark.terraform
-@pytest.mark.usefixtures("deploy_env")
-def test_an_instance_left_by_a_killed_apply_is_adopted(
-    tmp_path: Path, db_endpoint: str, plugin_mirror: Path, monkeypatch: pytest.MonkeyPatch
+@on_the_emulator
+def test_an_instance_left_by_an_interrupted_apply_is_adopted_then_its_managed_secret_rotated(
+    tmp_path: Path, db_endpoint: str
 ) -> None:
-    monkeypatch.setenv("TFGEN_PLUGIN_MIRROR", str(plugin_mirror))
     spec = derive_spec(V2_SPEC, tmp_path / "specs", name="adopt-instance", master_password={"source": "rds_managed"})
     directory = tmp_path / "work"
     rds = aws(db_endpoint, REGION, "rds")
@@ -342,21 +368,14 @@ def test_an_instance_left_by_a_killed_apply_is_adopted(
     assert "master_password_version" not in again.stderr  # rds_managed: RDS owns the password
     assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
 
-    rotated = ok(run("rotate", spec, *local))  # rds_managed: RotateSecret, no apply, nothing to approve
+    rotated = ok(run("rotate", spec, *local))  # rds_managed: RDS rotates its secret; no apply, nothing to approve
     assert "rotation of arn:aws:secretsmanager:" in rotated.stdout
     connection_passes(spec, *local)
     ok(run("destroy", spec, "--auto-approve", *local))
 
 
-@NEEDS_BINARIES
-@pytest.mark.emulator
-@pytest.mark.postgres
-@pytest.mark.terraform
-@pytest.mark.usefixtures("deploy_env")
-def test_a_cluster_tfgen_did_not_create_is_never_adopted(
-    tmp_path: Path, db_endpoint: str, plugin_mirror: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TFGEN_PLUGIN_MIRROR", str(plugin_mirror))
+@on_the_emulator
+def test_a_cluster_tfgen_did_not_create_is_never_adopted(tmp_path: Path, db_endpoint: str) -> None:
     spec = derive_spec(V2_SPEC, tmp_path / "specs", name="not-ours", master_password={"source": "rds_managed"})
     aws(db_endpoint, REGION, "rds").create_db_cluster(
         DBClusterIdentifier="not-ours",
@@ -381,15 +400,8 @@ def test_a_cluster_tfgen_did_not_create_is_never_adopted(
     aws(db_endpoint, REGION, "rds").delete_db_cluster(DBClusterIdentifier="not-ours", SkipFinalSnapshot=True)
 
 
-@NEEDS_BINARIES
-@pytest.mark.emulator
-@pytest.mark.postgres
-@pytest.mark.terraform
-@pytest.mark.usefixtures("deploy_env")
-def test_local_apply_starts_the_background_emulator_that_output_and_destroy_then_use(
-    tmp_path: Path, plugin_mirror: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TFGEN_PLUGIN_MIRROR", str(plugin_mirror))
+@on_the_emulator
+def test_local_apply_starts_the_background_emulator_that_output_and_destroy_then_use(tmp_path: Path) -> None:
     spec = derive_spec(V2_SPEC, tmp_path / "specs", name="autostart", master_password={"source": "rds_managed"})
     base = tmp_path / "project"
     base.mkdir()

@@ -209,8 +209,8 @@ def rotate(
 
     ``write_only``: the password's version, kept in the working directory, is increased and the
     spec applied (``confirm`` asked, as for :func:`apply`): one apply writes the new password to
-    the cluster and to the secret. ``rds_managed``: Secrets Manager rotates RDS's secret now
-    (``RotateSecret``), which sets the password on the cluster too.
+    the cluster and to the secret. ``rds_managed``: RDS rotates its secret now (``ModifyDBCluster``
+    with ``RotateMasterUserPassword``): a new password in the secret and on the cluster.
 
     Raises:
         UsageError: If nothing was deployed from the spec, or its password source is ``random``.

@@ -42,14 +42,14 @@ def rotate(
     lock_timeout: LockTimeoutOpt = None,
     yes: YesOpt = False,
 ) -> int:
-    """Set a new master password on the cluster and in its secret (write_only: one apply; rds_managed: RotateSecret)."""
+    """Set a new master password on the cluster and in its secret (write_only: one apply; rds_managed: RDS rotates its secret)."""
     options = deploy_options(
         workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
     )
     show_and_confirm = prompts.show_and_confirm("rotate", auto_approve=auto_approve, json_lines=json_lines)
 
     def confirm(planned: PlanResult) -> bool:
-        # asked only for write_only (an apply): rds_managed's RotateSecret is what the command says
+        # asked only for write_only (an apply): rds_managed's rotation by RDS is what the command says
         prompts.require_approval(auto_approve, "rotate")
         return show_and_confirm(planned)
 

@@ -23,6 +23,7 @@ no secret holds) and the secret get this run's password in one apply.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -161,6 +162,22 @@ def password_version(directory: Path) -> int:
 def set_password_version(directory: Path, version: int) -> None:
     """Record the version the next plan passes to the module (mode 0600)."""
     _write_json(directory / VERSION_FILE, {VERSION_VARIABLE: version})
+
+
+def version_in_state(state: str) -> int | None:
+    """The cluster's ``master_password_wo_version`` as the state (``terraform state pull``) records it."""
+    try:
+        data = json.loads(state) if state.strip() else {}
+    except ValueError:
+        return None
+    for resource in data.get("resources") or []:
+        address = ".".join(p for p in (resource.get("module"), resource.get("type"), resource.get("name")) if p)
+        if address == CLUSTER_ADDRESS and resource.get("mode") == "managed":
+            for instance in resource.get("instances") or []:
+                value = (instance.get("attributes") or {}).get("master_password_wo_version")
+                if isinstance(value, int) and value > 0:
+                    return value
+    return None
 
 
 def bump_password_version(directory: Path) -> int:
@@ -324,15 +341,22 @@ def recover(
     """After an interrupted apply in ``directory``: write import blocks for what it left, and say so.
 
     An adopted cluster with a write-only password gets a new one (its version increased), which
-    the next apply writes to the cluster and to its secret alike. Nothing happens (not even a
-    look at the state) unless an apply was interrupted here.
+    the next apply writes to the cluster and to its secret alike. Nothing else happens unless an
+    apply was interrupted here, but for a write-only password whose version this directory does
+    not record yet (a new working directory of a deployed cluster): it is taken from the state.
 
     Raises:
         ForeignResourceError: If a resource with the spec's identifier exists but is not tfgen's.
         RecoveryError: If AWS cannot be asked.
         TerraformRunError: If the state cannot be read.
     """
+    write_only = spec.master_password.source == "write_only"
     since = interrupted_since(directory)
+    if write_only and not (directory / VERSION_FILE).exists():
+        # a new working directory of a deployed cluster (a remote state, a fresh CI checkout): the
+        # state's version is the current one, or the next plan would set a new password
+        pull_state = functools.cache(pull_state)
+        set_password_version(directory, version_in_state(pull_state()) or 1)
     if since is None:
         return Adoption()
     blocks = adopt(spec, state_addresses(pull_state()), since, aws_lookup(spec.region, endpoint))
@@ -341,7 +365,7 @@ def recover(
     adopted = {block.address for block in blocks}
     imports.write(directory, [*blocks, *(b for b in imports.read(directory) if b.address not in adopted)])
     version = None
-    if spec.master_password.source == "write_only" and CLUSTER_ADDRESS in adopted:
+    if write_only and CLUSTER_ADDRESS in adopted:
         version = bump_password_version(directory)
     adoption = Adoption(tuple(blocks), version)
     for line in adoption.describe():

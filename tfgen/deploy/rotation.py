@@ -6,9 +6,9 @@ is written to the cluster (``master_password_wo``) and to the module's secret
 (``secret_string_wo``) in one apply. A cancelled apply puts the version back; a failed one keeps
 it (the next ``apply`` or ``rotate`` sets a new password on both).
 
-``rds_managed``: RDS owns the secret and its rotation schedule; ``rotate`` asks Secrets Manager
-to rotate it now (``RotateSecret`` on the cluster's ``MasterUserSecret``), which sets the new
-password on the cluster as well. ``random``: the password is a resource of the state, not rotated
+``rds_managed``: RDS owns the secret and its rotation schedule; ``rotate`` asks RDS to rotate it
+now (``ModifyDBCluster`` with ``RotateMasterUserPassword``, ``[ops.rotate_master_user_password]``
+of ``tfgen/facts/aws.toml``): a new password in the secret and on the cluster. ``random``: the password is a resource of the state, not rotated
 by tfgen.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfgen import facts
 from tfgen.deploy import operations, recovery, workdir
 from tfgen.deploy.operations import Confirm, ConfirmMigration, DeployOptions, Outcome, ReporterFactory
 from tfgen.errors import TfgenError, UsageError
@@ -83,18 +84,19 @@ def rotate(
 
 
 def _rotate_managed(cluster: str, region: str, endpoint: str | None) -> str:
-    """``RotateSecret`` on the cluster's RDS-managed secret; its ARN."""
+    """RDS rotates the cluster's managed secret now (``[ops.rotate_master_user_password]``); the secret's ARN."""
     import boto3  # heavy: only rotate of a managed secret needs it
     from botocore.exceptions import BotoCoreError, ClientError
 
     options = recovery.client_options(region, endpoint)
-    session = boto3.session.Session()
+    rds = boto3.session.Session().client("rds", **options)
+    fact = facts.raw()["ops"]["rotate_master_user_password"]
     try:
-        found = session.client("rds", **options).describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"]
+        found = rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"]
         arn = ((found[0] if found else {}).get("MasterUserSecret") or {}).get("SecretArn")
         if not arn:
             raise RotationError(f"cluster {cluster} has no RDS-managed master secret", hint="tfgen apply first")
-        session.client("secretsmanager", **options).rotate_secret(SecretId=arn)
+        rds.modify_db_cluster(DBClusterIdentifier=cluster, **fact["parameters"])
     except (BotoCoreError, ClientError) as exc:
         raise RotationError(f"cannot rotate the master secret of cluster {cluster}: {exc}") from None
     return str(arn)
