@@ -159,7 +159,9 @@ def _session(
             workdir.mark_initialised(prepared)
         session = _Session(loaded, prepared, tf, migration, endpoint)
         if recover:  # after an interrupted apply here: import what it created that the state lacks
-            recovery.recover(prepared.directory, spec, tf.state_pull, endpoint, options.notify)
+            local_state = backend.kind(spec, local=endpoint is not None) == "local"
+            pull = functools.partial(recovery.read_local_state, prepared.directory) if local_state else tf.state_pull
+            recovery.recover(prepared.directory, spec, pull, endpoint, options.notify)
         yield session
 
 

@@ -164,6 +164,14 @@ def set_password_version(directory: Path, version: int) -> None:
     _write_json(directory / VERSION_FILE, {VERSION_VARIABLE: version})
 
 
+def read_local_state(directory: Path) -> str:
+    """The state of the local backend in ``directory`` (what ``terraform state pull`` prints, without terraform)."""
+    try:
+        return (directory / "terraform.tfstate").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
 def version_in_state(state: str) -> int | None:
     """The cluster's ``master_password_wo_version`` as the state (``terraform state pull``) records it."""
     try:
