@@ -115,6 +115,7 @@ def test_no_two_cli_modules_import_each_other() -> None:
         "commands": set(),
         "output": {"commands"},
         "prompts": {"commands", "output"},
-        "options": set(),
-        "app": {"commands", "options", "output", "prompts"},
+        "options": {"commands"},
+        "rotation": {"commands", "options", "output", "prompts"},
+        "app": {"commands", "options", "output", "prompts", "rotation"},
     }

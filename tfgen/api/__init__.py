@@ -12,6 +12,7 @@ command                function
 ``tfgen apply``        :func:`apply`
 ``tfgen destroy``      :func:`destroy`
 ``tfgen output``       :func:`output`
+``tfgen rotate``       :func:`rotate`
 ``tfgen doctor``       :func:`doctor`
 ``tfgen backup``       :func:`backup`
 ``tfgen insights``     :func:`insights`
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
         output,
         plan,
         plan_directory,
+        rotate,
     )
     from tfgen.api.emulator import emulator_start, emulator_status, emulator_stop
     from tfgen.api.operations import backup, doctor, insights
@@ -80,6 +82,7 @@ _MODULES = {
         "output",
         "plan",
         "plan_directory",
+        "rotate",
     ),
     "tfgen.api.emulator": ("emulator_start", "emulator_status", "emulator_stop"),
     "tfgen.api.operations": ("backup", "doctor", "insights"),
@@ -119,6 +122,7 @@ __all__ = [
     "plan_directory",
     "plugin_cache_dir",
     "render",
+    "rotate",
     "schema",
     "schema_text",
     "template_cache_dir",

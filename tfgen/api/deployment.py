@@ -8,12 +8,13 @@ in as callbacks; progress goes to the reporters the caller builds for each phase
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from tfgen.api.settings import plugin_cache_dir
-from tfgen.deploy import fleet
+from tfgen.deploy import fleet, rotation
 from tfgen.deploy import operations as _deploy
 from tfgen.deploy.operations import Confirm, ConfirmMigration, DeployOptions, Outcome, ReporterFactory
 from tfgen.terraform.config import TerraformSettings
@@ -33,6 +34,7 @@ def deploy_options(
     plugin_mirror: Path | None = None,
     plugin_cache: Path | None = None,
     lock_timeout: str | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> DeployOptions:
     """Where and how to deploy, for every function of this module (and doctor, backup, insights).
 
@@ -47,6 +49,8 @@ def deploy_options(
         plugin_mirror: Install providers from this filesystem mirror.
         plugin_cache: The shared provider cache; default ``<user cache>/tfgen/plugin-cache``.
         lock_timeout: Wait this long for the state lock (e.g. ``5m``) instead of failing.
+        notify: Told what tfgen does on its own: the background emulator started, resources left by
+            an interrupted apply adopted, a write-only password re-synced (one line each).
     """
     settings = TerraformSettings(
         env=dict(env),
@@ -54,7 +58,7 @@ def deploy_options(
         plugin_mirror=plugin_mirror,
         plugin_cache_dir=plugin_cache if plugin_cache is not None else plugin_cache_dir(env),
     )
-    return DeployOptions(
+    options = DeployOptions(
         terraform=settings,
         workdir=workdir,
         local=local,
@@ -62,6 +66,7 @@ def deploy_options(
         environment=environment,
         lock_timeout=lock_timeout,
     )
+    return options if notify is None else dataclasses.replace(options, notify=notify)
 
 
 def plan(
@@ -190,3 +195,26 @@ def output(spec_path: Path, options: DeployOptions, *, show_sensitive: bool = Fa
     return {
         name: SENSITIVE_MASK if item.sensitive and not show_sensitive else item.value for name, item in values.items()
     }
+
+
+def rotate(
+    spec_path: Path,
+    options: DeployOptions,
+    reporters: ReporterFactory,
+    confirm: Confirm,
+    *,
+    confirm_migration: ConfirmMigration | None = None,
+) -> rotation.Rotation:
+    """``tfgen rotate``: a new master password on the deployed cluster and in its secret.
+
+    ``write_only``: the password's version, kept in the working directory, is increased and the
+    spec applied (``confirm`` asked, as for :func:`apply`): one apply writes the new password to
+    the cluster and to the secret. ``rds_managed``: RDS rotates its secret now (``ModifyDBCluster``
+    with ``RotateMasterUserPassword``): a new password in the secret and on the cluster.
+
+    Raises:
+        UsageError: If nothing was deployed from the spec, or its password source is ``random``.
+        RotationError: rds_managed: if the secret cannot be found or AWS refuses to rotate it.
+        SpecError, TerraformError, EmulatorError: As their names say.
+    """
+    return rotation.rotate(spec_path, options, reporters, confirm, confirm_migration)

@@ -20,7 +20,7 @@ import typer
 from typer.exceptions import TyperException
 
 from tfgen import DEFAULT_MODULE_DIR, api
-from tfgen.cli import commands, output, prompts
+from tfgen.cli import commands, output, prompts, rotation
 from tfgen.cli.options import (
     AutoApproveOpt,
     CacheOpt,
@@ -278,6 +278,7 @@ apply = _plan_and_apply_command("apply", "Plan, confirm, and apply exactly that 
 destroy = _plan_and_apply_command(
     "destroy", "Plan the destruction of everything the spec deployed, confirm, and apply it."
 )
+rotate = app.command(name="rotate")(rotation.rotate)
 
 
 @app.command(name="output")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tfgen import api
+from tfgen.cli import commands
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: tfgen.api imports it on first use
     from tfgen.deploy import operations as deploy
@@ -93,6 +94,7 @@ def deploy_options(
         plugin_mirror=mirror,
         plugin_cache=cache,
         lock_timeout=lock_timeout,
+        notify=commands.note,  # what tfgen does on its own: the emulator started, resources adopted
     )
 
 

@@ -139,7 +139,7 @@ def ensure_bucket(endpoint: str, spec: Spec) -> bool:
 
     assert isinstance(spec.backend, S3Backend)
     bucket, region = spec.backend.bucket, spec.state_region
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region, **_boto_credentials())
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region, **boto_credentials())
     try:
         s3.head_bucket(Bucket=bucket)
         return False
@@ -162,7 +162,8 @@ def ensure_bucket(endpoint: str, spec: Spec) -> bool:
     return True
 
 
-def _boto_credentials() -> dict[str, str]:
+def boto_credentials() -> dict[str, str]:
+    """The emulator's dummy credentials as boto3 client arguments (never the user's real ones)."""
     return {
         "aws_access_key_id": EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         "aws_secret_access_key": EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],

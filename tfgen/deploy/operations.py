@@ -20,9 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfgen.deploy import advice, backend, plans, review, safety, workdir
+from tfgen.deploy import advice, backend, plans, recovery, review, safety, workdir
 from tfgen.deploy import migration as migration_
 from tfgen.deploy.progress import Event, Reporter
+from tfgen.emulator import background
 from tfgen.emulator.server import running_emulator
 from tfgen.errors import UsageError
 from tfgen.spec.loading import LoadedSpec, load_spec
@@ -61,6 +62,8 @@ class DeployOptions:
     """The spec's environment to deploy (``--env``); required when the spec has environments."""
     lock_timeout: str | None = None
     """How long to wait for the state lock (``--lock-timeout``, e.g. ``5m``); default: fail at once."""
+    notify: Callable[[str], None] = field(default=lambda line: None, compare=False)
+    """Told what tfgen does on its own (the emulator started, resources adopted, a password re-synced)."""
 
     @property
     def is_local(self) -> bool:
@@ -122,11 +125,14 @@ def _session(
     options: DeployOptions,
     reporters: ReporterFactory,
     confirm_migration: ConfirmMigration | None,
+    *,
+    persistent: bool = False,
+    recover: bool = True,
 ) -> Iterator[_Session]:
     spec = loaded.spec
     directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
     workdir.check_target(directory, "local" if options.is_local else "aws")
-    with emulator_endpoint(options) as endpoint:
+    with emulator_endpoint(options, persistent=persistent) as endpoint:
         settings = _settings(options, endpoint)
         if endpoint is not None and backend.kind(spec, local=True) == "s3":
             backend.ensure_bucket(endpoint, spec)
@@ -151,7 +157,12 @@ def _session(
             reconfigure = before is not None
             _run_phase(reporters, "init", functools.partial(tf.init, reconfigure=reconfigure))
             workdir.mark_initialised(prepared)
-        yield _Session(loaded, prepared, tf, migration, endpoint)
+        session = _Session(loaded, prepared, tf, migration, endpoint)
+        if recover:  # after an interrupted apply here: import what it created that the state lacks
+            local_state = backend.kind(spec, local=endpoint is not None) == "local"
+            pull = functools.partial(recovery.read_local_state, prepared.directory) if local_state else tf.state_pull
+            recovery.recover(prepared.directory, spec, pull, endpoint, options.notify)
+        yield session
 
 
 def _settings(options: DeployOptions, endpoint: str | None) -> TerraformSettings:
@@ -169,11 +180,22 @@ def _with_version_cache(settings: TerraformSettings, directory: Path) -> Terrafo
 
 
 @contextmanager
-def emulator_endpoint(options: DeployOptions) -> Iterator[str | None]:
-    """The emulator's URL for ``--local`` (running while the context lasts), else None."""
+def emulator_endpoint(options: DeployOptions, *, persistent: bool = False) -> Iterator[str | None]:
+    """The emulator's URL for ``--local`` (running while the context lasts), else None.
+
+    With ``persistent`` (apply: what it creates must outlive the command, for ``output`` and
+    ``destroy``), a missing background emulator is started (:func:`start_background`) and the user
+    told, instead of a throwaway one that stops with the command.
+    """
     if not options.is_local:
         yield None
         return
+    if persistent and options.endpoint is None and background.status(options.base_dir) is None:
+        info = background.start_background(options.base_dir)
+        options.notify(
+            f"started the background emulator at {info.url} (pid {info.pid}): what apply creates outlives "
+            "this command; `tfgen emulator stop` stops it"
+        )
     with running_emulator(options.base_dir, options.endpoint) as url:
         yield url
 
@@ -303,7 +325,9 @@ def _plan_and_apply(
 ) -> Outcome:
     check_lock_timeout(options.lock_timeout)
     loaded = load(spec_path, options.environment)
-    with _session(loaded, options, reporters, confirm_migration) as session:
+    with _session(
+        loaded, options, reporters, confirm_migration, persistent=not destroy, recover=not destroy
+    ) as session:
         directory = session.prepared.directory
         plan_file = directory / workdir.PLAN_FILE
         for attempt in range(_REPLANS + 1):
@@ -359,6 +383,7 @@ def apply_saved(
                 return Outcome(loaded, directory, planned, None)
         reporter = reporters("apply")
         reporter.expect([(change.address, change.action) for change in planned.resource_changes])
+        recovery.begin(directory)
         try:
             result = tf.apply(plan_path.absolute(), on_event=reporter.handle, lock_timeout=options.lock_timeout)
         except TerraformRunError as error:
@@ -367,6 +392,7 @@ def apply_saved(
             raise _explain(error, directory, loaded.spec) from None
         finally:
             reporter.close()
+        recovery.finish(directory)
         return Outcome(loaded, directory, planned, result)
 
 
@@ -399,10 +425,16 @@ def _apply(
 ) -> ApplyResult:
     reporter = reporters("destroy" if destroy else "apply")
     reporter.expect([(change.address, change.action) for change in planned.resource_changes])
+    directory = session.prepared.directory
+    if not destroy:
+        recovery.begin(directory)  # removed when the apply succeeds: found later, it means an interruption
     try:
-        return session.terraform.apply(plan_file, on_event=reporter.handle, lock_timeout=options.lock_timeout)
+        result = session.terraform.apply(plan_file, on_event=reporter.handle, lock_timeout=options.lock_timeout)
     finally:
         reporter.close()
+    if not destroy:
+        recovery.finish(directory)
+    return result
 
 
 class _Quiet:
@@ -435,5 +467,5 @@ def outputs(spec_path: Path, options: DeployOptions) -> dict[str, OutputValue]:
     if backend.kind(loaded.spec, local=options.is_local) == "local":
         return Terraform(directory, _with_version_cache(options.terraform, directory)).output()
     # a remote state: the backend (and, with --local, the emulator's address) must be current
-    with _session(loaded, options, lambda phase: _Quiet(), None) as session:
+    with _session(loaded, options, lambda phase: _Quiet(), None, recover=False) as session:
         return session.terraform.output()

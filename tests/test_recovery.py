@@ -1,0 +1,420 @@
+"""Recovery from an interrupted apply, ``tfgen rotate``, and ``--local`` keeping what apply creates.
+
+The fast tests hold :mod:`tfgen.deploy.recovery`'s rules to a fake AWS: only what the interrupted
+apply created (after it began, the module's tags, in this cluster) is adopted. The slow ones run
+``tfgen apply`` with real terraform against a background emulator whose clusters are real
+PostgreSQL servers, through a proxy that holds AWS's answer to CreateDBCluster (or
+CreateDBInstance), and stop it with SIGTERM there: AWS created the resource, terraform never
+recorded it. The next apply must adopt it instead of creating it twice, set the write-only
+password again on the cluster and in its secret (``doctor`` connects with the secret's
+password), and ``tfgen rotate`` must do the same on demand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import http.client
+import json
+import signal
+import subprocess
+import sys
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.test_deploy import (  # noqa: F401  (shared_dir, deploy_env: fixtures this module uses)
+    V2_SPEC,
+    aws,
+    deploy_env,
+    derive_spec,
+    shared_dir,
+)
+from tests.test_local_sql import NEEDS_BINARIES
+from tests.test_signals import Apply, wait_until
+from tfgen.deploy import imports, recovery
+from tfgen.emulator import background
+from tfgen.spec.loading import load_spec
+
+REGION = "us-east-1"
+NOW = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.UTC)
+
+
+# ----------------------------------------------------------------------------- fast: the rules
+
+
+def _spec(tmp_path: Path, **changes: object) -> object:
+    return load_spec(derive_spec(V2_SPEC, tmp_path, name="orders", **changes)).spec
+
+
+def _lookup(found: dict[str, recovery.Found]) -> recovery.Lookup:
+    return lambda candidate: found.get(candidate.id)
+
+
+def test_what_the_interrupted_apply_created_is_adopted(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, serverless={"min_capacity": 0.5, "max_capacity": 4, "instances": 2})
+    tags = {"purpose": "tfgen-demo"}
+    found = {
+        "orders": recovery.Found(NOW + datetime.timedelta(seconds=5), tags),
+        "orders-2": recovery.Found(NOW + datetime.timedelta(seconds=9), tags, "orders"),
+        "/aws/rds/cluster/orders/postgresql": recovery.Found(NOW + datetime.timedelta(seconds=1), tags),
+    }
+    in_state = {"module.cluster.aws_rds_cluster_instance.this[0]"}
+    blocks = recovery.adopt(spec, in_state, NOW, _lookup(found))  # type: ignore[arg-type]
+    assert [(b.address, b.id) for b in blocks] == [
+        (recovery.CLUSTER_ADDRESS, "orders"),
+        ("module.cluster.aws_cloudwatch_log_group.postgresql", "/aws/rds/cluster/orders/postgresql"),
+        ("module.cluster.aws_rds_cluster_instance.this[1]", "orders-2"),
+    ]
+    adoption = recovery.Adoption(tuple(blocks), 2)
+    assert adoption.describe()[0].startswith("adopting 3 resource(s) left by an interrupted apply: ")
+    assert "master_password_version 2" in adoption.describe()[1]
+
+
+@pytest.mark.parametrize(
+    ("found", "reason"),
+    [
+        (recovery.Found(NOW - datetime.timedelta(hours=1), {"purpose": "tfgen-demo"}), "before the interrupted apply"),
+        (recovery.Found(None, {"purpose": "tfgen-demo"}), "at an unknown time"),
+        (recovery.Found(NOW, {"purpose": "billing"}), "its tags differ from the ones the module sets (purpose)"),
+    ],
+)
+def test_a_cluster_that_is_not_tfgens_is_refused(tmp_path: Path, found: recovery.Found, reason: str) -> None:
+    spec = _spec(tmp_path)
+    with pytest.raises(recovery.ForeignResourceError) as caught:
+        recovery.adopt(spec, set(), NOW, _lookup({"orders": found}))  # type: ignore[arg-type]
+    assert "cluster orders exists at AWS but not in this working directory's state" in str(caught.value)
+    assert reason in str(caught.value)
+
+
+def test_an_instance_of_another_cluster_is_refused(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    found = {"orders-1": recovery.Found(NOW, {"purpose": "tfgen-demo"}, "billing")}
+    with pytest.raises(recovery.ForeignResourceError) as caught:
+        recovery.adopt(spec, {recovery.CLUSTER_ADDRESS}, NOW, _lookup(found))  # type: ignore[arg-type]
+    assert "it belongs to cluster billing, not orders" in str(caught.value)
+
+
+def test_the_mark_of_an_apply_and_the_password_version(tmp_path: Path) -> None:
+    assert recovery.interrupted_since(tmp_path) is None
+    recovery.begin(tmp_path)
+    first = recovery.interrupted_since(tmp_path)
+    assert first is not None
+    recovery.begin(tmp_path)  # an apply interrupted twice: the earliest start counts
+    assert recovery.interrupted_since(tmp_path) == first
+    imports.write(tmp_path, [imports.ImportBlock(recovery.CLUSTER_ADDRESS, "orders")])
+    recovery.finish(tmp_path)
+    assert recovery.interrupted_since(tmp_path) is None and imports.read(tmp_path) == []
+
+    assert recovery.password_version(tmp_path) == 1
+    assert recovery.bump_password_version(tmp_path) == 2
+    path = tmp_path / recovery.VERSION_FILE
+    assert json.loads(path.read_text()) == {"master_password_version": 2}
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_new_working_directory_takes_the_password_version_from_the_state(tmp_path: Path) -> None:
+    spec = _spec(tmp_path / "specs")
+    state = {
+        "resources": [
+            {
+                "mode": "managed",
+                "module": "module.cluster",
+                "type": "aws_rds_cluster",
+                "name": "this",
+                "instances": [{"attributes": {"master_password_wo_version": 3}}],
+            }
+        ]
+    }
+    pulls: list[int] = []
+
+    def pull() -> str:
+        pulls.append(1)
+        return json.dumps(state)
+
+    recovery.recover(tmp_path, spec, pull, None, print)  # type: ignore[arg-type]
+    assert recovery.password_version(tmp_path) == 3
+    recovery.recover(tmp_path, spec, pull, None, print)  # type: ignore[arg-type]
+    assert len(pulls) == 1  # the working directory knows it now
+    assert recovery.version_in_state("") is None
+
+
+def test_state_addresses() -> None:
+    state = {
+        "resources": [
+            {
+                "mode": "managed",
+                "module": "module.cluster",
+                "type": "aws_rds_cluster",
+                "name": "this",
+                "instances": [{}],
+            },
+            {
+                "mode": "managed",
+                "module": "module.cluster",
+                "type": "aws_rds_cluster_instance",
+                "name": "this",
+                "instances": [{"index_key": 0}, {"index_key": 1}],
+            },
+            {"mode": "data", "module": "module.cluster", "type": "aws_region", "name": "current", "instances": [{}]},
+        ]
+    }
+    assert recovery.state_addresses(json.dumps(state)) == {
+        recovery.CLUSTER_ADDRESS,
+        "module.cluster.aws_rds_cluster_instance.this[0]",
+        "module.cluster.aws_rds_cluster_instance.this[1]",
+    }
+    assert recovery.state_addresses("") == set()
+
+
+def test_rotate_refuses_what_it_cannot_rotate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tfgen.cli.main import main
+
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="orders")
+    assert main(["rotate", str(spec), "--workdir", str(tmp_path / "none"), "--auto-approve"]) == 2
+    assert "nothing was deployed from" in capsys.readouterr().err
+    directory = tmp_path / "work"
+    directory.mkdir()
+    (directory / "main.tf").write_text("# deployed\n", encoding="utf-8")
+    random = derive_spec(V2_SPEC, tmp_path / "specs", name="orders", master_password={"source": "random"})
+    assert main(["rotate", str(random), "--workdir", str(directory), "--auto-approve"]) == 2
+    assert "master_password.source random keeps the password in the Terraform state" in capsys.readouterr().err
+    assert not (directory / recovery.VERSION_FILE).exists()
+
+
+# ----------------------------------------------------------------------------- slow: real terraform, real signals
+
+
+@pytest.fixture(scope="module")
+def db_endpoint(shared_dir: Path) -> Iterator[str]:  # noqa: F811  (the fixture of tests.test_deploy)
+    """A background emulator whose clusters are real PostgreSQL servers (CreateDBCluster takes seconds)."""
+    base = shared_dir / "recovery-emulator"
+    info = background.start_background(base)
+    try:
+        yield info.url
+    finally:
+        background.stop_background(base)
+
+
+def on_the_emulator(test: Callable[..., None]) -> Callable[..., None]:
+    """A test that runs tfgen with real terraform on an emulator whose clusters are PostgreSQL servers."""
+    for mark in (pytest.mark.usefixtures("deploy_env", "mirror_env"), pytest.mark.terraform, pytest.mark.postgres):
+        test = mark(test)
+    return NEEDS_BINARIES(pytest.mark.emulator(test))
+
+
+@pytest.fixture
+def mirror_env(plugin_mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tfgen, run as a program, installs the providers from the offline mirror."""
+
+
+def run(*argv: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m tfgen`` as the user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "tfgen", *map(str, argv)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return done
+
+
+class HoldingProxy:
+    """A proxy to the emulator that passes ``action`` on but keeps its answer: AWS did it, terraform never hears.
+
+    The moment between CreateDBCluster (or CreateDBInstance) and the state write, held open for
+    as long as the test needs to interrupt the apply there.
+    """
+
+    def __init__(self, upstream: str, action: str) -> None:
+        self.upstream = urllib.parse.urlsplit(upstream)
+        self.action = f"Action={action}&".encode()
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                upstream = http.client.HTTPConnection(proxy.upstream.netloc, timeout=600)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                upstream.request(self.command, self.path, body, headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                if proxy.action in body + b"&":
+                    proxy.held.set()
+                    proxy.release.wait(900)  # never answered: the client gives up first
+                    return
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                with contextlib.suppress(OSError):  # the client went away (the apply was stopped)
+                    self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet."""
+
+        return Handler
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def interrupt_when_held(spec: Path, url: str, directory: Path, action: str) -> tuple[str, ...]:
+    """``tfgen apply`` through a :class:`HoldingProxy`, SIGTERM once AWS did ``action``; the next commands' options."""
+    proxy = HoldingProxy(url, action)
+    job = Apply(spec, proxy.url, directory, umask=0o022)
+    try:
+        job.wait_for(": create started")
+        wait_until(proxy.held.is_set, 600, f"{action} never came")
+        job.proc.send_signal(signal.SIGTERM)
+        assert job.finish() == 143, job.stderr
+        assert "terraform apply interrupted by SIGTERM" in job.stderr
+    finally:
+        job.cleanup()
+        proxy.close()
+    return ("--endpoint", url, "--workdir", str(directory))
+
+
+def connection_passes(spec: Path, *local: str) -> None:
+    """``tfgen doctor`` connects to the database with the password it reads from the secret."""
+    done = run("doctor", spec, "--json", *local)
+    checks = {check["name"]: check for check in json.loads(done.stdout)["checks"]}
+    assert checks["connection"]["status"] == "PASS", (checks["connection"], done.stderr)
+
+
+def clusters_named(url: str, name: str) -> list[str]:
+    found = aws(url, REGION, "rds").describe_db_clusters()["DBClusters"]
+    return [c["DBClusterIdentifier"] for c in found if c["DBClusterIdentifier"] == name]
+
+
+@on_the_emulator
+def test_a_cluster_left_by_an_interrupted_apply_is_adopted_its_password_set_again_then_rotated(
+    tmp_path: Path, db_endpoint: str
+) -> None:
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="adopt-cluster")
+    directory = tmp_path / "work"
+    local = interrupt_when_held(spec, db_endpoint, directory, "CreateDBCluster")
+    rds = aws(db_endpoint, REGION, "rds")
+    assert clusters_named(db_endpoint, "adopt-cluster") == ["adopt-cluster"]
+    state = recovery.state_addresses((directory / "terraform.tfstate").read_text(encoding="utf-8"))
+    assert recovery.CLUSTER_ADDRESS not in state
+
+    again = ok(run("apply", spec, "--auto-approve", *local))
+    assert "adopting 1 resource(s) left by an interrupted apply: module.cluster.aws_rds_cluster.this" in again.stderr
+    assert "master_password_version 2" in again.stderr
+    assert "apply complete: " in again.stdout
+    assert clusters_named(db_endpoint, "adopt-cluster") == ["adopt-cluster"]
+    assert not (directory / imports.IMPORTS_FILE).exists() and not (directory / recovery.MARKER).exists()
+    plan = ok(run("plan", spec, *local))
+    assert "no changes; the infrastructure matches the spec" in plan.stdout
+    connection_passes(spec, *local)  # the secret and the cluster agree
+
+    rotated = ok(run("rotate", spec, "--auto-approve", *local))
+    assert "master_password_version 2 → 3" in rotated.stderr
+    assert "master password rotated (master_password_version 3)" in rotated.stdout
+    connection_passes(spec, *local)
+    assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
+    ok(run("destroy", spec, "--auto-approve", *local))
+    assert rds.describe_db_clusters()["DBClusters"] == [] or not clusters_named(db_endpoint, "adopt-cluster")
+
+
+@on_the_emulator
+def test_an_instance_left_by_an_interrupted_apply_is_adopted_then_its_managed_secret_rotated(
+    tmp_path: Path, db_endpoint: str
+) -> None:
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="adopt-instance", master_password={"source": "rds_managed"})
+    directory = tmp_path / "work"
+    rds = aws(db_endpoint, REGION, "rds")
+
+    def instance_exists() -> bool:
+        return any(i["DBInstanceIdentifier"] == "adopt-instance-1" for i in rds.describe_db_instances()["DBInstances"])
+
+    local = interrupt_when_held(spec, db_endpoint, directory, "CreateDBInstance")
+    assert instance_exists()
+    state = recovery.state_addresses((directory / "terraform.tfstate").read_text(encoding="utf-8"))
+    assert recovery.CLUSTER_ADDRESS in state and "module.cluster.aws_rds_cluster_instance.this[0]" not in state
+    again = ok(run("apply", spec, "--auto-approve", *local))
+    assert (
+        "adopting 1 resource(s) left by an interrupted apply: module.cluster.aws_rds_cluster_instance.this[0]"
+        in again.stderr
+    )
+    assert "master_password_version" not in again.stderr  # rds_managed: RDS owns the password
+    assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
+
+    rotated = ok(run("rotate", spec, *local))  # rds_managed: RDS rotates its secret; no apply, nothing to approve
+    assert "rotation of arn:aws:secretsmanager:" in rotated.stdout
+    connection_passes(spec, *local)
+    ok(run("destroy", spec, "--auto-approve", *local))
+
+
+@on_the_emulator
+def test_a_cluster_tfgen_did_not_create_is_never_adopted(tmp_path: Path, db_endpoint: str) -> None:
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="not-ours", master_password={"source": "rds_managed"})
+    aws(db_endpoint, REGION, "rds").create_db_cluster(
+        DBClusterIdentifier="not-ours",
+        Engine="aurora-postgresql",
+        MasterUsername="someone",
+        MasterUserPassword="x" * 12,
+    )
+    directory = tmp_path / "work"
+    directory.mkdir()
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)  # the cluster predates the apply
+    (directory / recovery.MARKER).write_text(json.dumps({"started": later.isoformat()}))
+    local = ("--endpoint", db_endpoint, "--workdir", directory)
+    refused = run("apply", spec, "--auto-approve", *local)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "error: cluster not-ours exists at AWS but not in this working directory's state" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (directory / imports.IMPORTS_FILE).exists()
+    assert (
+        not (directory / "terraform.tfstate").exists()
+        or "not-ours" not in (directory / "terraform.tfstate").read_text()
+    )
+    aws(db_endpoint, REGION, "rds").delete_db_cluster(DBClusterIdentifier="not-ours", SkipFinalSnapshot=True)
+
+
+@on_the_emulator
+def test_local_apply_starts_the_background_emulator_that_output_and_destroy_then_use(tmp_path: Path) -> None:
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="autostart", master_password={"source": "rds_managed"})
+    base = tmp_path / "project"
+    base.mkdir()
+    assert background.status(base) is None
+    try:
+        applied = ok(run("apply", spec, "--auto-approve", "--local", cwd=base))
+        info = background.status(base)
+        assert info is not None
+        assert f"note: started the background emulator at {info.url}" in applied.stderr
+        outputs = json.loads(ok(run("output", spec, "--local", "--json", cwd=base)).stdout)
+        assert outputs["cluster_identifier"] == "autostart"
+        assert "started the background emulator" not in ok(run("plan", spec, "--local", cwd=base)).stderr
+        ok(run("destroy", spec, "--auto-approve", "--local", cwd=base))
+        assert aws(info.url, REGION, "rds").describe_db_clusters()["DBClusters"] == []
+    finally:
+        background.stop_background(base)

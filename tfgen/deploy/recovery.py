@@ -1,0 +1,381 @@
+"""After an interrupted apply: adopt what it created but the state lacks; the write-only password's version.
+
+An apply interrupted at the wrong moment (SIGTERM or kill -9 between CreateDBCluster and the
+state write, or between CreateDBInstance and the state write) leaves a resource at AWS that the
+state does not record: the next apply would create it again and AWS would refuse
+(``DBClusterAlreadyExistsFault``). So every apply leaves a mark in its working directory
+(:data:`MARKER`, the time it began) before terraform starts, removed when the apply succeeds. A
+mark found by the next command means an apply was interrupted: for each resource whose
+identifier the module derives from the spec alone (the cluster, its instances) and that the
+state lacks, AWS is asked; one that exists is adopted with a terraform ``import`` block
+(:mod:`tfgen.deploy.imports`), but only if it is tfgen's: created after the interrupted apply
+began, in this cluster, with every tag the module sets. Anything else with that identifier is
+refused (:class:`ForeignResourceError`): tfgen never takes over what it did not create.
+
+The write-only master password (``master_password.source: write_only``) is written to the
+cluster and to its secret only when ``master_password_version`` changes. The version lives in
+the working directory (:data:`VERSION_FILE`, a ``*.auto.tfvars.json`` terraform reads by itself;
+the root ``main.tf`` passes it to the module): ``tfgen rotate`` increases it, and so does the
+adoption of a cluster, so that the cluster (created with the interrupted run's password, which
+no secret holds) and the secret get this run's password in one apply.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tfgen.deploy import backend, imports
+from tfgen.errors import TfgenError
+from tfgen.spec.model import Spec
+
+MARKER = ".tfgen-apply.json"
+"""Written before terraform applies, removed when the apply succeeds: found later, an apply was interrupted."""
+VERSION_FILE = "tfgen_password.auto.tfvars.json"
+"""``{"master_password_version": N}``: the write-only password's version (absent: 1)."""
+VERSION_VARIABLE = "master_password_version"
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+"""How much AWS's clock may lag this machine's when a creation time is compared with the mark's."""
+
+CLUSTER_ADDRESS = "module.cluster.aws_rds_cluster.this"
+
+
+class RecoveryError(TfgenError):
+    """Raised when AWS cannot be asked what an interrupted apply left."""
+
+
+class ForeignResourceError(RecoveryError):
+    """Raised when a resource the spec would create exists but is not tfgen's to adopt.
+
+    Its identifier is the spec's, but the state lacks it and it was not created by the
+    interrupted apply (created earlier, in another cluster, or with other tags).
+    """
+
+
+@dataclass(frozen=True)
+class Found:
+    """A resource that exists at AWS, as far as adopting it goes."""
+
+    created: datetime.datetime | None
+    tags: Mapping[str, str]
+    cluster: str | None = None
+    """For an instance: the cluster it belongs to."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A resource the module names from the spec alone: its address and the identifier AWS knows it by."""
+
+    address: str
+    id: str
+    kind: str
+    """``cluster``, ``instance`` or ``log_group``: which lookup finds it."""
+
+
+Lookup = Callable[[Candidate], Found | None]
+"""Asks AWS for a candidate: what it found, or None when nothing has that identifier."""
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What the next apply imports, and whether the write-only password was re-synced."""
+
+    blocks: tuple[imports.ImportBlock, ...] = ()
+    password_version: int | None = None
+    """The new ``master_password_version`` when it was increased for an adopted cluster."""
+
+    def describe(self) -> list[str]:
+        """What to tell the user (nothing when nothing was adopted)."""
+        if not self.blocks:
+            return []
+        names = ", ".join(f"{b.address} ({b.id})" for b in self.blocks)
+        lines = [f"adopting {len(self.blocks)} resource(s) left by an interrupted apply: {names}"]
+        if self.password_version is not None:
+            lines.append(
+                f"the write-only master password is set again (master_password_version {self.password_version}): "
+                "the adopted cluster and its secret get the same new password in this apply"
+            )
+        return lines
+
+
+# ----------------------------------------------------------------------------- the mark of an apply
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def interrupted_since(directory: Path) -> datetime.datetime | None:
+    """When the interrupted apply (the earliest of several) began; None if no apply was interrupted here."""
+    started = _read_json(directory / MARKER).get("started")
+    if not isinstance(started, str):
+        return None
+    try:
+        return datetime.datetime.fromisoformat(started)
+    except ValueError:
+        return None
+
+
+def begin(directory: Path) -> None:
+    """Mark the working directory before terraform applies (an earlier interrupted apply's mark is kept)."""
+    if interrupted_since(directory) is None:
+        _write_json(directory / MARKER, {"started": _now().isoformat()})
+
+
+def finish(directory: Path) -> None:
+    """The apply succeeded: remove the mark and the import blocks it needed (they are in the state now)."""
+    (directory / MARKER).unlink(missing_ok=True)
+    imports.clear(directory)
+
+
+# ----------------------------------------------------------------------------- the password's version
+
+
+def password_version(directory: Path) -> int:
+    """The write-only password's current version in this working directory (1 before any rotation)."""
+    value = _read_json(directory / VERSION_FILE).get(VERSION_VARIABLE)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+
+
+def set_password_version(directory: Path, version: int) -> None:
+    """Record the version the next plan passes to the module (mode 0600)."""
+    _write_json(directory / VERSION_FILE, {VERSION_VARIABLE: version})
+
+
+def read_local_state(directory: Path) -> str:
+    """The state of the local backend in ``directory`` (what ``terraform state pull`` prints, without terraform)."""
+    try:
+        return (directory / "terraform.tfstate").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def version_in_state(state: str) -> int | None:
+    """The cluster's ``master_password_wo_version`` as the state (``terraform state pull``) records it."""
+    try:
+        data = json.loads(state) if state.strip() else {}
+    except ValueError:
+        return None
+    for resource in data.get("resources") or []:
+        address = ".".join(p for p in (resource.get("module"), resource.get("type"), resource.get("name")) if p)
+        if address == CLUSTER_ADDRESS and resource.get("mode") == "managed":
+            for instance in resource.get("instances") or []:
+                value = (instance.get("attributes") or {}).get("master_password_wo_version")
+                if isinstance(value, int) and value > 0:
+                    return value
+    return None
+
+
+def bump_password_version(directory: Path) -> int:
+    """Increase the version (a new password at the next apply) and return it."""
+    version = password_version(directory) + 1
+    set_password_version(directory, version)
+    return version
+
+
+# ----------------------------------------------------------------------------- adoption
+
+
+def candidates(spec: Spec) -> list[Candidate]:
+    """The resources whose identifiers the module derives from the spec alone and AWS dates: cluster, instances, log group.
+
+    The security group and the subnet group have fixed names too, but AWS records no creation
+    time for them, so nothing shows they are this apply's: they are not adopted.
+    """
+    found = [Candidate(CLUSTER_ADDRESS, spec.name, "cluster")]
+    if spec.log_group_managed:
+        found.append(Candidate("module.cluster.aws_cloudwatch_log_group.postgresql", spec.log_group_name, "log_group"))
+    if spec.is_v2:
+        count = getattr(spec.serverless, "instances", 1)
+        found += [
+            Candidate(f"module.cluster.aws_rds_cluster_instance.this[{i}]", f"{spec.name}-{i + 1}", "instance")
+            for i in range(count)
+        ]
+    return found
+
+
+def state_addresses(state: str) -> set[str]:
+    """Every resource instance address of a state (``terraform state pull``'s JSON)."""
+    try:
+        data = json.loads(state) if state.strip() else {}
+    except ValueError:
+        return set()
+    found: set[str] = set()
+    for resource in data.get("resources") or []:
+        if resource.get("mode") != "managed":
+            continue
+        base = ".".join(p for p in (resource.get("module"), resource.get("type"), resource.get("name")) if p)
+        for instance in resource.get("instances") or [{}]:
+            key = instance.get("index_key")
+            if key is None:
+                found.add(base)
+            elif isinstance(key, int):
+                found.add(f"{base}[{key}]")
+            else:
+                found.add(f"{base}[{json.dumps(key)}]")
+    return found
+
+
+def adopt(spec: Spec, in_state: Iterable[str], since: datetime.datetime, lookup: Lookup) -> list[imports.ImportBlock]:
+    """Import blocks for the spec's resources that the state lacks and the interrupted apply created.
+
+    Raises:
+        ForeignResourceError: If such a resource exists but is not tfgen's (see the module's docstring).
+    """
+    present = set(in_state)
+    blocks = []
+    for candidate in candidates(spec):
+        if candidate.address in present:
+            continue
+        found = lookup(candidate)
+        if found is None:
+            continue
+        _check_ours(spec, candidate, found, since)
+        reason = f"created by the apply interrupted at {since:%Y-%m-%d %H:%M:%S} UTC, not in the state"
+        blocks.append(imports.ImportBlock(candidate.address, candidate.id, reason))
+    return blocks
+
+
+def _check_ours(spec: Spec, candidate: Candidate, found: Found, since: datetime.datetime) -> None:
+    what = f"{candidate.kind} {candidate.id}"
+    problems = []
+    if found.created is None or found.created < since - CLOCK_SKEW:
+        when = "at an unknown time" if found.created is None else f"at {found.created:%Y-%m-%d %H:%M:%S} UTC"
+        problems.append(f"it was created {when}, before the interrupted apply began ({since:%Y-%m-%d %H:%M:%S} UTC)")
+    if candidate.kind == "instance" and found.cluster != spec.name:
+        problems.append(f"it belongs to cluster {found.cluster}, not {spec.name}")
+    differing = sorted(key for key, value in spec.tags.items() if found.tags.get(key) != value)
+    if differing:
+        problems.append(f"its tags differ from the ones the module sets ({', '.join(differing)})")
+    if problems:
+        raise ForeignResourceError(
+            f"{what} exists at AWS but not in this working directory's state, and it is not tfgen's to adopt: "
+            + "; ".join(problems),
+            hint=f"tfgen adopts only what an interrupted apply created; if {candidate.id} is yours, delete or "
+            "rename it, or give the spec another name",
+        )
+
+
+def client_options(region: str, endpoint: str | None) -> dict[str, Any]:
+    """boto3 client arguments: the region, and for the emulator its URL and dummy credentials."""
+    options: dict[str, Any] = {"region_name": region}
+    if endpoint is not None:  # the emulator accepts any credentials; never send the user's to it
+        options.update(endpoint_url=endpoint, **backend.boto_credentials())
+    return options
+
+
+def aws_lookup(region: str, endpoint: str | None) -> Lookup:
+    """A :data:`Lookup` through boto3 (the emulator's dummy credentials with ``endpoint``, else boto3's chain).
+
+    Raises:
+        RecoveryError: From the lookup it returns, if AWS cannot be asked.
+    """
+    import boto3  # heavy: only a working directory with an interrupted apply needs it
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    options = client_options(region, endpoint)
+    session = boto3.session.Session()
+    rds = session.client("rds", **options)
+    logs = session.client("logs", **options)
+
+    def lookup(candidate: Candidate) -> Found | None:
+        try:
+            if candidate.kind == "log_group":
+                return _log_group(logs, candidate.id)
+            if candidate.kind == "cluster":
+                items = rds.describe_db_clusters(DBClusterIdentifier=candidate.id)["DBClusters"]
+                return _found(items, "ClusterCreateTime") if items else None
+            items = rds.describe_db_instances(DBInstanceIdentifier=candidate.id)["DBInstances"]
+            return _found(items, "InstanceCreateTime") if items else None
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("DBClusterNotFoundFault", "DBInstanceNotFound"):
+                return None
+            raise RecoveryError(
+                f"cannot look up {candidate.kind} {candidate.id} after an interrupted apply: {exc}"
+            ) from None
+        except BotoCoreError as exc:
+            raise RecoveryError(
+                f"cannot look up {candidate.kind} {candidate.id} after an interrupted apply: {exc}"
+            ) from None
+
+    return lookup
+
+
+def _log_group(logs: Any, name: str) -> Found | None:
+    groups = logs.describe_log_groups(logGroupNamePrefix=name).get("logGroups") or []
+    group = next((g for g in groups if g.get("logGroupName") == name), None)
+    if group is None:
+        return None
+    millis = group.get("creationTime")
+    created = datetime.datetime.fromtimestamp(millis / 1000, datetime.UTC) if isinstance(millis, int) else None
+    tags = logs.list_tags_log_group(logGroupName=name).get("tags") or {}
+    return Found(created, tags)
+
+
+def _found(items: list[dict[str, Any]], created: str) -> Found:
+    item = items[0]
+    when = item.get(created)
+    if isinstance(when, datetime.datetime) and when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    tags = {t["Key"]: t.get("Value", "") for t in item.get("TagList") or []}
+    return Found(when if isinstance(when, datetime.datetime) else None, tags, item.get("DBClusterIdentifier"))
+
+
+def recover(
+    directory: Path, spec: Spec, pull_state: Callable[[], str], endpoint: str | None, notify: Callable[[str], None]
+) -> Adoption:
+    """After an interrupted apply in ``directory``: write import blocks for what it left, and say so.
+
+    An adopted cluster with a write-only password gets a new one (its version increased), which
+    the next apply writes to the cluster and to its secret alike. Nothing else happens unless an
+    apply was interrupted here, but for a write-only password whose version this directory does
+    not record yet (a new working directory of a deployed cluster): it is taken from the state.
+
+    Raises:
+        ForeignResourceError: If a resource with the spec's identifier exists but is not tfgen's.
+        RecoveryError: If AWS cannot be asked.
+        TerraformRunError: If the state cannot be read.
+    """
+    write_only = spec.master_password.source == "write_only"
+    since = interrupted_since(directory)
+    if write_only and not (directory / VERSION_FILE).exists():
+        # a new working directory of a deployed cluster (a remote state, a fresh CI checkout): the
+        # state's version is the current one, or the next plan would set a new password
+        pull_state = functools.cache(pull_state)
+        set_password_version(directory, version_in_state(pull_state()) or 1)
+    if since is None:
+        return Adoption()
+    blocks = adopt(spec, state_addresses(pull_state()), since, aws_lookup(spec.region, endpoint))
+    if not blocks:
+        return Adoption()
+    adopted = {block.address for block in blocks}
+    imports.write(directory, [*blocks, *(b for b in imports.read(directory) if b.address not in adopted)])
+    version = None
+    if write_only and CLUSTER_ADDRESS in adopted:
+        version = bump_password_version(directory)
+    adoption = Adoption(tuple(blocks), version)
+    for line in adoption.describe():
+        notify(line)
+    return adoption
