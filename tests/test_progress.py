@@ -6,6 +6,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from tfgen.deploy import layout, progress
 
 RESOURCE = {"addr": "module.cluster.aws_rds_cluster.this"}
@@ -99,7 +101,7 @@ class FakeClock:
 
 
 def recorded(name: str) -> list[progress.Event]:
-    """Events of a real ``tfgen destroy --json`` of examples/local.yaml on the emulator (terraform 1.11.4)."""
+    """Events of a real ``tfgen apply --json`` / ``destroy --json`` of examples/local.yaml on the emulator, by phase."""
     lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
@@ -135,12 +137,12 @@ def test_the_status_line_names_the_phase_before_terraforms_first_event() -> None
             seen.append(screen(reporter)[-1])
     reporter.close()
     seen.append(screen(reporter)[-1])
-    assert seen[0] == "tfgen plan: starting terraform · 0s"
-    assert seen[1] == "tfgen plan: loading providers · 0s"  # the version event: the providers start (seconds)
-    assert any(line.startswith("tfgen plan: refreshing 1 resource(s), 0 done") for line in seen)
-    assert any(line.startswith("tfgen plan: refreshing 20 resource(s), 20 done") for line in seen)
-    assert any(line.startswith("tfgen plan: planning: 20 change(s) so far") for line in seen)
-    assert seen[-1] == "tfgen plan: Plan: 0 to add, 0 to change, 20 to destroy. (0s)"
+    assert seen[0] == "tfgen plan · 0s · starting terraform"
+    assert seen[1] == "tfgen plan · 0s · loading providers"  # the version event: the providers start (seconds)
+    assert "tfgen plan · 0s · refreshing 1 resource(s), 0 done" in seen
+    assert "tfgen plan · 0s · refreshing 20 resource(s), 20 done" in seen
+    assert "tfgen plan · 0s · planning: 20 change(s) so far" in seen
+    assert seen[-1] == "tfgen plan · 0s · Plan: 0 to add, 0 to change, 20 to destroy. Reading the plan…"
 
 
 def test_elapsed_times_tick_every_second_between_terraforms_events() -> None:
@@ -157,7 +159,7 @@ def test_elapsed_times_tick_every_second_between_terraforms_events() -> None:
         row = next(line for line in screen(reporter) if line.startswith("rds_cluster.this "))
         shown.append(row.split()[-1])
         status = screen(reporter)[-1]
-        assert status.endswith(f"· {progress.clock_time(second)}"), status
+        assert f" tfgen apply · {progress.clock_time(second)} · " in status, status
         clock.now += 1
     assert shown == [f"{s}s" for s in range(25)]
 
@@ -168,11 +170,12 @@ def test_time_reads_as_minutes_past_a_minute() -> None:
     ]  # fmt: skip
 
 
-def test_a_recorded_destroy_fits_80x24_and_keeps_resources_apart() -> None:
-    plan, apply = recorded("destroy-plan.jsonl"), recorded("destroy-apply.jsonl")
+@pytest.mark.parametrize("phase", ["apply", "destroy"])
+def test_a_recorded_apply_fits_80x24_and_keeps_resources_apart(phase: str) -> None:
+    plan, apply = recorded(f"{phase}-plan.jsonl"), recorded(f"{phase}-apply.jsonl")
     changes = planned(plan)
     clock = FakeClock()
-    reporter = live("destroy", clock)
+    reporter = live(phase, clock)
     reporter.expect(changes)
     frames = [screen(reporter)]
     for event in apply:
@@ -184,7 +187,7 @@ def test_a_recorded_destroy_fits_80x24_and_keeps_resources_apart() -> None:
     for frame in frames:
         assert len(frame) < HEIGHT, "\n".join(frame)
         assert all(len(line) <= WIDTH for line in frame), "\n".join(frame)
-        assert frame[-1].lstrip("━╸╺ ").startswith("tfgen destroy: "), "\n".join(frame)  # the progress line
+        assert frame[-1].lstrip("━╸╺ ").startswith(f"tfgen {phase} · "), "\n".join(frame)  # the progress line
         names = [line.split("  ")[0] for line in frame[1:-1]]
         assert len(set(names)) == len(names) == len(changes), "\n".join(frame)
     last = frames[-1]
@@ -192,6 +195,25 @@ def test_a_recorded_destroy_fits_80x24_and_keeps_resources_apart() -> None:
         assert any(key in line for line in last), key
     assert last[0].startswith("resource")
     assert "module.cluster" not in "\n".join(last[1:])  # shared by most rows: said once, not on each
+    assert last[-1].endswith(f"tfgen {phase} · {'37s' if phase == 'apply' else '36s'} · 20/20 resources done")
+
+
+def test_init_says_what_it_does() -> None:
+    clock = FakeClock()
+    reporter = live("init", clock)
+    seen = [screen(reporter)[0]]
+    for event in recorded("apply-init.jsonl"):
+        reporter.handle(event)
+        seen.append(screen(reporter)[0])
+    assert list(dict.fromkeys(seen)) == [
+        "tfgen init · 0s · starting terraform",
+        "tfgen init · 0s · loading providers",
+        "tfgen init · 0s · Initializing the backend",
+        "tfgen init · 0s · Initializing modules",
+        "tfgen init · 0s · Initializing provider plugins",
+        "tfgen init · 0s · Terraform has created a lock file .terraform.lock.hcl to reco…",  # 80 columns
+        "tfgen init · 0s · Terraform has been successfully initialized!",
+    ]
 
 
 def test_a_long_apply_folds_finished_rows_and_keeps_the_progress_line() -> None:
@@ -208,9 +230,9 @@ def test_a_long_apply_folds_finished_rows_and_keeps_the_progress_line() -> None:
     assert len(frame) < HEIGHT
     assert all(len(line) <= WIDTH for line in frame)
     assert frame[1].startswith("… 30 done")
-    assert sum(" running " in line for line in frame[1:-1]) == 3
+    assert sum(" creating " in line for line in frame[1:-1]) == 3
     assert sum(" pending" in line for line in frame[1:-1]) == 7
-    assert frame[-1].lstrip("━╸╺ ").startswith("tfgen apply: applying: 30/40 done, 3 running")
+    assert frame[-1].lstrip("━╸╺ ").startswith("tfgen apply · 0s · applying: 30/40 done, 3 running")
     assert 'custom["alarm_30"]' in "\n".join(frame)
 
 

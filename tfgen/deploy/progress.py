@@ -205,6 +205,7 @@ class LiveReporter:
         self.refreshed = 0
         self.planned = 0
         self.summary: str | None = None
+        self.changes = False
         self.finished_at: float | None = None
         self.live = Live(
             console=self.console,
@@ -214,7 +215,7 @@ class LiveReporter:
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self.live.start()
+        self.live.start(refresh=True)  # drawn now: before terraform starts
 
     def expect(self, changes: list[tuple[str, str]]) -> None:
         """Show every resource the apply will touch as pending."""
@@ -229,7 +230,8 @@ class LiveReporter:
         if kind == "version":
             self.activity = "loading providers"
         elif kind == "init_output":
-            self.activity = str(event.get("@message", "")).strip().rstrip(".") or self.activity
+            first = str(event.get("@message", "")).strip().splitlines()
+            self.activity = first[0].rstrip(".:") if first else self.activity
         elif kind == "refresh_start":
             self.refreshing += 1
         elif kind == "refresh_complete":
@@ -238,6 +240,7 @@ class LiveReporter:
             self.planned += 1
         elif kind == "change_summary":
             self.summary = str(event.get("@message", "")).strip() or None
+            self.changes = any(isinstance(n, int) and n > 0 for n in (event.get("changes") or {}).values())
         elif kind in ("apply_start", "apply_progress", "apply_complete", "apply_errored"):
             self._resource(kind, hook)
         elif kind == "diagnostic" and _is_warning(event):
@@ -269,17 +272,19 @@ class LiveReporter:
         return 0.0 if started is None else self.clock() - started
 
     def status(self) -> str:
-        """The status line's words: the phase, what terraform is doing, and for how long."""
+        """The status line's words: the phase, for how long (first: never cut), what terraform is doing."""
         now = self.finished_at if self.finished_at is not None else self.clock()
         took = clock_time(now - self.started)
         if self.finished_at is not None and self.rows:
             finished = sum(1 for row in self.rows.values() if row.done)
-            return f"{self.title}: {finished}/{len(self.rows)} resources done ({took})"
+            return f"{self.title} · {took} · {finished}/{len(self.rows)} resources done"
+        if self.finished_at is not None and self.phase == "plan" and self.changes:
+            return f"{self.title} · {took} · {self.summary or 'planned'} Reading the plan…"  # terraform show, next
         if self.finished_at is not None:
-            return f"{self.title}: {self.summary or 'done'} ({took})"
+            return f"{self.title} · {took} · {self.summary or 'done'}"
         if self.phase in ("apply", "destroy"):
-            return f"{self.title}: {self._apply_activity()} · {took}"
-        return f"{self.title}: {self._plan_activity()} · {took}"
+            return f"{self.title} · {took} · {self._apply_activity()}"
+        return f"{self.title} · {took} · {self._plan_activity()}"
 
     def _plan_activity(self) -> str:
         if self.planned:
@@ -328,8 +333,9 @@ class LiveReporter:
                 elapsed = row.elapsed if row.started is None else max(row.elapsed, now - row.started)
                 style = {"failed": "red", "running": "yellow"}.get(row.state, "green" if row.done else "dim")
                 shown = clock_time(elapsed) if row.started is not None or row.done else ""
+                state = ONGOING.get(row.action, row.state) if row.state == "running" else row.state
                 table.add_row(
-                    names[row.address], ACTION_VERBS.get(row.action, row.action), Text(row.state, style=style), shown
+                    names[row.address], ACTION_VERBS.get(row.action, row.action), Text(state, style=style), shown
                 )
             if fitted.running:
                 table.add_row(Text(f"… {fitted.running} more running", style="yellow"), "", "", "")
