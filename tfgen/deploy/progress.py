@@ -190,9 +190,13 @@ class LiveReporter:
         console: Any = None,
     ) -> None:
         # rich is imported only when a terminal display is needed (keeps start-up fast)
+        import threading
+
         from rich.console import Console
         from rich.live import Live
 
+        self._lock = threading.Lock()
+        """Held while the events change the rows and while a refresh (rich's own thread) reads them."""
         self.console = console if console is not None else Console(file=stream)
         self.title = title
         self.phase = phase
@@ -219,12 +223,18 @@ class LiveReporter:
 
     def expect(self, changes: list[tuple[str, str]]) -> None:
         """Show every resource the apply will touch as pending."""
-        for address, action in changes:
-            self.rows.setdefault(address, _Row(address, action))
+        with self._lock:
+            for address, action in changes:
+                self.rows.setdefault(address, _Row(address, action))
         self.live.refresh()
 
     def handle(self, event: Event) -> None:
         """Update the status line, or the row of the event's resource."""
+        with self._lock:
+            self._update(event)
+        self.live.refresh()
+
+    def _update(self, event: Event) -> None:
         kind = event.get("type")
         hook = event.get("hook") or {}
         if kind == "version":
@@ -245,7 +255,6 @@ class LiveReporter:
             self._resource(kind, hook)
         elif kind == "diagnostic" and _is_warning(event):
             self.diagnostics.append(diagnostic_text(event.get("diagnostic") or {}))
-        self.live.refresh()
 
     def _resource(self, kind: str, hook: dict[str, Any]) -> None:
         address = _address({"hook": hook})
@@ -302,6 +311,10 @@ class LiveReporter:
         return f"{verb}: {finished}/{len(self.rows)} done, {running} running"
 
     def _render(self) -> Any:
+        with self._lock:
+            return self._draw()
+
+    def _draw(self) -> Any:
         from rich.console import Group
         from rich.progress_bar import ProgressBar
         from rich.table import Table
@@ -354,7 +367,8 @@ class LiveReporter:
 
     def close(self) -> None:
         """Draw the final state (the phase's total time frozen) and stop refreshing."""
-        self.finished_at = self.clock()
+        with self._lock:
+            self.finished_at = self.clock()
         self.live.refresh()
         self.live.stop()
 
