@@ -180,6 +180,36 @@ def test_backup_through_the_cli(
     assert rows[1:] == [[str(n), f"note {n}"] for n in range(1, 2501)]
 
 
+def test_backup_with_every_setting_given_reads_no_terraform_outputs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def no_outputs(*args: object) -> None:
+        raise AssertionError("terraform output ran although nothing was missing")
+
+    given: list[ConnectionSettings] = []
+
+    def fake_backup(settings: ConnectionSettings, **kwargs: object) -> str:
+        given.append(settings)
+        return "done"
+
+    monkeypatch.setattr(runbook.deploy, "outputs", no_outputs)
+    monkeypatch.setattr(runbook.backups, "backup_table", fake_backup)
+    from tfgen.api import deploy_options
+
+    options = deploy_options({}, workdir=tmp_path / "work")
+    overrides = runbook.ConnectionOverrides(host="db.example", port=6432, user="ops", dbname="orders")
+    env = {"PGPASSWORD": "pw"}
+    result = runbook.backup(LOCAL, options, overrides, env, table="t", schema=None, query=None, out=tmp_path / "t.csv")
+    assert result == "done"  # type: ignore[comparison-overlap]
+    assert given[0].target == "ops@db.example:6432/orders"
+    monkeypatch.setattr(runbook.deploy, "outputs", lambda *args: {})  # a missing password: the outputs are read
+    called = []
+    monkeypatch.setattr(runbook, "_outputs", lambda *args: called.append(args) or {})
+    monkeypatch.setattr(runbook, "_password_lookup", lambda *args: lambda: None)
+    runbook.backup(LOCAL, options, overrides, {}, table="t", schema=None, query=None, out=tmp_path / "t.csv")
+    assert called
+
+
 def test_backup_needs_a_table_or_query(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert cli.main(["backup", str(LOCAL), "--out", str(tmp_path / "x.csv"), "--host", "127.0.0.1"]) == 2
     assert capsys.readouterr().err == "error: give --table or --query\n"

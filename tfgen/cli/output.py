@@ -27,15 +27,16 @@ _SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "read
 
 
 def reporters(json_lines: bool) -> deploy.ReporterFactory:
-    """Progress of each phase: JSON lines on stdout, else a live table for apply/destroy and plain lines for the rest."""
+    """Progress of each phase: JSON lines on stdout, else on a terminal a live display (a table for apply/destroy)."""
     from tfgen.deploy import progress
 
     def factory(phase: str) -> progress.Reporter:
         if json_lines:
             return progress.JsonReporter(sys.stdout)
         if phase in ("apply", "destroy"):
-            return progress.make_reporter(sys.stdout, json_lines=False, title=f"tfgen {phase}")
-        return progress.PlainReporter(sys.stderr)  # init and plan: summaries and diagnostics only
+            return progress.make_reporter(sys.stdout, json_lines=False, title=f"tfgen {phase}", phase=phase)
+        # init and plan: a status line on a terminal, else warnings only (the CLI prints summaries and errors)
+        return progress.make_reporter(sys.stderr, json_lines=False, title=f"tfgen {phase}", phase=phase)
 
     return factory
 

@@ -61,6 +61,22 @@ def _outputs(spec_path: Path, options: deploy.DeployOptions) -> dict[str, Any]:
         return {}  # nothing deployed through tfgen here: the options and environment must say where
 
 
+def _needs_outputs(overrides: ConnectionOverrides, env: Mapping[str, str]) -> bool:
+    """Whether the terraform outputs would add anything: not when every setting and the password are given.
+
+    Reading them runs ``terraform output`` (with a remote state, ``init`` first): seconds a
+    backup with ``--host``, ``--port``, ``--user``, ``--dbname`` and ``PGPASSWORD`` need not wait.
+    """
+    given = (
+        overrides.host or env.get("PGHOST"),
+        overrides.port or env.get("PGPORT"),
+        overrides.user or env.get("PGUSER"),
+        overrides.dbname or env.get("PGDATABASE"),
+        env.get("PGPASSWORD"),
+    )
+    return not all(given)
+
+
 def connection_settings(
     spec: Spec,
     outputs: Mapping[str, Any],
@@ -198,7 +214,7 @@ def backup(
     if table is not None and query is not None:
         raise UsageError("--table and --query exclude each other", hint="give one of them")
     spec = deploy.load(spec_path, options.environment).spec
-    outputs = _outputs(spec_path, options)
+    outputs = _outputs(spec_path, options) if _needs_outputs(overrides, env) else {}
     with deploy.emulator_endpoint(options) as endpoint:
 
         def password() -> str | None:  # boto3 costs a second to import: only when the password is not given
