@@ -16,6 +16,7 @@ GOLDENS: dict[str, Path] = {
     "minimal": GOLDEN_ROOT / "minimal",
     "shared-network": GOLDEN_ROOT / "shared-network",
     "shared-groups-only": GOLDEN_ROOT / "shared-groups-only",
+    "integrations": GOLDEN_ROOT / "integrations",
 }
 """Example name (examples/<name>.yaml) → directory holding its rendered module."""
 

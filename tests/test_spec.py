@@ -665,6 +665,49 @@ INVALID = [
         11,
         "serverless.instance_overrides: unknown field (only valid with serverless.version: v2)",
     ),
+    # IAM role associations
+    ("invalid-iam-role-feature-unknown.yaml", 9, "iam_roles[0].feature: must be 's3Import', 's3Export' or 'Lambda'"),
+    (
+        "invalid-iam-role-feature-duplicate.yaml",
+        11,
+        "iam_roles[1].feature: duplicate feature s3Import: AWS associates one role per feature",
+    ),
+    (
+        "invalid-iam-role-no-resources.yaml",
+        9,
+        "iam_roles[0]: s3Export needs buckets (the module makes a role that reaches only them) or role_arn (an existing role)",
+    ),
+    (
+        "invalid-iam-role-arn-and-buckets.yaml",
+        10,
+        "iam_roles[0].role_arn: give role_arn (an existing role) or buckets (the module makes the role), not both",
+    ),
+    ("invalid-iam-role-lambda-buckets.yaml", 10, "iam_roles[0].buckets: Lambda takes functions, not buckets"),
+    (
+        "invalid-iam-role-bucket-wildcard.yaml",
+        10,
+        "iam_roles[0].buckets[0]: 'landing/*': the key prefix may hold letters, digits and !_.'()/=+- only (no wildcards)",
+    ),
+    (
+        "invalid-iam-role-bucket-uppercase.yaml",
+        10,
+        "iam_roles[0].buckets[0]: 'Reports' is not a bucket name (3-63 lowercase letters, digits, dots, hyphens), optionally /prefix",
+    ),
+    (
+        "invalid-iam-role-function-not-arn.yaml",
+        10,
+        "iam_roles[0].functions[0]: 'notify-orders' is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)",
+    ),
+    (
+        "invalid-iam-role-arn-invalid.yaml",
+        10,
+        "iam_roles[0].role_arn: 'arn:aws:iam::111122223333:user/loader' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+    ),
+    (
+        "invalid-iam-roles-v1.yaml",
+        11,
+        "iam_roles: Aurora Serverless v1 cannot have IAM role associations (S3 import/export, Lambda)",
+    ),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),
     ("invalid-yaml-list-key.yaml", 11, "keys must be strings, not a list"),

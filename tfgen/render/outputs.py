@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tfgen.render import hcl, view
+from tfgen.render.integrations import integration_outputs
 from tfgen.render.interface import Output
 from tfgen.spec.model import Spec
 
@@ -66,6 +67,7 @@ def outputs(spec: Spec) -> list[Output]:
                 "try(one([for instance in aws_rds_cluster_instance.this : instance.identifier if instance.writer]), null)",
             )
         )
+    found.extend(integration_outputs(spec))
     builtin_arns = "{ for k, a in aws_cloudwatch_metric_alarm.builtin : k => a.arn }" if spec.alarms.enabled else "{}"
     found.append(
         Output(

@@ -27,6 +27,7 @@ MODULE_FILES = (
     "network.tf",
     "parameters.tf",
     "monitoring.tf",
+    "integrations.tf",
     "alarms.tf",
     "outputs.tf",
     "README.md",

@@ -48,6 +48,7 @@ from tfgen.spec.fields import (
     VpcId,
 )
 from tfgen.spec.instances import InstanceOverride
+from tfgen.spec.integrations import IamRole
 from tfgen.spec.network import Network
 from tfgen.spec.record import BeforeValidator, Field, Record
 
@@ -187,6 +188,8 @@ class Spec(_Model):
     """Libraries loaded besides pg_stat_statements (shared_preload_libraries; v2 only), e.g. pgaudit, pg_cron."""
     parameters: list[Parameter] = []
     instance_parameters: list[Parameter] = []
+    iam_roles: list[IamRole] = []
+    """Roles the cluster uses to reach S3 (import, export) and Lambda; see :mod:`tfgen.spec.integrations`."""
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()
     # Neither changes the rendered module: both stay out of canonical_json() and the digest.
