@@ -17,6 +17,8 @@ GOLDENS: dict[str, Path] = {
     "shared-network": GOLDEN_ROOT / "shared-network",
     "shared-groups-only": GOLDEN_ROOT / "shared-groups-only",
     "integrations": GOLDEN_ROOT / "integrations",
+    "global-primary": GOLDEN_ROOT / "global-primary",
+    "global-secondary": GOLDEN_ROOT / "global-secondary",
 }
 """Example name (examples/<name>.yaml) → directory holding its rendered module."""
 

@@ -708,6 +708,67 @@ INVALID = [
         11,
         "iam_roles: Aurora Serverless v1 cannot have IAM role associations (S3 import/export, Lambda)",
     ),
+    # global databases
+    (
+        "invalid-global-identifier-invalid.yaml",
+        10,
+        "global_database.identifier: must start with a lowercase letter and contain only lowercase letters, digits and hyphens",
+    ),
+    (
+        "invalid-global-major-only.yaml",
+        8,
+        'engine_version: 16: a global database needs a pinned minor (such as "16.8"), the same in every region\'s spec',
+    ),
+    (
+        "invalid-global-primary-source-region.yaml",
+        12,
+        "global_database.source_region: only for a secondary (the primary's region)",
+    ),
+    (
+        "invalid-global-rds-managed.yaml",
+        10,
+        "master_password.source: rds_managed is not available to clusters of a global database (RDS's Secrets Manager integration); use write_only",
+    ),
+    (
+        "invalid-global-role-unknown.yaml",
+        11,
+        "global_database.role: must be 'primary' or 'secondary'",
+    ),
+    (
+        "invalid-global-secondary-create.yaml",
+        14,
+        "global_database.create: only for a primary (a secondary joins the global cluster)",
+    ),
+    (
+        "invalid-global-secondary-kms-other-region.yaml",
+        9,
+        "kms_key_id: a secondary needs a key of its own region, eu-west-1",
+    ),
+    (
+        "invalid-global-secondary-no-kms.yaml",
+        9,
+        "global_database: a secondary's storage needs a KMS key of its own region: set create_kms_key: true or kms_key_id",
+    ),
+    (
+        "invalid-global-secondary-no-source-region.yaml",
+        10,
+        "global_database.source_region: required for a secondary: the primary's region",
+    ),
+    (
+        "invalid-global-secondary-password.yaml",
+        10,
+        "master_password: a secondary has the primary's master password: remove it (AWS refuses one for a cross-region replica; database_name and master_username name the primary's, for the runbook)",
+    ),
+    (
+        "invalid-global-secondary-same-region.yaml",
+        13,
+        "global_database.source_region: is region (eu-west-1): a secondary is in another region",
+    ),
+    (
+        "invalid-global-v1.yaml",
+        11,
+        "global_database: Aurora Serverless v1 cannot be part of a global database",
+    ),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),
     ("invalid-yaml-list-key.yaml", 11, "keys must be strings, not a list"),

@@ -235,7 +235,7 @@ def variables(spec: Spec) -> list[Variable]:
             ),
         ]
     )
-    if spec.master_password.source == "write_only":
+    if spec.credential_source == "write_only":
         found.append(
             Variable(
                 "master_password_version",

@@ -76,7 +76,7 @@ def outputs(spec: Spec) -> list[Output]:
             f"merge({builtin_arns}, {{ for k, a in aws_cloudwatch_metric_alarm.custom : k => a.arn }})",
         )
     )
-    source = spec.master_password.source
+    source = spec.credential_source
     if source == "random":
         found.append(
             Output(
@@ -94,7 +94,7 @@ def outputs(spec: Spec) -> list[Output]:
                 "try(aws_rds_cluster.this.master_user_secret[0].secret_arn, null)",
             )
         )
-    else:
+    elif source == "write_only":
         found.append(
             Output(
                 "master_user_secret_arn",

@@ -24,6 +24,7 @@ MODULE_FILES = (
     "versions.tf",
     "variables.tf",
     "main.tf",
+    "global.tf",
     "network.tf",
     "parameters.tf",
     "monitoring.tf",
