@@ -57,7 +57,7 @@ def test_validate_invalid_spec_exits_2_with_one_line_per_problem(
         f"error: {bad}:4: subnet_ids: must have at least 2 items, got 1",
         f"error: {bad}:5: port: must be greater than or equal to 1150",
         f"error: {bad}:6: extra: unknown field; expected one of: "
-        "alarms, apply_immediately, backup_retention_period, ca_cert_identifier, copy_tags_to_snapshot, "
+        "activity_stream, alarms, apply_immediately, backup_retention_period, ca_cert_identifier, copy_tags_to_snapshot, "
         "create_kms_key, database_insights_mode, database_name, delete_automated_backups, deletion_protection, "
         "engine_lifecycle_support, engine_version, global_database, iam_database_authentication, iam_roles, instance_parameters, kms_key_id, logs, "
         "master_password, "

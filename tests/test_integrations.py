@@ -23,6 +23,7 @@ from tests.test_deploy import aws, shared_dir  # noqa: F401  (shared_dir: a fixt
 from tests.test_lifecycle import Deployed, _deploy
 from tests.test_spec import spec_of
 from tfgen import api, facts
+from tfgen.errors import SpecError
 from tfgen.spec.integrations import IamRole
 from tfgen.spec.jsonschema import json_schema
 from tfgen.spec.loading import load_spec
@@ -172,3 +173,37 @@ def test_roles_are_associated_with_the_cluster(roles_applied: Deployed) -> None:
 def test_a_second_plan_of_the_roles_shows_no_changes(roles_applied: Deployed) -> None:
     changes, planned = roles_applied.plan_changes()
     assert (changes["add"], changes["change"], changes["remove"]) == (0, 0, 0), planned
+
+
+# --------------------------------------------------------------------------- activity streams
+
+
+def test_activity_stream_modes_are_the_facts() -> None:
+    from tfgen.spec.integrations import ActivityStream
+
+    assert (
+        list(typing.get_args(ActivityStream.model_fields["mode"].annotation))
+        == facts.raw()["activity_streams"]["modes"]
+    )
+
+
+def test_activity_streams_are_refused_while_aws_has_none_for_serverless_v2() -> None:
+    """AWS lists database activity streams among the provisioned features Serverless v2 lacks: the spec says so."""
+    rules = facts.raw()["activity_streams"]
+    assert rules["serverless_v2"] is False and "db.serverless" not in rules["instance_classes"]
+    schema = json_schema()
+    assert schema["$defs"]["ActivityStream"]["properties"]["mode"]["enum"] == ["async", "sync"]
+    with pytest.raises(SpecError) as info:
+        spec_of("activity_stream:\n  mode: sync\ncreate_kms_key: true\n")
+    assert "database activity streams are not available for Aurora Serverless v2" in info.value.message
+
+
+def test_with_support_a_stream_would_need_a_customer_managed_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tfgen.spec import integrations
+
+    rules = {**facts.raw(), "activity_streams": {**facts.raw()["activity_streams"], "serverless_v2": True}}
+    monkeypatch.setattr(integrations.facts, "raw", lambda: rules)
+    with pytest.raises(SpecError) as info:
+        spec_of("activity_stream:\n  mode: async\n")
+    assert "activity_stream.kms_key_id: required: a customer-managed KMS key" in info.value.message
+    assert spec_of("activity_stream:\n  mode: async\ncreate_kms_key: true\n").activity_stream is not None

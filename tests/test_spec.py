@@ -769,6 +769,27 @@ INVALID = [
         11,
         "global_database: Aurora Serverless v1 cannot be part of a global database",
     ),
+    # database activity streams
+    (
+        "invalid-activity-stream-kms-alias.yaml",
+        9,
+        "activity_stream.kms_key_id: 'alias/audit' is not a KMS key ARN",
+    ),
+    (
+        "invalid-activity-stream-mode.yaml",
+        9,
+        "activity_stream.mode: must be 'async' or 'sync'",
+    ),
+    (
+        "invalid-activity-stream-serverless-v2.yaml",
+        8,
+        "activity_stream: database activity streams are not available for Aurora Serverless v2 (AWS runs them on provisioned instances only: db.r6g, db.r5, db.r4, db.x2g); every instance of this module is db.serverless",
+    ),
+    (
+        "invalid-activity-stream-v1.yaml",
+        11,
+        "activity_stream: Aurora Serverless v1 cannot have database activity streams",
+    ),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),
     ("invalid-yaml-list-key.yaml", 11, "keys must be strings, not a list"),

@@ -1,4 +1,8 @@
-"""The spec's ``iam_roles`` section: the AWS services the cluster reaches through IAM roles.
+"""The spec's ``iam_roles`` and ``activity_stream`` sections: the AWS services the cluster reaches.
+
+``activity_stream`` asks for a database activity stream (``[activity_streams]`` in the facts:
+refused while AWS offers none for Serverless v2). ``iam_roles``: the AWS services the cluster
+reaches through IAM roles.
 
 Each entry names an Aurora PostgreSQL feature (``s3Import``, ``s3Export``, ``Lambda``: AWS
 associates one role per feature) and either the S3 buckets or Lambda functions the feature may
@@ -14,6 +18,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
+from tfgen import facts
+from tfgen.spec.fields import KmsKeyArn
 from tfgen.spec.record import AfterValidator, Invalid, Record
 from tfgen.spec.yaml_source import Loc
 
@@ -68,6 +74,43 @@ class IamRole(Record):
     """Lambda: the functions' ARNs; the role may invoke only these."""
     role_arn: RoleArn | None = None
     """An existing role instead (the module associates it, never changes it): no buckets or functions then."""
+
+
+class ActivityStream(Record):
+    """A database activity stream: the cluster's activity, encrypted, to a Kinesis stream AWS creates."""
+
+    mode: Literal["async", "sync"] = "async"
+    """async favours the database's performance, sync the stream's completeness (Aurora PostgreSQL only)."""
+    kms_key_id: KmsKeyArn | None = None
+    """The customer-managed key that encrypts the stream (default: the module's own, with create_kms_key)."""
+
+
+def activity_stream_problems(spec: Spec) -> list[Problem]:
+    """Where AWS offers database activity streams, and the key they need (``[activity_streams]``)."""
+    stream = spec.activity_stream
+    if stream is None:
+        return []
+    rules = facts.raw()["activity_streams"]
+    if not spec.is_v2:
+        return [(("activity_stream",), "Aurora Serverless v1 cannot have database activity streams")]
+    if not rules["serverless_v2"]:
+        classes = ", ".join(rules["instance_classes"])
+        return [
+            (
+                ("activity_stream",),
+                "database activity streams are not available for Aurora Serverless v2 (AWS runs them on "
+                f"provisioned instances only: {classes}); every instance of this module is db.serverless",
+            )
+        ]
+    if stream.kms_key_id is None and not spec.create_kms_key:
+        return [
+            (
+                ("activity_stream", "kms_key_id"),
+                "required: a customer-managed KMS key (the AWS managed key cannot encrypt activity streams), "
+                "or create_kms_key: true",
+            )
+        ]
+    return []
 
 
 def iam_role_problems(spec: Spec) -> list[Problem]:

@@ -49,7 +49,7 @@ from tfgen.spec.fields import (
 )
 from tfgen.spec.global_database import GlobalDatabase
 from tfgen.spec.instances import InstanceOverride
-from tfgen.spec.integrations import IamRole
+from tfgen.spec.integrations import ActivityStream, IamRole
 from tfgen.spec.network import Network
 from tfgen.spec.record import BeforeValidator, Field, Record
 
@@ -190,9 +190,11 @@ class Spec(_Model):
     parameters: list[Parameter] = []
     instance_parameters: list[Parameter] = []
     iam_roles: list[IamRole] = []
+    """Roles the cluster uses to reach S3 (import, export) and Lambda; see :mod:`tfgen.spec.integrations`."""
     global_database: GlobalDatabase | None = None
     """This cluster's role in an Aurora global database (one spec per region); see :mod:`tfgen.spec.global_database`."""
-    """Roles the cluster uses to reach S3 (import, export) and Lambda; see :mod:`tfgen.spec.integrations`."""
+    activity_stream: ActivityStream | None = None
+    """A database activity stream (opt-in); see :mod:`tfgen.spec.integrations`."""
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()
     # Neither changes the rendered module: both stay out of canonical_json() and the digest.

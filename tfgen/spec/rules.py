@@ -15,7 +15,7 @@ import re
 from tfgen import facts
 from tfgen.spec.backends import CloudBackend, S3Backend
 from tfgen.spec.global_database import global_problems
-from tfgen.spec.integrations import iam_role_problems
+from tfgen.spec.integrations import activity_stream_problems, iam_role_problems
 from tfgen.spec.model import ServerlessV2, Spec
 from tfgen.spec.network import network_problems, network_warnings
 from tfgen.spec.yaml_source import Loc
@@ -128,6 +128,7 @@ def rule_problems(spec: Spec) -> list[Problem]:
     problems.extend(network_problems(spec))
     problems.extend(iam_role_problems(spec))
     problems.extend(global_problems(spec))
+    problems.extend(activity_stream_problems(spec))
     if spec.create_kms_key and spec.kms_key_id is not None:
         problems.append((("create_kms_key",), "give kms_key_id or create_kms_key: true, not both"))
     for section in ("parameters", "instance_parameters"):
