@@ -18,6 +18,9 @@ GOLDENS: dict[str, Path] = {
     "shared-groups-only": GOLDEN_ROOT / "shared-groups-only",
     "restored": GOLDEN_ROOT / "restored",
     "point-in-time": GOLDEN_ROOT / "point-in-time",
+    "integrations": GOLDEN_ROOT / "integrations",
+    "global-primary": GOLDEN_ROOT / "global-primary",
+    "global-secondary": GOLDEN_ROOT / "global-secondary",
 }
 """Example name (examples/<name>.yaml) → directory holding its rendered module."""
 

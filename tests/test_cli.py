@@ -15,6 +15,7 @@ import yaml
 from tests.goldens import GOLDENS, spec_path
 from tfgen import __version__
 from tfgen.cli import main as entry
+from tfgen.render.templates import MODULE_FILES
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -56,9 +57,9 @@ def test_validate_invalid_spec_exits_2_with_one_line_per_problem(
         f"error: {bad}:4: subnet_ids: must have at least 2 items, got 1",
         f"error: {bad}:5: port: must be greater than or equal to 1150",
         f"error: {bad}:6: extra: unknown field; expected one of: "
-        "alarms, apply_immediately, backup_retention_period, ca_cert_identifier, copy_tags_to_snapshot, "
+        "activity_stream, alarms, apply_immediately, backup_retention_period, ca_cert_identifier, copy_tags_to_snapshot, "
         "create_kms_key, database_insights_mode, database_name, delete_automated_backups, deletion_protection, "
-        "engine_lifecycle_support, engine_version, iam_database_authentication, instance_parameters, kms_key_id, logs, "
+        "engine_lifecycle_support, engine_version, global_database, iam_database_authentication, iam_roles, instance_parameters, kms_key_id, logs, "
         "master_password, "
         "master_username, monitoring_interval, name, network, network_type, parameters, performance_insights, "
         "performance_insights_retention_days, port, preferred_backup_window, preferred_maintenance_window, "
@@ -104,7 +105,7 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 def test_render_then_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "module"
     code, stdout, _ = run(capsys, "render", str(spec_path("local")), "-o", str(out))
-    assert (code, stdout) == (0, f"{out}: wrote 12 file(s), 0 unchanged\n")
+    assert (code, stdout) == (0, f"{out}: wrote {len(MODULE_FILES)} file(s), 0 unchanged\n")
     assert run(capsys, "render", str(spec_path("local")), "-o", str(out), "--check") == (
         0,
         f"{out}: up to date with {spec_path('local')}\n",

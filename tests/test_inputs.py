@@ -121,6 +121,8 @@ def test_the_starter_offers_each_input_and_uncommented_it_is_valid(tmp_path: Pat
         "instance_parameters",
         "instance_overrides",
         "  - {instance",
+        "iam_roles",
+        "  - {feature",
     )
     lines = starter.read_text().splitlines()
     commented = [re.fullmatch(r"(\s*)# (.*)", line) for line in lines]

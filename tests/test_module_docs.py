@@ -145,12 +145,14 @@ def test_runbook_works_without_the_state_and_finds_the_writer(name: str) -> None
     # nothing outside the state directory may take terraform's "No outputs found" warning for a value
     assert "terraform output -raw" not in runbook
     assert ': "${ENDPOINT:?' in setup
-    if spec.master_password.source == "random":
+    if spec.credential_source == "random":
         assert "terraform output -json | jq -r '.master_password.value // empty'" in setup
+    elif spec.credential_source == "primary":  # a global database's secondary: the primary's password
+        assert "terraform" not in setup and "the primary's RUNBOOK.md" in setup
     else:
         assert "terraform" not in setup
         assert ': "${SECRET_ARN:?' in setup
-    if spec.master_password.source == "rds_managed":
+    if spec.credential_source == "rds_managed":
         assert "--query 'DBClusters[0].MasterUserSecret.SecretArn'" in setup
     assert ': "${PGPASSWORD:?' in setup
     if spec.is_v2:

@@ -59,9 +59,9 @@ def test_module_tests_pass(name: str, tmp_path: Path, terraform_cli_env: dict[st
     result = terraform_test(out, module_test_env(terraform_cli_env, emulator_url))
     assert result.returncode == 0, result.stdout + result.stderr
     # "invariants", "refuses_what_aws_refuses" and "advanced_database_insights_needs_465_days" (v2), and
-    # "thresholds_follow_capacity" where an alarm's threshold follows max_capacity
+    # "thresholds_follow_capacity" where an alarm's threshold follows max_capacity, "iam_roles_refused" with iam_roles
     spec = load_spec(spec_path(name)).spec
-    runs = 1 + 2 * spec.is_v2 + (ModuleView.of(spec).capacity_override is not None)
+    runs = 1 + 2 * spec.is_v2 + (ModuleView.of(spec).capacity_override is not None) + bool(spec.iam_roles)
     assert f"Success! {runs} passed, 0 failed." in result.stdout
 
 

@@ -119,7 +119,7 @@ def test_random_source_is_the_only_one_needing_hashicorp_random() -> None:
     for name in GOLDENS:
         spec = load_spec(spec_path(name)).spec
         versions = (GOLDENS[name] / "versions.tf").read_text()
-        assert ("hashicorp/random" in versions) == (spec.master_password.source == "random")
+        assert ("hashicorp/random" in versions) == (spec.credential_source == "random")
     assert AWS_ONLY, "at least one example must be terraform-validated"
 
 
@@ -236,6 +236,11 @@ def test_runbook_is_filled_in_and_fixes_the_design_document(name: str) -> None:
         "High CPU utilisation",
         "Backup issues",
         *(["Major version upgrade"] if spec.is_v2 else []),
+        *(
+            [f"Global database `{spec.global_database.identifier}`: switchover and failover"]
+            if spec.global_database
+            else []
+        ),
     ]
     # cluster metrics use DBClusterIdentifier, never the document's DBInstanceIdentifier dimension
     assert "Name=DBInstanceIdentifier" not in body
@@ -264,14 +269,15 @@ def _resource(out: Path, file: str, kind: str, name: str) -> dict[str, Any]:
 
 def test_final_snapshot_suffix_is_renewed_by_every_replacing_argument(rendered: tuple[str, Path]) -> None:
     """A cluster replaced for any ForceNew argument gets a final snapshot name of its own."""
-    _, out = rendered
+    name, out = rendered
     cluster = _resource(out, "main.tf", "aws_rds_cluster", "this")
     triggers = _resource(out, "main.tf", "terraform_data", "final_snapshot_suffix")["triggers_replace"]
     assert isinstance(triggers, dict)
     replacing = facts.force_new("aws_rds_cluster") & cluster.keys()
-    # a restored cluster takes both names from its backup, and ignores changes to the backup itself
+    # a restored cluster takes both names from its backup, and ignores changes to the backup itself;
+    # a global database's secondary has the primary's database and master user: it sends neither
     restores = "snapshot_identifier" in cluster or "restore_to_point_in_time" in cluster
-    names = set() if restores else {"database_name", "master_username"}
+    names = set() if restores or "secondary" in name else {"database_name", "master_username"}
     assert names | {"cluster_identifier", "kms_key_id"} <= replacing - {
         "snapshot_identifier",
         "restore_to_point_in_time",

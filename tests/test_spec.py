@@ -665,6 +665,131 @@ INVALID = [
         11,
         "serverless.instance_overrides: unknown field (only valid with serverless.version: v2)",
     ),
+    # IAM role associations
+    ("invalid-iam-role-feature-unknown.yaml", 9, "iam_roles[0].feature: must be 's3Import', 's3Export' or 'Lambda'"),
+    (
+        "invalid-iam-role-feature-duplicate.yaml",
+        11,
+        "iam_roles[1].feature: duplicate feature s3Import: AWS associates one role per feature",
+    ),
+    (
+        "invalid-iam-role-no-resources.yaml",
+        9,
+        "iam_roles[0]: s3Export needs buckets (the module makes a role that reaches only them) or role_arn (an existing role)",
+    ),
+    (
+        "invalid-iam-role-arn-and-buckets.yaml",
+        10,
+        "iam_roles[0].role_arn: give role_arn (an existing role) or buckets (the module makes the role), not both",
+    ),
+    ("invalid-iam-role-lambda-buckets.yaml", 10, "iam_roles[0].buckets: Lambda takes functions, not buckets"),
+    (
+        "invalid-iam-role-bucket-wildcard.yaml",
+        10,
+        "iam_roles[0].buckets[0]: 'landing/*': the key prefix may hold letters, digits and !_.'()/=+- only (no wildcards)",
+    ),
+    (
+        "invalid-iam-role-bucket-uppercase.yaml",
+        10,
+        "iam_roles[0].buckets[0]: 'Reports' is not a bucket name (3-63 lowercase letters, digits, dots, hyphens), optionally /prefix",
+    ),
+    (
+        "invalid-iam-role-function-not-arn.yaml",
+        10,
+        "iam_roles[0].functions[0]: 'notify-orders' is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)",
+    ),
+    (
+        "invalid-iam-role-arn-invalid.yaml",
+        10,
+        "iam_roles[0].role_arn: 'arn:aws:iam::111122223333:user/loader' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+    ),
+    (
+        "invalid-iam-roles-v1.yaml",
+        11,
+        "iam_roles: Aurora Serverless v1 cannot have IAM role associations (S3 import/export, Lambda)",
+    ),
+    # global databases
+    (
+        "invalid-global-identifier-invalid.yaml",
+        10,
+        "global_database.identifier: must start with a lowercase letter and contain only lowercase letters, digits and hyphens",
+    ),
+    (
+        "invalid-global-major-only.yaml",
+        8,
+        'engine_version: 16: a global database needs a pinned minor (such as "16.8"), the same in every region\'s spec',
+    ),
+    (
+        "invalid-global-primary-source-region.yaml",
+        12,
+        "global_database.source_region: only for a secondary (the primary's region)",
+    ),
+    (
+        "invalid-global-rds-managed.yaml",
+        10,
+        "master_password.source: rds_managed is not available to clusters of a global database (RDS's Secrets Manager integration); use write_only",
+    ),
+    (
+        "invalid-global-role-unknown.yaml",
+        11,
+        "global_database.role: must be 'primary' or 'secondary'",
+    ),
+    (
+        "invalid-global-secondary-create.yaml",
+        14,
+        "global_database.create: only for a primary (a secondary joins the global cluster)",
+    ),
+    (
+        "invalid-global-secondary-kms-other-region.yaml",
+        9,
+        "kms_key_id: a secondary needs a key of its own region, eu-west-1",
+    ),
+    (
+        "invalid-global-secondary-no-kms.yaml",
+        9,
+        "global_database: a secondary's storage needs a KMS key of its own region: set create_kms_key: true or kms_key_id",
+    ),
+    (
+        "invalid-global-secondary-no-source-region.yaml",
+        10,
+        "global_database.source_region: required for a secondary: the primary's region",
+    ),
+    (
+        "invalid-global-secondary-password.yaml",
+        10,
+        "master_password: a secondary has the primary's master password: remove it (AWS refuses one for a cross-region replica; database_name and master_username name the primary's, for the runbook)",
+    ),
+    (
+        "invalid-global-secondary-same-region.yaml",
+        13,
+        "global_database.source_region: is region (eu-west-1): a secondary is in another region",
+    ),
+    (
+        "invalid-global-v1.yaml",
+        11,
+        "global_database: Aurora Serverless v1 cannot be part of a global database",
+    ),
+    # database activity streams
+    (
+        "invalid-activity-stream-kms-alias.yaml",
+        9,
+        "activity_stream.kms_key_id: 'alias/audit' is not a KMS key ARN",
+    ),
+    (
+        "invalid-activity-stream-mode.yaml",
+        9,
+        "activity_stream.mode: must be 'async' or 'sync'",
+    ),
+    (
+        "invalid-activity-stream-serverless-v2.yaml",
+        8,
+        "activity_stream: database activity streams are not available for Aurora Serverless v2 (AWS runs them on provisioned instances only: db.r6g, db.r5, db.r4, db.x2g); every instance of this module is db.serverless",
+    ),
+    (
+        "invalid-activity-stream-v1.yaml",
+        11,
+        "activity_stream: Aurora Serverless v1 cannot have database activity streams",
+    ),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),
     ("invalid-yaml-list-key.yaml", 11, "keys must be strings, not a list"),

@@ -49,7 +49,7 @@ def skips(spec: Spec) -> list[Finding]:
                 "AWS refuses; give a major to keep automatic minor upgrades",
             )
         )
-    if spec.master_password.source == "write_only":
+    if spec.credential_source == "write_only":
         found.append(
             Finding(
                 "CKV2_AWS_57",

@@ -204,8 +204,10 @@ def variables(spec: Spec) -> list[Variable]:
         )
     # storage, network, TLS, backups, Performance Insights retention: a module of their own, importing this one
     from tfgen.render.cluster_variables import cluster_variables
+    from tfgen.render.integrations import integration_variables
 
     found.extend(cluster_variables(spec))
+    found.extend(integration_variables(spec))
     if spec.log_group_managed:
         found.append(
             Variable(
@@ -233,7 +235,7 @@ def variables(spec: Spec) -> list[Variable]:
             ),
         ]
     )
-    if spec.master_password.source == "write_only":
+    if spec.credential_source == "write_only":
         found.append(
             Variable(
                 "master_password_version",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tfgen.render import hcl, view
+from tfgen.render.integrations import integration_outputs
 from tfgen.render.interface import Output
 from tfgen.spec.model import Spec
 
@@ -66,6 +67,7 @@ def outputs(spec: Spec) -> list[Output]:
                 "try(one([for instance in aws_rds_cluster_instance.this : instance.identifier if instance.writer]), null)",
             )
         )
+    found.extend(integration_outputs(spec))
     builtin_arns = "{ for k, a in aws_cloudwatch_metric_alarm.builtin : k => a.arn }" if spec.alarms.enabled else "{}"
     found.append(
         Output(
@@ -74,7 +76,7 @@ def outputs(spec: Spec) -> list[Output]:
             f"merge({builtin_arns}, {{ for k, a in aws_cloudwatch_metric_alarm.custom : k => a.arn }})",
         )
     )
-    source = spec.master_password.source
+    source = spec.credential_source
     if source == "random":
         found.append(
             Output(
@@ -92,7 +94,7 @@ def outputs(spec: Spec) -> list[Output]:
                 "try(aws_rds_cluster.this.master_user_secret[0].secret_arn, null)",
             )
         )
-    else:
+    elif source == "write_only":
         found.append(
             Output(
                 "master_user_secret_arn",

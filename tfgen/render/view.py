@@ -160,7 +160,7 @@ def _final_snapshot_triggers(spec: Spec, kms_key: str, subnet_group: str) -> lis
         "storage_encrypted": "true",
         "kms_key_id": kms_key,
     }
-    if spec.restore is not None:
+    if spec.restore is not None or spec.credential_source == "primary":  # from the backup / the primary
         del set_by_module["database_name"], set_by_module["master_username"]
     replacing = facts.force_new("aws_rds_cluster")
     return hcl.align([(name, value) for name, value in set_by_module.items() if name in replacing])

@@ -48,7 +48,9 @@ from tfgen.spec.fields import (
     V2Capacity,
     VpcId,
 )
+from tfgen.spec.global_database import GlobalDatabase
 from tfgen.spec.instances import InstanceOverride
+from tfgen.spec.integrations import ActivityStream, IamRole
 from tfgen.spec.network import Network
 from tfgen.spec.record import BeforeValidator, Field, Record
 from tfgen.spec.restore import Restore
@@ -195,6 +197,12 @@ class Spec(_Model):
     """Libraries loaded besides pg_stat_statements (shared_preload_libraries; v2 only), e.g. pgaudit, pg_cron."""
     parameters: list[Parameter] = []
     instance_parameters: list[Parameter] = []
+    iam_roles: list[IamRole] = []
+    """Roles the cluster uses to reach S3 (import, export) and Lambda; see :mod:`tfgen.spec.integrations`."""
+    global_database: GlobalDatabase | None = None
+    """This cluster's role in an Aurora global database (one spec per region); see :mod:`tfgen.spec.global_database`."""
+    activity_stream: ActivityStream | None = None
+    """A database activity stream (opt-in); see :mod:`tfgen.spec.integrations`."""
     tags: dict[TagKey, TagValue] = {}
     alarms: Alarms = Alarms()
     # Neither changes the rendered module: both stay out of canonical_json() and the digest.
@@ -298,12 +306,19 @@ class Spec(_Model):
     @property
     def password_location(self) -> str:
         """Where operators find the master password, in words."""
-        return PASSWORD_LOCATIONS[self.master_password.source]
+        return PASSWORD_LOCATIONS[self.credential_source]
+
+    @property
+    def credential_source(self) -> str:
+        """``master_password.source``, or ``primary`` for a global database's secondary (it has the primary's)."""
+        if self.global_database is not None and self.global_database.role == "secondary":
+            return "primary"
+        return self.master_password.source
 
     @property
     def needs_random_provider(self) -> bool:
         """True when the module uses hashicorp/random (``master_password.source: random``)."""
-        return self.master_password.source == "random"
+        return self.credential_source == "random"
 
     @property
     def capacity_threshold(self) -> float:
@@ -458,4 +473,5 @@ PASSWORD_LOCATIONS = {
     "random": "the sensitive output master_password (and therefore the Terraform state)",
     "rds_managed": "the Secrets Manager secret RDS manages (output master_user_secret_arn)",
     "write_only": "the module's Secrets Manager secret (output master_user_secret_arn); never in the state",
+    "primary": "the global database's primary cluster (see the primary's module: this secondary has its master user)",
 }

@@ -14,6 +14,8 @@ import re
 
 from tfgen import facts
 from tfgen.spec.backends import CloudBackend, S3Backend
+from tfgen.spec.global_database import global_problems
+from tfgen.spec.integrations import activity_stream_problems, iam_role_problems
 from tfgen.spec.model import ServerlessV2, Spec
 from tfgen.spec.network import network_problems, network_warnings
 from tfgen.spec.restore import restore_problems
@@ -135,6 +137,13 @@ def rule_problems(spec: Spec) -> list[Problem]:
                     f"only applies to the secret RDS manages (source: rds_managed), not to source {password.source}",
                 )
             )
+    problems.extend(iam_role_problems(spec))
+    problems.extend(global_problems(spec))
+    problems.extend(activity_stream_problems(spec))
+    if spec.restore is not None and spec.global_database is not None and spec.global_database.role == "secondary":
+        problems.append(
+            (("restore",), "a global database's secondary copies its primary: it cannot be restored from a backup")
+        )
     if spec.create_kms_key and spec.kms_key_id is not None:
         problems.append((("create_kms_key",), "give kms_key_id or create_kms_key: true, not both"))
     for section in ("parameters", "instance_parameters"):
