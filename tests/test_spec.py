@@ -802,6 +802,11 @@ INVALID = [
     ("invalid-only-comments.yaml", 1, "the spec must be a mapping of fields (name, region, ...), not empty"),
     ("invalid-restore-both.yaml", 11, "restore: give snapshot_identifier or point_in_time, exactly one"),
     (
+        "invalid-restore-global-secondary.yaml",
+        30,
+        "restore: a global database's secondary copies its primary: it cannot be restored from a backup",
+    ),
+    (
         "invalid-restore-copy-on-write-time.yaml",
         14,
         "restore.point_in_time.restore_to_time: a copy-on-write clone is of the latest time: AWS refuses RestoreToTime with it; use use_latest_restorable_time: true or restore_type: full-copy",
