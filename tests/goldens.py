@@ -16,6 +16,7 @@ GOLDENS: dict[str, Path] = {
     "minimal": GOLDEN_ROOT / "minimal",
     "shared-network": GOLDEN_ROOT / "shared-network",
     "shared-groups-only": GOLDEN_ROOT / "shared-groups-only",
+    "readers": GOLDEN_ROOT / "readers",
 }
 """Example name (examples/<name>.yaml) → directory holding its rendered module."""
 

@@ -27,7 +27,7 @@ import pytest
 from tests.goldens import GOLDENS, spec_path
 from tests.test_deploy import aws, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
 from tests.test_lifecycle import Deployed, _deploy
-from tests.test_spec import spec_of
+from tests.test_spec import BASE, spec_of
 from tfgen import api, facts
 from tfgen.spec import rules
 from tfgen.spec.jsonschema import json_schema
@@ -97,12 +97,47 @@ def test_opting_out_of_extended_support_after_standard_support_warns_that_creati
     assert not [loc for loc, _ in rules.warnings_for(spec, today=before) if loc == ("engine_lifecycle_support",)]
 
 
+@pytest.mark.parametrize("version", ["13.11", "14.8", "15.3", "16.1", "17.4", "16", "15.10"])
+def test_the_data_api_from_each_majors_first_minor(version: str) -> None:
+    assert spec_of(f'engine_version: "{version}"\nenable_http_endpoint: true\n').enable_http_endpoint
+
+
+def test_the_data_api_where_aws_lists_it_unavailable_warns() -> None:
+    spec = spec_of("enable_http_endpoint: true\n", base=BASE.replace("region: eu-west-1", "region: ap-south-2"))
+    assert (
+        ("enable_http_endpoint",),
+        "AWS lists the Data API for Aurora PostgreSQL Serverless v2 as not available in ap-south-2",
+    ) in rules.warnings_for(spec)
+    assert not [
+        loc
+        for loc, _ in rules.warnings_for(spec_of("enable_http_endpoint: true\n"))
+        if loc[0] == "enable_http_endpoint"
+    ]
+
+
+def test_v1_keeps_its_own_data_api_unchecked() -> None:
+    spec = spec_of('engine_version: "13.12"\nserverless:\n  version: v1\nenable_http_endpoint: true\n')
+    assert spec.enable_http_endpoint
+
+
+def test_the_module_sets_the_data_api_from_the_spec() -> None:
+    assert "  enable_http_endpoint = var.enable_http_endpoint\n" in (GOLDENS["readers"] / "main.tf").read_text()
+    variables = (GOLDENS["readers"] / "variables.tf").read_text()
+    block = variables[variables.index('variable "enable_http_endpoint"') :]
+    assert "default     = true" in block[: block.index("}\n")]
+    minimal = (GOLDENS["minimal"] / "variables.tf").read_text()
+    block = minimal[minimal.index('variable "enable_http_endpoint"') :]
+    assert "default     = false" in block[: block.index("}\n")]
+    assert "The RDS Data API is on" in (GOLDENS["readers"] / "README.md").read_text()
+
+
 def test_schema_names_each_input_with_its_values() -> None:
     properties = json_schema()["properties"]
     assert properties["storage_type"]["anyOf"][0]["enum"] == ["aurora", "aurora-iopt1"]
     assert properties["network_type"]["anyOf"][0]["enum"] == ["IPV4", "DUAL"]
     assert properties["database_insights_mode"]["anyOf"][0]["enum"] == ["standard", "advanced"]
     assert properties["delete_automated_backups"]["type"] == "boolean"
+    assert properties["enable_http_endpoint"]["type"] == "boolean"
     for name in ("engine_lifecycle_support", "ca_cert_identifier", "performance_insights_retention_days"):
         assert name in properties
 
@@ -119,6 +154,7 @@ def test_the_starter_offers_each_input_and_uncommented_it_is_valid(tmp_path: Pat
         "performance_insights_retention_days",
         "database_insights_mode",
         "instance_parameters",
+        "enable_http_endpoint",
         "instance_overrides",
         "  - {instance",
     )

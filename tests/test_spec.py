@@ -665,6 +665,14 @@ INVALID = [
         11,
         "serverless.instance_overrides: unknown field (only valid with serverless.version: v2)",
     ),
+    # the Data API
+    (
+        "invalid-data-api-old-minor.yaml",
+        9,
+        "enable_http_endpoint: the Data API needs aurora-postgresql 13.11+, 14.8+, 15.3+, 16.1+, 17.4+ with "
+        'Serverless v2; engine_version is 15.2 (or give the major "15": AWS picks a current minor)',
+    ),
+    ("invalid-data-api-string.yaml", 8, "enable_http_endpoint: must be a valid boolean, got str 'yes'"),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),
     ("invalid-yaml-list-key.yaml", 11, "keys must be strings, not a list"),

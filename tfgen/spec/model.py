@@ -176,6 +176,8 @@ class Spec(_Model):
     """Default: on for v2 (7 days of retention are free); v1 cannot have it."""
     performance_insights_retention_days: PerformanceInsightsRetention | None = None
     database_insights_mode: Literal["standard", "advanced"] | None = None
+    enable_http_endpoint: bool = False
+    """The RDS Data API (SQL over HTTPS, IAM-authorized); Serverless v2 needs a recent minor of each major."""
     iam_database_authentication: bool | None = None
     """Default: on for v2; v1 cannot have it."""
     create_kms_key: bool = False

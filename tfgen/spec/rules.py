@@ -14,6 +14,7 @@ import re
 
 from tfgen import facts
 from tfgen.spec.backends import CloudBackend, S3Backend
+from tfgen.spec.data_api import data_api_problems, data_api_warnings
 from tfgen.spec.model import ServerlessV2, Spec
 from tfgen.spec.network import network_problems, network_warnings
 from tfgen.spec.yaml_source import Loc
@@ -148,6 +149,7 @@ def rule_problems(spec: Spec) -> list[Problem]:
             )
     problems.extend(_window_problems(spec))
     problems.extend(_storage_and_insights_problems(spec))
+    problems.extend(data_api_problems(spec))
     backend = spec.backend
     if isinstance(backend, CloudBackend) and backend.workspace and backend.tags:
         problems.append((("backend", "tags"), "give backend.workspace or backend.tags, not both"))
@@ -335,6 +337,7 @@ def warnings_for(spec: Spec, today: datetime.date | None = None) -> list[Problem
         found.append((("serverless", "version"), V1_WARNING))
     found.extend(_engine_warnings(spec, today or datetime.datetime.now(datetime.UTC).date()))
     found.extend(network_warnings(spec))
+    found.extend(data_api_warnings(spec))
     found.extend(_aws_guidance(spec))
     if isinstance(spec.backend, S3Backend) and not spec.backend.use_lockfile:
         found.append((("backend", "use_lockfile"), "the state is not locked: two applies at once can corrupt it"))
