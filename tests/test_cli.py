@@ -104,7 +104,7 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 def test_render_then_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "module"
     code, stdout, _ = run(capsys, "render", str(spec_path("local")), "-o", str(out))
-    assert (code, stdout) == (0, f"{out}: wrote 12 file(s), 0 unchanged\n")
+    assert (code, stdout) == (0, f"{out}: wrote 13 file(s), 0 unchanged\n")
     assert run(capsys, "render", str(spec_path("local")), "-o", str(out), "--check") == (
         0,
         f"{out}: up to date with {spec_path('local')}\n",

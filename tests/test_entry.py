@@ -171,7 +171,7 @@ def test_both_paths_print_and_exit_alike(capsys: pytest.CaptureFixture[str], tmp
     assert entry.main(["render", v1, "-o", out]) == 0  # so that both paths find it up to date
     capsys.readouterr()
     code, stdout, err = _both(capsys, ["render", v1, "-o", out])
-    assert (code, stdout) == (0, f"{out}: up to date (12 files)\n")
+    assert (code, stdout) == (0, f"{out}: up to date (13 files)\n")
     assert err.startswith("warning: ")
     (tmp_path / "module" / "main.tf").write_text("# edited\n")
     code, diff, err = _both(capsys, ["render", "--check", v1, "-o", out])

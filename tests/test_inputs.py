@@ -131,6 +131,39 @@ def test_the_module_sets_the_data_api_from_the_spec() -> None:
     assert "The RDS Data API is on" in (GOLDENS["readers"] / "README.md").read_text()
 
 
+@pytest.mark.parametrize(("instances", "max_readers"), [(1, 15), (2, 14), (15, 1)])
+def test_reader_autoscaling_fills_the_cluster_up_to_15_replicas(instances: int, max_readers: int) -> None:
+    spec = spec_of(
+        f"serverless:\n  instances: {instances}\n  readers:\n    autoscaling: {{max_readers: {max_readers}}}\n"
+    )
+    scaling = spec.serverless.readers.autoscaling  # type: ignore[union-attr]
+    assert scaling is not None
+    assert (scaling.predefined_metric, scaling.effective_target) == ("RDSReaderAverageCPUUtilization", 70)
+
+
+def test_reader_autoscaling_on_connections_tracks_the_given_target() -> None:
+    extra = "serverless:\n  readers:\n    autoscaling: {max_readers: 2, metric: connections, target: 400}\n"
+    scaling = spec_of(extra).serverless.readers.autoscaling  # type: ignore[union-attr]
+    assert scaling is not None
+    assert (scaling.predefined_metric, scaling.effective_target) == ("RDSReaderAverageDatabaseConnections", 400)
+
+
+def test_the_module_scales_readers_and_leaves_their_instances_alone() -> None:
+    readers = (GOLDENS["readers"] / "readers.tf").read_text()
+    for line in (
+        'scalable_dimension = "rds:cluster:ReadReplicaCount"',
+        'resource_id        = "cluster:${aws_rds_cluster.this.cluster_identifier}"',
+        'predefined_metric_type = "RDSReaderAverageCPUUtilization"',
+        "depends_on = [aws_rds_cluster_instance.this]",
+    ):
+        assert line in readers
+    # the autoscaler's replicas stay out of the plan: the cluster never names its members
+    assert "cluster_members" not in (GOLDENS["readers"] / "main.tf").read_text()
+    readme = (GOLDENS["readers"] / "README.md").read_text()
+    assert "**The replicas it adds are not managed by Terraform**" in readme
+    assert "aws_appautoscaling" not in (GOLDENS["minimal"] / "readers.tf").read_text()
+
+
 def test_schema_names_each_input_with_its_values() -> None:
     properties = json_schema()["properties"]
     assert properties["storage_type"]["anyOf"][0]["enum"] == ["aurora", "aurora-iopt1"]
@@ -157,6 +190,8 @@ def test_the_starter_offers_each_input_and_uncommented_it_is_valid(tmp_path: Pat
         "enable_http_endpoint",
         "instance_overrides",
         "  - {instance",
+        "readers",
+        "  autoscaling",
     )
     lines = starter.read_text().splitlines()
     commented = [re.fullmatch(r"(\s*)# (.*)", line) for line in lines]
@@ -272,3 +307,73 @@ def test_a_second_plan_of_the_inputs_shows_no_changes(inputs_applied: Deployed) 
     assert [change["change"]["resource"]["addr"] for change in planned] == [
         "module.cluster.aws_db_parameter_group.this[0]"
     ]
+
+
+@pytest.fixture(scope="module")
+def readers_applied(
+    plugin_mirror: Path,
+    endpoint: str,
+    shared_dir: Path,  # noqa: F811  (the fixture of tests.test_deploy)
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Deployed:
+    """examples/local.yaml with two instances and Aurora Auto Scaling on the readers' connections; applied."""
+    base = tmp_path_factory.mktemp("readers")
+    return _deploy(
+        base,
+        endpoint,
+        plugin_mirror,
+        shared_dir,
+        name="tfgen-readers",
+        master_password={"source": "rds_managed"},
+        serverless={
+            "min_capacity": 0.5,
+            "max_capacity": 4,
+            "instances": 2,
+            "readers": {
+                "autoscaling": {
+                    "min_readers": 1,
+                    "max_readers": 5,
+                    "metric": "connections",
+                    "target": 300,
+                    "scale_in_cooldown": 900,
+                }
+            },
+        },
+    )
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_reader_autoscaling_registers_the_cluster_and_its_policy(readers_applied: Deployed) -> None:
+    """On the emulator (moto's Application Auto Scaling): the target and the target-tracking policy."""
+    client = aws(readers_applied.url, "us-east-1", "application-autoscaling")
+    (target,) = client.describe_scalable_targets(ServiceNamespace="rds")["ScalableTargets"]
+    assert (target["ResourceId"], target["ScalableDimension"]) == (
+        "cluster:tfgen-readers",
+        "rds:cluster:ReadReplicaCount",
+    )
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 5)
+    (policy,) = client.describe_scaling_policies(ServiceNamespace="rds")["ScalingPolicies"]
+    assert (policy["PolicyName"], policy["PolicyType"]) == ("tfgen-readers-readers", "TargetTrackingScaling")
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "RDSReaderAverageDatabaseConnections"
+    assert (tracking["TargetValue"], tracking["ScaleInCooldown"], tracking["ScaleOutCooldown"]) == (300, 900, 300)
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_a_replica_the_autoscaler_added_is_not_in_the_plan(readers_applied: Deployed) -> None:
+    """A reader Aurora Auto Scaling added (made here with boto3, as moto's autoscaler adds none) plans no change."""
+    rds = aws(readers_applied.url, "us-east-1", "rds")
+    rds.create_db_instance(
+        DBInstanceIdentifier="application-autoscaling-tfgen-readers-0",
+        DBClusterIdentifier=readers_applied.name,
+        DBInstanceClass="db.serverless",
+        Engine="aurora-postgresql",
+        PromotionTier=15,
+    )
+    try:
+        changes, planned = readers_applied.plan_changes()
+        assert (changes["add"], changes["change"], changes["remove"]) == (0, 0, 0), planned
+    finally:
+        rds.delete_db_instance(DBInstanceIdentifier="application-autoscaling-tfgen-readers-0")

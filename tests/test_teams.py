@@ -236,7 +236,7 @@ def test_validate_checks_every_environment() -> None:
 
 def test_render_an_environment(tmp_path: Path) -> None:
     run = ok(tfgen("render", MERGING, "--env", "dev", "-o", tmp_path / "{name}"))
-    assert run.out == f"{tmp_path / 'orders-dev'}: wrote 12 file(s), 0 unchanged\n"
+    assert run.out == f"{tmp_path / 'orders-dev'}: wrote 13 file(s), 0 unchanged\n"
     assert (
         (tmp_path / "orders-dev" / "main.tf")
         .read_text(encoding="utf-8")

@@ -26,6 +26,7 @@ MODULE_FILES = (
     "main.tf",
     "network.tf",
     "parameters.tf",
+    "readers.tf",
     "monitoring.tf",
     "alarms.tf",
     "outputs.tf",

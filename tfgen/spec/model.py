@@ -49,6 +49,7 @@ from tfgen.spec.fields import (
 )
 from tfgen.spec.instances import InstanceOverride
 from tfgen.spec.network import Network
+from tfgen.spec.readers import Readers
 from tfgen.spec.record import BeforeValidator, Field, Record
 
 
@@ -65,6 +66,7 @@ class ServerlessV2(_Model):
     seconds_until_auto_pause: AutoPauseSeconds | None = None
     instances: Annotated[int, Field(ge=1, le=15)] = 1
     instance_overrides: list[InstanceOverride] = []
+    readers: Readers = Readers()
 
 
 class ServerlessV1(_Model):

@@ -17,6 +17,7 @@ from tfgen.spec.backends import CloudBackend, S3Backend
 from tfgen.spec.data_api import data_api_problems, data_api_warnings
 from tfgen.spec.model import ServerlessV2, Spec
 from tfgen.spec.network import network_problems, network_warnings
+from tfgen.spec.readers import reader_problems
 from tfgen.spec.yaml_source import Loc
 
 V1_WARNING = (
@@ -81,6 +82,7 @@ def rule_problems(spec: Spec) -> list[Problem]:
                 (("serverless", "seconds_until_auto_pause"), "only applies when serverless.min_capacity is 0")
             )
         problems.extend(_override_problems(spec, server))
+        problems.extend(reader_problems(server))
         # instance identifiers are <name>-<n>, n up to 15 (var.instance_count may grow)
         longest = len(f"{spec.name}-15")
         if longest > 63:
