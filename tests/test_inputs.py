@@ -164,6 +164,24 @@ def test_the_module_scales_readers_and_leaves_their_instances_alone() -> None:
     assert "aws_appautoscaling" not in (GOLDENS["minimal"] / "readers.tf").read_text()
 
 
+def test_custom_endpoints_by_instance_number() -> None:
+    extra = "serverless:\n  instances: 3\nendpoints:\n  reporting: {type: READER, excluded: [1]}\n  all: {type: ANY}\n"
+    endpoints = spec_of(extra).endpoints
+    assert (endpoints["reporting"].excluded, endpoints["all"].members) == ([1], [])
+
+
+def test_the_module_makes_each_endpoint_over_its_instances_and_outputs_it() -> None:
+    readers = (GOLDENS["readers"] / "readers.tf").read_text()
+    assert 'cluster_endpoint_identifier = "catalog-reads-${each.key}"' in readers
+    assert "[for n in each.value.excluded : aws_rds_cluster_instance.this[n - 1].identifier]" in readers
+    variables = (GOLDENS["readers"] / "variables.tf").read_text()
+    assert 'type     = "READER"' in variables and "excluded = [1]" in variables
+    outputs = (GOLDENS["readers"] / "outputs.tf").read_text()
+    assert 'output "custom_endpoints"' in outputs
+    assert "`reporting` (READER, every instance but 1)" in (GOLDENS["readers"] / "README.md").read_text()
+    assert "aws_rds_cluster_endpoint" not in (GOLDENS["minimal"] / "readers.tf").read_text()
+
+
 def test_schema_names_each_input_with_its_values() -> None:
     properties = json_schema()["properties"]
     assert properties["storage_type"]["anyOf"][0]["enum"] == ["aurora", "aurora-iopt1"]
@@ -171,6 +189,7 @@ def test_schema_names_each_input_with_its_values() -> None:
     assert properties["database_insights_mode"]["anyOf"][0]["enum"] == ["standard", "advanced"]
     assert properties["delete_automated_backups"]["type"] == "boolean"
     assert properties["enable_http_endpoint"]["type"] == "boolean"
+    assert properties["endpoints"]["type"] == "object"
     for name in ("engine_lifecycle_support", "ca_cert_identifier", "performance_insights_retention_days"):
         assert name in properties
 
@@ -192,6 +211,8 @@ def test_the_starter_offers_each_input_and_uncommented_it_is_valid(tmp_path: Pat
         "  - {instance",
         "readers",
         "  autoscaling",
+        "endpoints",
+        "  reporting",
     )
     lines = starter.read_text().splitlines()
     commented = [re.fullmatch(r"(\s*)# (.*)", line) for line in lines]

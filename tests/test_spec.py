@@ -705,6 +705,27 @@ INVALID = [
         11,
         "serverless.readers: unknown field (only valid with serverless.version: v2)",
     ),
+    # custom endpoints
+    ("invalid-endpoint-both.yaml", 14, "endpoints.reporting.excluded: give members or excluded, not both"),
+    ("invalid-endpoint-duplicate.yaml", 13, "endpoints.reporting.excluded[1]: duplicate instance 2"),
+    (
+        "invalid-endpoint-member-missing.yaml",
+        13,
+        "endpoints.reporting.members[1]: instance 3 does not exist: serverless.instances is 2",
+    ),
+    (
+        "invalid-endpoint-name.yaml",
+        9,
+        "endpoints: key 'Reporting_1' must be lowercase letters, digits and single hyphens, starting with a letter",
+    ),
+    (
+        "invalid-endpoint-too-long.yaml",
+        9,
+        "endpoints.reporting-for-the-finance-department-quarterly-close-xx: the endpoint identifier "
+        "orders-db-reporting-for-the-finance-department-quarterly-close-xx is longer than 63 characters",
+    ),
+    ("invalid-endpoint-type.yaml", 9, "endpoints.reporting.type: must be 'READER' or 'ANY'"),
+    ("invalid-endpoint-v1.yaml", 11, "endpoints: Aurora Serverless v1 has no instances for custom endpoints"),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),
     ("invalid-yaml-list-key.yaml", 11, "keys must be strings, not a list"),

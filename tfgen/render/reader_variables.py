@@ -1,5 +1,5 @@
 """The module's variables for readers beyond its instances: Aurora Auto Scaling's bounds, target
-and cooldowns (``serverless.readers.autoscaling``).
+and cooldowns (``serverless.readers.autoscaling``), and the custom endpoints (``endpoints``).
 
 Defaults come from the spec; the validations repeat its rules from ``tfgen/facts/aws.toml``
 (``[reader_autoscaling]``), so a repository that vendors the module and overrides a variable is
@@ -12,11 +12,49 @@ from tfgen import facts
 from tfgen.render.interface import Validation, Variable
 from tfgen.spec.model import ServerlessV2, Spec
 
+ENDPOINT_TYPE = """map(object({
+    type     = string
+    members  = optional(list(number), [])
+    excluded = optional(list(number), [])
+  }))"""
+
 
 def reader_variables(spec: Spec) -> list[Variable]:
-    """The autoscaling variables, when the spec asks for reader autoscaling."""
+    """The autoscaling and custom endpoint variables, when the spec asks for them."""
     server = spec.serverless
-    if not isinstance(server, ServerlessV2) or server.readers.autoscaling is None:
+    if not isinstance(server, ServerlessV2):
+        return []
+    return _autoscaling_variables(server) + _endpoint_variables(spec)
+
+
+def _endpoint_variables(spec: Spec) -> list[Variable]:
+    if not spec.endpoints:
+        return []
+    types = facts.raw()["custom_endpoints"]["types"]
+    listed = ", ".join(f'"{kind}"' for kind in types)
+    return [
+        Variable(
+            "custom_endpoints",
+            ENDPOINT_TYPE,
+            f"Custom endpoints by name (<cluster>-<name>): type {' or '.join(types)}, and members (its only "
+            "instances) or excluded (the instances it leaves out), as instance numbers (1 is <cluster>-1).",
+            {key: endpoint.model_dump() for key, endpoint in spec.endpoints.items()},
+            (
+                Validation(
+                    f"alltrue([for e in var.custom_endpoints : contains([{listed}], e.type) && "
+                    "(length(e.members) == 0 || length(e.excluded) == 0) && "
+                    "alltrue([for n in concat(e.members, e.excluded) : n >= 1 && n <= var.instance_count])])",
+                    f"custom_endpoints: type {' or '.join(types)}, members or excluded (not both), "
+                    "instance numbers 1 to instance_count.",
+                ),
+            ),
+            nullable=False,
+        )
+    ]
+
+
+def _autoscaling_variables(server: ServerlessV2) -> list[Variable]:
+    if server.readers.autoscaling is None:
         return []
     scaling = server.readers.autoscaling
     limit = facts.raw()["reader_autoscaling"]["max_replicas"]

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from tfgen import facts
 from tfgen.spec.backends import Backend, CloudBackend, LocalBackend, S3Backend
+from tfgen.spec.endpoints import CustomEndpoint, EndpointName
 from tfgen.spec.fields import (
     AlarmName,
     AutoPauseSeconds,
@@ -179,6 +180,7 @@ class Spec(_Model):
     performance_insights_retention_days: PerformanceInsightsRetention | None = None
     database_insights_mode: Literal["standard", "advanced"] | None = None
     enable_http_endpoint: bool = False
+    endpoints: dict[EndpointName, CustomEndpoint] = {}
     """The RDS Data API (SQL over HTTPS, IAM-authorized); Serverless v2 needs a recent minor of each major."""
     iam_database_authentication: bool | None = None
     """Default: on for v2; v1 cannot have it."""

@@ -15,6 +15,7 @@ import re
 from tfgen import facts
 from tfgen.spec.backends import CloudBackend, S3Backend
 from tfgen.spec.data_api import data_api_problems, data_api_warnings
+from tfgen.spec.endpoints import endpoint_problems
 from tfgen.spec.model import ServerlessV2, Spec
 from tfgen.spec.network import network_problems, network_warnings
 from tfgen.spec.readers import reader_problems
@@ -152,6 +153,7 @@ def rule_problems(spec: Spec) -> list[Problem]:
     problems.extend(_window_problems(spec))
     problems.extend(_storage_and_insights_problems(spec))
     problems.extend(data_api_problems(spec))
+    problems.extend(endpoint_problems(spec))
     backend = spec.backend
     if isinstance(backend, CloudBackend) and backend.workspace and backend.tags:
         problems.append((("backend", "tags"), "give backend.workspace or backend.tags, not both"))
