@@ -21,6 +21,7 @@ GOLDENS: dict[str, Path] = {
     "integrations": GOLDEN_ROOT / "integrations",
     "global-primary": GOLDEN_ROOT / "global-primary",
     "global-secondary": GOLDEN_ROOT / "global-secondary",
+    "readers": GOLDEN_ROOT / "readers",
 }
 """Example name (examples/<name>.yaml) → directory holding its rendered module."""
 

@@ -353,6 +353,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
         "rds-strict-modify-db-cluster",
+        "appautoscaling-tags",
         "rds-performance-insights",
         "iam-aws-managed-policies",
     )
@@ -453,6 +454,32 @@ def test_moto_fix_scaling_configuration_info_is_in_force(local_url: str) -> None
     }
 
 
+def _scalable_target_tags(url: str) -> Any:
+    import boto3
+
+    client = boto3.client(
+        "application-autoscaling",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    arn = client.register_scalable_target(
+        ServiceNamespace="rds",
+        ResourceId="cluster:tagged",
+        ScalableDimension="rds:cluster:ReadReplicaCount",
+        MinCapacity=0,
+        MaxCapacity=2,
+    )["ScalableTargetARN"]
+    client.tag_resource(ResourceARN=arn, Tags={"team": "reads", "tier": "db"})
+    client.untag_resource(ResourceARN=arn, TagKeys=["tier"])
+    return client.list_tags_for_resource(ResourceARN=arn)["Tags"]
+
+
+def test_moto_fix_appautoscaling_tags_is_in_force(local_url: str) -> None:
+    assert _scalable_target_tags(local_url) == {"team": "reads"}
+
+
 def test_moto_fix_security_group_rule_description_is_in_force(local_url: str) -> None:
     assert _sg_reference_rule_description(local_url) == "from the app"
 
@@ -472,6 +499,10 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
     assert rds.describe_db_clusters(DBClusterIdentifier="strict")["DBClusters"][0]["EngineVersion"] == "16.0", (
         f"moto {moto.__version__} now refuses what tfgen.emulator.strict refuses: review its rules"
     )
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError):  # NotImplementedError: an HTTP 500
+        _scalable_target_tags(raw_moto_url)
     assert _sg_reference_rule_description(raw_moto_url) is None, (
         f"moto {moto.__version__} now returns the description of a rule referencing a security "
         "group: the ec2-security-group-rule-description fix in tfgen.emulator.fixes.apply_moto_fixes is "

@@ -27,7 +27,7 @@ import pytest
 from tests.goldens import GOLDENS, spec_path
 from tests.test_deploy import aws, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
 from tests.test_lifecycle import Deployed, _deploy
-from tests.test_spec import spec_of
+from tests.test_spec import BASE, spec_of
 from tfgen import api, facts
 from tfgen.spec import rules
 from tfgen.spec.jsonschema import json_schema
@@ -97,12 +97,99 @@ def test_opting_out_of_extended_support_after_standard_support_warns_that_creati
     assert not [loc for loc, _ in rules.warnings_for(spec, today=before) if loc == ("engine_lifecycle_support",)]
 
 
+@pytest.mark.parametrize("version", ["13.11", "14.8", "15.3", "16.1", "17.4", "16", "15.10"])
+def test_the_data_api_from_each_majors_first_minor(version: str) -> None:
+    assert spec_of(f'engine_version: "{version}"\nenable_http_endpoint: true\n').enable_http_endpoint
+
+
+def test_the_data_api_where_aws_lists_it_unavailable_warns() -> None:
+    spec = spec_of("enable_http_endpoint: true\n", base=BASE.replace("region: eu-west-1", "region: ap-south-2"))
+    assert (
+        ("enable_http_endpoint",),
+        "AWS lists the Data API for Aurora PostgreSQL Serverless v2 as not available in ap-south-2",
+    ) in rules.warnings_for(spec)
+    assert not [
+        loc
+        for loc, _ in rules.warnings_for(spec_of("enable_http_endpoint: true\n"))
+        if loc[0] == "enable_http_endpoint"
+    ]
+
+
+def test_v1_keeps_its_own_data_api_unchecked() -> None:
+    spec = spec_of('engine_version: "13.12"\nserverless:\n  version: v1\nenable_http_endpoint: true\n')
+    assert spec.enable_http_endpoint
+
+
+def test_the_module_sets_the_data_api_from_the_spec() -> None:
+    assert "  enable_http_endpoint = var.enable_http_endpoint\n" in (GOLDENS["readers"] / "main.tf").read_text()
+    variables = (GOLDENS["readers"] / "variables.tf").read_text()
+    block = variables[variables.index('variable "enable_http_endpoint"') :]
+    assert "default     = true" in block[: block.index("}\n")]
+    minimal = (GOLDENS["minimal"] / "variables.tf").read_text()
+    block = minimal[minimal.index('variable "enable_http_endpoint"') :]
+    assert "default     = false" in block[: block.index("}\n")]
+    assert "The RDS Data API is on" in (GOLDENS["readers"] / "README.md").read_text()
+
+
+@pytest.mark.parametrize(("instances", "max_readers"), [(1, 15), (2, 14), (15, 1)])
+def test_reader_autoscaling_fills_the_cluster_up_to_15_replicas(instances: int, max_readers: int) -> None:
+    spec = spec_of(
+        f"serverless:\n  instances: {instances}\n  readers:\n    autoscaling: {{max_readers: {max_readers}}}\n"
+    )
+    scaling = spec.serverless.readers.autoscaling  # type: ignore[union-attr]
+    assert scaling is not None
+    assert (scaling.predefined_metric, scaling.effective_target) == ("RDSReaderAverageCPUUtilization", 70)
+
+
+def test_reader_autoscaling_on_connections_tracks_the_given_target() -> None:
+    extra = "serverless:\n  readers:\n    autoscaling: {max_readers: 2, metric: connections, target: 400}\n"
+    scaling = spec_of(extra).serverless.readers.autoscaling  # type: ignore[union-attr]
+    assert scaling is not None
+    assert (scaling.predefined_metric, scaling.effective_target) == ("RDSReaderAverageDatabaseConnections", 400)
+
+
+def test_the_module_scales_readers_and_leaves_their_instances_alone() -> None:
+    readers = (GOLDENS["readers"] / "readers.tf").read_text()
+    for line in (
+        'scalable_dimension = "rds:cluster:ReadReplicaCount"',
+        'resource_id        = "cluster:${aws_rds_cluster.this.cluster_identifier}"',
+        'predefined_metric_type = "RDSReaderAverageCPUUtilization"',
+        "depends_on = [aws_rds_cluster_instance.this]",
+    ):
+        assert line in readers
+    # the autoscaler's replicas stay out of the plan: the cluster never names its members
+    assert "cluster_members" not in (GOLDENS["readers"] / "main.tf").read_text()
+    readme = (GOLDENS["readers"] / "README.md").read_text()
+    assert "**The replicas it adds are not managed by Terraform**" in readme
+    assert "aws_appautoscaling" not in (GOLDENS["minimal"] / "readers.tf").read_text()
+
+
+def test_custom_endpoints_by_instance_number() -> None:
+    extra = "serverless:\n  instances: 3\nendpoints:\n  reporting: {type: READER, excluded: [1]}\n  all: {type: ANY}\n"
+    endpoints = spec_of(extra).endpoints
+    assert (endpoints["reporting"].excluded, endpoints["all"].members) == ([1], [])
+
+
+def test_the_module_makes_each_endpoint_over_its_instances_and_outputs_it() -> None:
+    readers = (GOLDENS["readers"] / "readers.tf").read_text()
+    assert 'cluster_endpoint_identifier = "catalog-reads-${each.key}"' in readers
+    assert "[for n in each.value.excluded : aws_rds_cluster_instance.this[n - 1].identifier]" in readers
+    variables = (GOLDENS["readers"] / "variables.tf").read_text()
+    assert 'type     = "READER"' in variables and "excluded = [1]" in variables
+    outputs = (GOLDENS["readers"] / "outputs.tf").read_text()
+    assert 'output "custom_endpoints"' in outputs
+    assert "`reporting` (READER, every instance but 1)" in (GOLDENS["readers"] / "README.md").read_text()
+    assert "aws_rds_cluster_endpoint" not in (GOLDENS["minimal"] / "readers.tf").read_text()
+
+
 def test_schema_names_each_input_with_its_values() -> None:
     properties = json_schema()["properties"]
     assert properties["storage_type"]["anyOf"][0]["enum"] == ["aurora", "aurora-iopt1"]
     assert properties["network_type"]["anyOf"][0]["enum"] == ["IPV4", "DUAL"]
     assert properties["database_insights_mode"]["anyOf"][0]["enum"] == ["standard", "advanced"]
     assert properties["delete_automated_backups"]["type"] == "boolean"
+    assert properties["enable_http_endpoint"]["type"] == "boolean"
+    assert properties["endpoints"]["type"] == "object"
     for name in ("engine_lifecycle_support", "ca_cert_identifier", "performance_insights_retention_days"):
         assert name in properties
 
@@ -119,10 +206,15 @@ def test_the_starter_offers_each_input_and_uncommented_it_is_valid(tmp_path: Pat
         "performance_insights_retention_days",
         "database_insights_mode",
         "instance_parameters",
+        "enable_http_endpoint",
         "instance_overrides",
         "  - {instance",
         "iam_roles",
         "  - {feature",
+        "readers",
+        "  autoscaling",
+        "endpoints",
+        "  reporting",
     )
     lines = starter.read_text().splitlines()
     commented = [re.fullmatch(r"(\s*)# (.*)", line) for line in lines]
@@ -233,3 +325,73 @@ def test_a_second_plan_of_the_inputs_shows_no_changes(inputs_applied: Deployed) 
     """
     changes, planned = inputs_applied.plan_changes()
     assert (changes["add"], changes["change"], changes["remove"]) == (0, 0, 0), planned
+
+
+@pytest.fixture(scope="module")
+def readers_applied(
+    plugin_mirror: Path,
+    endpoint: str,
+    shared_dir: Path,  # noqa: F811  (the fixture of tests.test_deploy)
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Deployed:
+    """examples/local.yaml with two instances and Aurora Auto Scaling on the readers' connections; applied."""
+    base = tmp_path_factory.mktemp("readers")
+    return _deploy(
+        base,
+        endpoint,
+        plugin_mirror,
+        shared_dir,
+        name="tfgen-readers",
+        master_password={"source": "rds_managed"},
+        serverless={
+            "min_capacity": 0.5,
+            "max_capacity": 4,
+            "instances": 2,
+            "readers": {
+                "autoscaling": {
+                    "min_readers": 1,
+                    "max_readers": 5,
+                    "metric": "connections",
+                    "target": 300,
+                    "scale_in_cooldown": 900,
+                }
+            },
+        },
+    )
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_reader_autoscaling_registers_the_cluster_and_its_policy(readers_applied: Deployed) -> None:
+    """On the emulator (moto's Application Auto Scaling): the target and the target-tracking policy."""
+    client = aws(readers_applied.url, "us-east-1", "application-autoscaling")
+    (target,) = client.describe_scalable_targets(ServiceNamespace="rds")["ScalableTargets"]
+    assert (target["ResourceId"], target["ScalableDimension"]) == (
+        "cluster:tfgen-readers",
+        "rds:cluster:ReadReplicaCount",
+    )
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 5)
+    (policy,) = client.describe_scaling_policies(ServiceNamespace="rds")["ScalingPolicies"]
+    assert (policy["PolicyName"], policy["PolicyType"]) == ("tfgen-readers-readers", "TargetTrackingScaling")
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "RDSReaderAverageDatabaseConnections"
+    assert (tracking["TargetValue"], tracking["ScaleInCooldown"], tracking["ScaleOutCooldown"]) == (300, 900, 300)
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_a_replica_the_autoscaler_added_is_not_in_the_plan(readers_applied: Deployed) -> None:
+    """A reader Aurora Auto Scaling added (made here with boto3, as moto's autoscaler adds none) plans no change."""
+    rds = aws(readers_applied.url, "us-east-1", "rds")
+    rds.create_db_instance(
+        DBInstanceIdentifier="application-autoscaling-tfgen-readers-0",
+        DBClusterIdentifier=readers_applied.name,
+        DBInstanceClass="db.serverless",
+        Engine="aurora-postgresql",
+        PromotionTier=15,
+    )
+    try:
+        changes, planned = readers_applied.plan_changes()
+        assert (changes["add"], changes["change"], changes["remove"]) == (0, 0, 0), planned
+    finally:
+        rds.delete_db_instance(DBInstanceIdentifier="application-autoscaling-tfgen-readers-0")

@@ -790,6 +790,67 @@ INVALID = [
         11,
         "activity_stream: Aurora Serverless v1 cannot have database activity streams",
     ),
+    # the Data API
+    (
+        "invalid-data-api-old-minor.yaml",
+        9,
+        "enable_http_endpoint: the Data API needs aurora-postgresql 13.11+, 14.8+, 15.3+, 16.1+, 17.4+ with "
+        'Serverless v2; engine_version is 15.2 (or give the major "15": AWS picks a current minor)',
+    ),
+    ("invalid-data-api-string.yaml", 8, "enable_http_endpoint: must be a valid boolean, got str 'yes'"),
+    # reader autoscaling
+    (
+        "invalid-reader-autoscaling-connections-no-target.yaml",
+        10,
+        "serverless.readers.autoscaling.target: metric connections needs a target (average connections per reader)",
+    ),
+    (
+        "invalid-reader-autoscaling-cpu-target.yaml",
+        10,
+        "serverless.readers.autoscaling.target: 120 is above 100 (% CPU)",
+    ),
+    (
+        "invalid-reader-autoscaling-metric.yaml",
+        10,
+        "serverless.readers.autoscaling.metric: must be 'cpu' or 'connections'",
+    ),
+    (
+        "invalid-reader-autoscaling-min-above-max.yaml",
+        10,
+        "serverless.readers.autoscaling.min_readers: 3 is above max_readers 2",
+    ),
+    (
+        "invalid-reader-autoscaling-too-many.yaml",
+        12,
+        "serverless.readers.autoscaling.max_readers: at most 12: a cluster has at most 15 Aurora Replicas and "
+        "serverless.instances 4 makes 3 of them",
+    ),
+    (
+        "invalid-reader-autoscaling-v1.yaml",
+        11,
+        "serverless.readers: unknown field (only valid with serverless.version: v2)",
+    ),
+    # custom endpoints
+    ("invalid-endpoint-both.yaml", 14, "endpoints.reporting.excluded: give members or excluded, not both"),
+    ("invalid-endpoint-duplicate.yaml", 13, "endpoints.reporting.excluded[1]: duplicate instance 2"),
+    (
+        "invalid-endpoint-member-missing.yaml",
+        13,
+        "endpoints.reporting.members[1]: instance 3 does not exist: serverless.instances is 2",
+    ),
+    (
+        "invalid-endpoint-name.yaml",
+        9,
+        "endpoints: key 'Reporting_1' must be lowercase letters, digits and single hyphens, starting with a letter",
+    ),
+    (
+        "invalid-endpoint-too-long.yaml",
+        9,
+        "endpoints.reporting-for-the-finance-department-quarterly-close-xx: the endpoint identifier "
+        "orders-db-reporting-for-the-finance-department-quarterly-close-xx is longer than 63 characters",
+    ),
+    ("invalid-endpoint-type.yaml", 9, "endpoints.reporting.type: must be 'READER' or 'ANY'"),
+    ("invalid-endpoint-v1.yaml", 11, "endpoints: Aurora Serverless v1 has no instances for custom endpoints"),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),
     ("invalid-yaml-list-key.yaml", 11, "keys must be strings, not a list"),
@@ -1639,6 +1700,7 @@ def test_canonical_json_has_every_default() -> None:
         "seconds_until_auto_pause": None,
         "instances": 1,
         "instance_overrides": [],
+        "readers": {"autoscaling": None},
     }
     assert data["storage_encrypted"] is True
 

@@ -104,6 +104,13 @@ def apply_moto_fixes() -> tuple[str, ...]:
         parameters again (a replaced group too: after a major upgrade's new family). The
         patched ``DBParameterGroup.update_parameters`` marks them ``user``.
 
+        ``appautoscaling-tags``: moto 5.2.5 has no ListTagsForResource, TagResource or
+        UntagResource for Application Auto Scaling (NotImplementedError, an HTTP 500). The
+        aws provider lists the tags of every ``aws_appautoscaling_target`` it reads and
+        retries a 500, so the reader autoscaling target of ``serverless.readers.autoscaling``
+        never finished creating. AWS keeps tags per scalable target ARN; the fix adds the
+        three actions over a per-backend store (empty after a reset, as moto's backends).
+
         ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
         ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
         version and minimum capacity, and a CreateDBCluster of an identifier in use
@@ -161,6 +168,8 @@ def apply_moto_fixes() -> tuple[str, ...]:
     if patch_method(DBParameterGroup, "update_parameters", _parameters_set_by_the_user):
         applied.append("rds-parameter-source-user")
     applied.extend(name for name, cls, method, fix in strict_rules() if patch_method(cls, method, fix))
+    if _application_autoscaling_tags():
+        applied.append("appautoscaling-tags")
     if all(
         _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")
         for cls in (DBCluster, DBInstance)
@@ -267,6 +276,41 @@ def _copy_policy(policy: Any) -> Any:
     clone.tags = copy.deepcopy(policy.tags)
     clone.versions = [copy.copy(version) for version in policy.versions]
     return clone
+
+
+def _application_autoscaling_tags() -> bool:
+    """Give moto's Application Auto Scaling the tagging actions AWS has, once.
+
+    Returns:
+        Whether the fix is in force (False if moto now has ListTagsForResource itself).
+    """
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as Response
+
+    existing = Response.__dict__.get("list_tags_for_resource")
+    if existing is not None:
+        return bool(getattr(existing, _FIX_MARK, False))
+
+    def store(response: Any) -> dict[str, dict[str, str]]:
+        tags: dict[str, dict[str, str]] = response.applicationautoscaling_backend.__dict__.setdefault("_tfgen_tags", {})
+        return tags
+
+    def list_tags_for_resource(self: Any) -> str:
+        return json.dumps({"Tags": store(self).get(self._get_param("ResourceARN"), {})})
+
+    def tag_resource(self: Any) -> str:
+        store(self).setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self: Any) -> str:
+        tags = store(self).get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            tags.pop(key, None)
+        return "{}"
+
+    for action in (list_tags_for_resource, tag_resource, untag_resource):
+        setattr(action, _FIX_MARK, True)
+        setattr(Response, action.__name__, action)
+    return True
 
 
 def patch_method(cls: type, name: str, fix: Callable[..., Any]) -> bool:

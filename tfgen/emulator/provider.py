@@ -17,6 +17,7 @@ from tfgen.errors import EmulatorError
 __all__ = ["AWS_SERVICES", "OVERRIDE_FILENAME", "provider_override", "write_provider_override"]
 
 AWS_SERVICES: tuple[str, ...] = (
+    "appautoscaling",
     "backup",
     "cloudwatch",
     "ec2",

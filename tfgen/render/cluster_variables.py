@@ -27,6 +27,10 @@ def _one_of(name: str, values: list[str]) -> Validation:
     )
 
 
+def _data_api_minimums() -> str:
+    return ", ".join(f"{minor}+" for minor in facts.raw()["data_api"]["minimum"].values())
+
+
 def cluster_variables(spec: Spec) -> list[Variable]:
     """The variables of these settings, defaults taken from ``spec``."""
     rules = facts.raw()
@@ -37,7 +41,15 @@ def cluster_variables(spec: Spec) -> list[Variable]:
             "Delete the automated backups with the cluster (false keeps them for their retention period).",
             spec.delete_automated_backups,
             nullable=False,
-        )
+        ),
+        Variable(
+            "enable_http_endpoint",
+            "bool",
+            "The RDS Data API (SQL over HTTPS, authorized by IAM and the master secret); Serverless v2 needs "
+            f"aurora-postgresql {_data_api_minimums()}.",
+            spec.enable_http_endpoint,
+            nullable=False,
+        ),
     ]
     server = spec.serverless
     if not isinstance(server, ServerlessV2):

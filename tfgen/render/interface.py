@@ -205,9 +205,11 @@ def variables(spec: Spec) -> list[Variable]:
     # storage, network, TLS, backups, Performance Insights retention: a module of their own, importing this one
     from tfgen.render.cluster_variables import cluster_variables
     from tfgen.render.integrations import integration_variables
+    from tfgen.render.reader_variables import reader_variables
 
     found.extend(cluster_variables(spec))
     found.extend(integration_variables(spec))
+    found.extend(reader_variables(spec))
     if spec.log_group_managed:
         found.append(
             Variable(

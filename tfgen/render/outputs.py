@@ -60,6 +60,14 @@ def outputs(spec: Spec) -> list[Output]:
                 "aws_rds_cluster_instance.this[*].identifier",
             )
         )
+        if spec.endpoints:
+            found.append(
+                Output(
+                    "custom_endpoints",
+                    "Address of each custom endpoint, by name.",
+                    "{ for name, endpoint in aws_rds_cluster_endpoint.this : name => endpoint.endpoint }",
+                )
+            )
         found.append(
             Output(
                 "writer_instance_identifier",

@@ -27,6 +27,7 @@ MODULE_FILES = (
     "global.tf",
     "network.tf",
     "parameters.tf",
+    "readers.tf",
     "monitoring.tf",
     "integrations.tf",
     "alarms.tf",

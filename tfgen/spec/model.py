@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from tfgen import facts
 from tfgen.spec.backends import Backend, CloudBackend, LocalBackend, S3Backend
+from tfgen.spec.endpoints import CustomEndpoint, EndpointName
 from tfgen.spec.fields import (
     AlarmName,
     AutoPauseSeconds,
@@ -52,6 +53,7 @@ from tfgen.spec.global_database import GlobalDatabase
 from tfgen.spec.instances import InstanceOverride
 from tfgen.spec.integrations import ActivityStream, IamRole
 from tfgen.spec.network import Network
+from tfgen.spec.readers import Readers
 from tfgen.spec.record import BeforeValidator, Field, Record
 from tfgen.spec.restore import Restore
 
@@ -69,6 +71,7 @@ class ServerlessV2(_Model):
     seconds_until_auto_pause: AutoPauseSeconds | None = None
     instances: Annotated[int, Field(ge=1, le=15)] = 1
     instance_overrides: list[InstanceOverride] = []
+    readers: Readers = Readers()
 
 
 class ServerlessV1(_Model):
@@ -186,6 +189,9 @@ class Spec(_Model):
     """Default: on for v2 (7 days of retention are free); v1 cannot have it."""
     performance_insights_retention_days: PerformanceInsightsRetention | None = None
     database_insights_mode: Literal["standard", "advanced"] | None = None
+    enable_http_endpoint: bool = False
+    endpoints: dict[EndpointName, CustomEndpoint] = {}
+    """The RDS Data API (SQL over HTTPS, IAM-authorized); Serverless v2 needs a recent minor of each major."""
     iam_database_authentication: bool | None = None
     """Default: on for v2; v1 cannot have it."""
     create_kms_key: bool = False

@@ -14,10 +14,13 @@ import re
 
 from tfgen import facts
 from tfgen.spec.backends import CloudBackend, S3Backend
+from tfgen.spec.data_api import data_api_problems, data_api_warnings
+from tfgen.spec.endpoints import endpoint_problems
 from tfgen.spec.global_database import global_problems
 from tfgen.spec.integrations import activity_stream_problems, iam_role_problems
 from tfgen.spec.model import ServerlessV2, Spec
 from tfgen.spec.network import network_problems, network_warnings
+from tfgen.spec.readers import reader_problems
 from tfgen.spec.restore import restore_problems
 from tfgen.spec.yaml_source import Loc
 
@@ -83,6 +86,7 @@ def rule_problems(spec: Spec) -> list[Problem]:
                 (("serverless", "seconds_until_auto_pause"), "only applies when serverless.min_capacity is 0")
             )
         problems.extend(_override_problems(spec, server))
+        problems.extend(reader_problems(server))
         # instance identifiers are <name>-<n>, n up to 15 (var.instance_count may grow)
         longest = len(f"{spec.name}-15")
         if longest > 63:
@@ -168,6 +172,8 @@ def rule_problems(spec: Spec) -> list[Problem]:
             )
     problems.extend(_window_problems(spec))
     problems.extend(_storage_and_insights_problems(spec))
+    problems.extend(data_api_problems(spec))
+    problems.extend(endpoint_problems(spec))
     backend = spec.backend
     if isinstance(backend, CloudBackend) and backend.workspace and backend.tags:
         problems.append((("backend", "tags"), "give backend.workspace or backend.tags, not both"))
@@ -355,6 +361,7 @@ def warnings_for(spec: Spec, today: datetime.date | None = None) -> list[Problem
         found.append((("serverless", "version"), V1_WARNING))
     found.extend(_engine_warnings(spec, today or datetime.datetime.now(datetime.UTC).date()))
     found.extend(network_warnings(spec))
+    found.extend(data_api_warnings(spec))
     found.extend(_aws_guidance(spec))
     if isinstance(spec.backend, S3Backend) and not spec.backend.use_lockfile:
         found.append((("backend", "use_lockfile"), "the state is not locked: two applies at once can corrupt it"))
