@@ -20,7 +20,7 @@ import typer
 from typer.exceptions import TyperException
 
 from tfgen import DEFAULT_MODULE_DIR, api
-from tfgen.cli import commands, output, prompts
+from tfgen.cli import adopt, commands, output, prompts
 from tfgen.cli.options import (
     AutoApproveOpt,
     CacheOpt,
@@ -389,6 +389,7 @@ def insights(
 
 emulator_app = typer.Typer(help="A persistent local AWS emulator (moto) for --local.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
+adopt.register(app)
 
 
 @emulator_app.command("start")

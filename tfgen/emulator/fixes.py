@@ -82,6 +82,13 @@ def apply_moto_fixes() -> tuple[str, ...]:
         (the secret ``rds!cluster-…``), which the runbook reads and the emulator's database
         uses. The patched ``MasterUserSecret._generate_secret_string`` does the same.
 
+        ``rds-instance-subnet-group-of-cluster``: moto 5.2.5 gives an instance created in a
+        cluster without ``DBSubnetGroupName`` no DB subnet group. AWS puts an Aurora
+        instance in its cluster's DB subnet group, and DescribeDBInstances names it; the
+        aws provider reads it into ``db_subnet_group_name``, which forces a new instance,
+        so an instance made by hand (``tfgen import``) would plan a replacement. The
+        patched ``RDSBackend.create_db_instance`` takes the cluster's group.
+
         ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
         ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
         version and minimum capacity, and a CreateDBCluster of an identifier in use
@@ -122,6 +129,8 @@ def apply_moto_fixes() -> tuple[str, ...]:
 
     if patch_method(MasterUserSecret, "_generate_secret_string", _managed_secret_credentials):
         applied.append("rds-managed-secret-credentials")
+    if patch_method(RDSBackend, "create_db_instance", _instance_in_cluster_subnet_group):
+        applied.append("rds-instance-subnet-group-of-cluster")
     applied.extend(name for name, cls, method, fix in strict_rules() if patch_method(cls, method, fix))
     if all(
         _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")
@@ -167,6 +176,17 @@ def _delete_automated_snapshots_too(original: Callable[..., Any], backend: Any, 
         ):
             del backend.cluster_snapshots[snapshot_id]
     return cluster
+
+
+def _instance_in_cluster_subnet_group(original: Callable[..., Any], backend: Any, db_kwargs: dict[str, Any]) -> Any:
+    cluster = backend.clusters.get(db_kwargs.get("db_cluster_identifier") or "")
+    if (
+        cluster is not None
+        and not db_kwargs.get("db_subnet_group_name")
+        and cluster.db_subnet_group_name in backend.subnet_groups
+    ):
+        db_kwargs = {**db_kwargs, "db_subnet_group_name": cluster.db_subnet_group_name}
+    return original(backend, db_kwargs)
 
 
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#$%&()*+,-.:;<=>?[]^_{|}~"
