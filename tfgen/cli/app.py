@@ -129,6 +129,7 @@ def new(
     """Write an annotated starter spec."""
     written = api.new_spec(path)
     commands.echo(f"wrote {written}; edit it, then: tfgen render {written}")
+    commands.echo("a cluster that exists already: tfgen import CLUSTER_ID --region REGION writes its spec")
 
 
 # ----------------------------------------------------------------------------- deploy

@@ -64,7 +64,7 @@ def print_changes(planned: PlanResult, *, json_lines: bool) -> None:
     )
     for change in planned.resource_changes:
         diff = review.diff(change.address) if review is not None else None
-        label = f"import, {change.action}" if change.importing else change.action
+        label = f"import, {change.action}" if change.importing and change.action != "import" else change.action
         if diff is not None and diff.replaced_by:
             label += f": forced by {', '.join(diff.replaced_by)}"
         echo(f"  {_SYMBOLS.get(change.action, ' ')} {change.address} ({label})", err=json_lines)

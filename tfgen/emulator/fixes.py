@@ -89,6 +89,15 @@ def apply_moto_fixes() -> tuple[str, ...]:
         so an instance made by hand (``tfgen import``) would plan a replacement. The
         patched ``RDSBackend.create_db_instance`` takes the cluster's group.
 
+        ``rds-managed-password-kept``: moto 5.2.5 makes a new secret whenever ModifyDBCluster
+        carries ``ManageMasterUserPassword=true``, even for a cluster whose password RDS
+        manages already. The aws provider sends it after an import (the state has no
+        ``manage_master_user_password`` yet), and the next plan then sees the secret's ARN
+        change. AWS turns management on; it does not replace a secret that exists (a new
+        password takes ``RotateMasterUserPassword``; UNVERIFIED: the API reference describes
+        turning it on and off only). The patched ``RDSBackend.modify_db_cluster`` drops the
+        flag for such a cluster.
+
         ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
         ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
         version and minimum capacity, and a CreateDBCluster of an identifier in use
@@ -131,6 +140,8 @@ def apply_moto_fixes() -> tuple[str, ...]:
         applied.append("rds-managed-secret-credentials")
     if patch_method(RDSBackend, "create_db_instance", _instance_in_cluster_subnet_group):
         applied.append("rds-instance-subnet-group-of-cluster")
+    if patch_method(RDSBackend, "modify_db_cluster", _managed_password_kept):
+        applied.append("rds-managed-password-kept")
     applied.extend(name for name, cls, method, fix in strict_rules() if patch_method(cls, method, fix))
     if all(
         _remember_flag(cls, "enable_performance_insights", "performance_insights_enabled")
@@ -187,6 +198,15 @@ def _instance_in_cluster_subnet_group(original: Callable[..., Any], backend: Any
     ):
         db_kwargs = {**db_kwargs, "db_subnet_group_name": cluster.db_subnet_group_name}
     return original(backend, db_kwargs)
+
+
+def _managed_password_kept(original: Callable[..., Any], backend: Any, kwargs: dict[str, Any]) -> Any:
+    cluster = backend.clusters.get(kwargs.get("db_cluster_identifier") or "")
+    if kwargs.get("manage_master_user_password") and getattr(cluster, "master_user_secret", None) is not None:
+        kwargs = {
+            k: v for k, v in kwargs.items() if k not in ("manage_master_user_password", "master_user_secret_kms_key_id")
+        }
+    return original(backend, kwargs)
 
 
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#$%&()*+,-.:;<=>?[]^_{|}~"

@@ -172,6 +172,11 @@ def _differs(out: Adoption, key: str, deployed: Any, default: Any, what: str) ->
         out.note((key,), f"deployed as is; tfgen's default is {_yaml(default)}: adopting it, {what}")
 
 
+def _set_given(section: dict[str, Any], **values: list[Any]) -> None:
+    """Set the lists that are not empty (an empty one is the default: the spec leaves it out)."""
+    section.update({key: value for key, value in values.items() if value})
+
+
 def _yaml(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -244,12 +249,7 @@ def _own_group(found: Found, group: dict[str, Any], network: dict[str, Any], out
             egress.append(entry)
         else:
             out.left_alone.append(f"security group rule {rid} of {group['GroupId']} (a spec cannot express it)")
-    if cidrs:
-        network["allowed_cidr_blocks"] = cidrs
-    if sources:
-        network["allowed_security_group_ids"] = sources
-    if egress:
-        network["egress"] = egress
+    _set_given(network, allowed_cidr_blocks=cidrs, allowed_security_group_ids=sources, egress=egress)
 
 
 def _instances(found: Found, out: Adoption) -> None:
@@ -257,7 +257,7 @@ def _instances(found: Found, out: Adoption) -> None:
     overrides: list[dict[str, Any]] = []
     monitoring = {i.get("MonitoringInterval", 0) for i in found.instances}
     pi_retention = None
-    for number, instance in enumerate(found.instances, start=1):
+    for number, instance in enumerate(_numbered(name, found.instances), start=1):
         identifier = instance["DBInstanceIdentifier"]
         override: dict[str, Any] = {"instance": number}
         if identifier != f"{name}-{number}":
@@ -300,6 +300,22 @@ def _instances(found: Found, out: Adoption) -> None:
         out.changes.append(
             "instances: auto_minor_version_upgrade true → false (engine_version pins the deployed minor)"
         )
+
+
+def _numbered(name: str, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The instances in the module's order: ``<name>-N`` as instance N, the others (writer first) in the gaps."""
+    count = len(instances)
+    by_number: dict[int, dict[str, Any]] = {}
+    rest = []
+    for instance in instances:
+        match = re.fullmatch(rf"{re.escape(name)}-(\d+)", instance["DBInstanceIdentifier"])
+        number = int(match[1]) if match else 0
+        if 1 <= number <= count and number not in by_number:
+            by_number[number] = instance
+        else:
+            rest.append(instance)
+    by_number.update(zip((n for n in range(1, count + 1) if n not in by_number), rest, strict=False))
+    return [by_number[n] for n in range(1, count + 1)]
 
 
 def _password(found: Found, out: Adoption) -> None:
@@ -465,12 +481,7 @@ def _alarms(found: Found, out: Adoption) -> None:
             entry["description"] = alarm["AlarmDescription"]
         custom.append(entry)
         out.adopt(f'aws_cloudwatch_metric_alarm.custom["{key}"]', alarm_name, f"alarm {alarm_name}")
-    if custom:
-        alarms["custom"] = custom
-    if actions:
-        alarms["alarm_actions"] = actions
-    if ok_actions:
-        alarms["ok_actions"] = ok_actions
+    _set_given(alarms, custom=custom, alarm_actions=actions, ok_actions=ok_actions)
     every = [*builtin.values(), *[by_name[f"{name}-{c['name']}"] for c in custom]]
     if any(sorted(a.get("AlarmActions") or []) != sorted(actions) for a in every):
         out.changes.append("alarms: every adopted alarm notifies the same actions (alarm_actions is one list)")
