@@ -145,7 +145,10 @@ def test_new_writes_a_valid_starter_and_never_overwrites(capsys: pytest.CaptureF
     target = tmp_path / "aurora.yaml"
     code, out, _ = run(capsys, "new", str(target))
     assert code == 0
-    assert out == f"wrote {target}; edit it, then: tfgen render {target}\n"
+    assert out == (
+        f"wrote {target}; edit it, then: tfgen render {target}\n"
+        "a cluster that exists already: tfgen import CLUSTER_ID --region REGION writes its spec\n"
+    )
     assert run(capsys, "validate", str(target))[0] == 0
     original = target.read_text()
     assert run(capsys, "new", str(tmp_path)) == (2, "", f"error: {target}: already exists; not overwriting it\n")
@@ -191,7 +194,10 @@ def test_new_with_a_trailing_slash_creates_the_directory(capsys: pytest.CaptureF
     code, out, _ = run(capsys, "new", f"{tmp_path}/sub/")
     target = tmp_path / "sub" / "aurora.yaml"
     assert code == 0
-    assert out == f"wrote {target}; edit it, then: tfgen render {target}\n"
+    assert out == (
+        f"wrote {target}; edit it, then: tfgen render {target}\n"
+        "a cluster that exists already: tfgen import CLUSTER_ID --region REGION writes its spec\n"
+    )
     assert target.is_file()
     assert run(capsys, "validate", str(target))[0] == 0
 

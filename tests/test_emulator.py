@@ -350,6 +350,8 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-managed-secret-credentials",
         "rds-aurora-storage-type",
         "rds-parameter-source-user",
+        "rds-instance-subnet-group-of-cluster",
+        "rds-managed-password-kept",
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
         "rds-strict-modify-db-cluster",
@@ -484,6 +486,63 @@ def test_moto_fix_security_group_rule_description_is_in_force(local_url: str) ->
     assert _sg_reference_rule_description(local_url) == "from the app"
 
 
+def _instance_subnet_group(url: str) -> str | None:
+    """The DB subnet group DescribeDBInstances names for an instance created without one in a cluster with one."""
+    import boto3
+
+    rds, ec2 = (
+        _rds(url),
+        boto3.client(
+            "ec2", region_name=REGION, endpoint_url=url, aws_access_key_id="test", aws_secret_access_key="test"
+        ),
+    )
+    vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.60.{n}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+        for n, z in enumerate("ab")
+    ]
+    rds.create_db_subnet_group(DBSubnetGroupName="inherited", DBSubnetGroupDescription="x", SubnetIds=subnets)
+    _v2_cluster(rds, identifier="inherits", DBSubnetGroupName="inherited")
+    rds.create_db_instance(
+        DBInstanceIdentifier="inherits-1",
+        DBClusterIdentifier="inherits",
+        DBInstanceClass="db.serverless",
+        Engine="aurora-postgresql",
+    )
+    (instance,) = rds.describe_db_instances(DBInstanceIdentifier="inherits-1")["DBInstances"]
+    return (instance.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
+
+
+def test_moto_fix_instance_subnet_group_of_cluster_is_in_force(local_url: str) -> None:
+    assert _instance_subnet_group(local_url) == "inherited"
+
+
+def _secret_after_managing_again(url: str) -> tuple[str, str]:
+    """The managed secret's ARN before and after a ModifyDBCluster that asks RDS to manage the password again."""
+    rds = _rds(url)
+    rds.create_db_cluster(
+        DBClusterIdentifier="managed-again",
+        Engine="aurora-postgresql",
+        EngineVersion="16.6",
+        MasterUsername="app_admin",
+        ManageMasterUserPassword=True,
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+    )
+
+    def arn() -> str:
+        (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="managed-again")["DBClusters"]
+        return str(cluster["MasterUserSecret"]["SecretArn"])
+
+    before = arn()
+    rds.modify_db_cluster(DBClusterIdentifier="managed-again", ManageMasterUserPassword=True, ApplyImmediately=True)
+    return before, arn()
+
+
+def test_moto_fix_managed_password_kept_is_in_force(local_url: str) -> None:
+    before, after = _secret_after_managing_again(local_url)
+    assert after == before
+
+
 def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
     """Fails when a newer moto no longer needs a fix: then delete it from apply_moto_fixes."""
     import moto
@@ -511,6 +570,15 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
     assert "Source" not in _user_parameter(raw_moto_url), (
         f"moto {moto.__version__} now returns the Source of a parameter the user set: the "
         "rds-parameter-source-user fix in tfgen.emulator.fixes.apply_moto_fixes is unnecessary; remove it"
+    )
+    assert _instance_subnet_group(raw_moto_url) is None, (
+        f"moto {moto.__version__} now puts an instance in its cluster's DB subnet group: the "
+        "rds-instance-subnet-group-of-cluster fix in tfgen.emulator.fixes.apply_moto_fixes is unnecessary; remove it"
+    )
+    before, after = _secret_after_managing_again(raw_moto_url)
+    assert after != before, (
+        f"moto {moto.__version__} now keeps a managed secret: the rds-managed-password-kept fix in "
+        "tfgen.emulator.fixes.apply_moto_fixes is unnecessary; remove it"
     )
 
 

@@ -117,5 +117,6 @@ def test_no_two_cli_modules_import_each_other() -> None:
         "prompts": {"commands", "output"},
         "options": {"commands"},
         "rotation": {"commands", "options", "output", "prompts"},
-        "app": {"commands", "options", "output", "prompts", "rotation"},
+        "adopt": {"commands", "options"},
+        "app": {"adopt", "commands", "options", "output", "prompts", "rotation"},
     }

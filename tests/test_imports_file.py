@@ -60,3 +60,13 @@ def test_the_file_is_in_terraform_fmt_style(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_key_with_a_space_reads_back(tmp_path: Path) -> None:
+    """An egress rule's key is "<cidr> <port>": the reader takes the whole address."""
+    blocks = [
+        ImportBlock('module.cluster.aws_vpc_security_group_egress_rule.this["10.54.0.0/16 443"]', "sgr-0123"),
+        ImportBlock("module.cluster.aws_rds_cluster.this", "demo"),
+    ]
+    imports.write(tmp_path, blocks)
+    assert imports.read(tmp_path) == sorted(ImportBlock(b.address, b.id) for b in blocks)

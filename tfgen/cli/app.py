@@ -20,7 +20,7 @@ import typer
 from typer.exceptions import TyperException
 
 from tfgen import DEFAULT_MODULE_DIR, api
-from tfgen.cli import commands, output, prompts, rotation
+from tfgen.cli import adopt, commands, output, prompts, rotation
 from tfgen.cli.options import (
     AutoApproveOpt,
     CacheOpt,
@@ -133,6 +133,7 @@ def new(
     """Write an annotated starter spec."""
     written = api.new_spec(path)
     commands.echo(f"wrote {written}; edit it, then: tfgen render {written}")
+    commands.echo("a cluster that exists already: tfgen import CLUSTER_ID --region REGION writes its spec")
 
 
 # ----------------------------------------------------------------------------- deploy
@@ -394,6 +395,7 @@ def insights(
 
 emulator_app = typer.Typer(help="A persistent local AWS emulator (moto) for --local.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
+adopt.register(app)
 
 
 @emulator_app.command("start")

@@ -59,14 +59,18 @@ def print_changes(planned: PlanResult, *, json_lines: bool) -> None:
     stderr when stdout carries JSON lines; there, each diff is a ``resource_diff`` event.
     """
     review = _review(planned)
-    echo(f"Plan: {planned.add} to add, {planned.change} to change, {planned.remove} to destroy.", err=json_lines)
+    imports = f"{planned.imported} to import, " if planned.imported else ""
+    echo(
+        f"Plan: {imports}{planned.add} to add, {planned.change} to change, {planned.remove} to destroy.",
+        err=json_lines,
+    )
     if review is not None and review.restored_from is not None:
         echo(f"The cluster is created from a backup: {review.restored_from}.", err=json_lines)
         if json_lines:
             echo(json.dumps({"type": "restore", "@module": "tfgen", "source": review.restored_from}))
     for change in planned.resource_changes:
         diff = review.diff(change.address) if review is not None else None
-        label = change.action
+        label = f"import, {change.action}" if change.importing and change.action != "import" else change.action
         if diff is not None and diff.replaced_by:
             label += f": forced by {', '.join(diff.replaced_by)}"
         echo(f"  {_SYMBOLS.get(change.action, ' ')} {change.address} ({label})", err=json_lines)
@@ -142,7 +146,11 @@ def print_deletions(planned: PlanResult, *, json_lines: bool) -> None:
 
 def print_applied(verb: str, done: ApplyResult, *, json_lines: bool) -> None:
     """``apply complete: …`` (or destroy)."""
-    echo(f"{verb} complete: {done.add} added, {done.change} changed, {done.remove} destroyed.", err=json_lines)
+    imported = f"{done.imported} imported, " if done.imported else ""
+    echo(
+        f"{verb} complete: {imported}{done.add} added, {done.change} changed, {done.remove} destroyed.",
+        err=json_lines,
+    )
 
 
 def print_migration(outcome: deploy.Outcome) -> None:

@@ -27,7 +27,10 @@ from tfgen.render import hcl
 
 IMPORTS_FILE = "tfgen_imports.tf"
 _HEADER = "# Written by tfgen: resources that exist but are not in the state yet; the next apply imports them.\n"
-_BLOCK = re.compile(r'import\s*\{\s*to\s*=\s*(?P<to>\S+)\s*id\s*=\s*"(?P<id>(?:[^"\\]|\\.)*)"\s*\}', re.S)
+# an address may hold a quoted key with spaces (an egress rule's "10.0.0.0/16 443")
+_BLOCK = re.compile(
+    r'import\s*\{\s*to\s*=\s*(?P<to>\S(?:[^\n]*\S)?)\s*\n\s*id\s*=\s*"(?P<id>(?:[^"\\]|\\.)*)"\s*\}', re.S
+)
 _ADDRESS = re.compile(r"[A-Za-z_][\w-]*(\[(\d+|\"[^\"]*\")\])?(\.[A-Za-z_][\w-]*(\[(\d+|\"[^\"]*\")\])?)+")
 
 

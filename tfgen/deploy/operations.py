@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfgen.deploy import advice, backend, plans, recovery, review, safety, workdir
+from tfgen.deploy import advice, backend, imports, plans, recovery, review, safety, workdir
 from tfgen.deploy import migration as migration_
 from tfgen.deploy.progress import Event, Reporter
 from tfgen.emulator import background
@@ -341,6 +341,7 @@ def _plan_and_apply(
                 if not planned.changes_present or not confirm(planned):
                     return Outcome(session.loaded, directory, planned, None, session.migration)
                 result = _apply(session, reporters, plan_file, planned, options, destroy=destroy)
+                imports.clear(directory)  # adopted: the state has them now
             except TerraformRunError as error:
                 if attempt < _REPLANS and _is_stale(error):
                     continue  # another run changed the state since this plan: plan (and ask) again
@@ -386,6 +387,7 @@ def apply_saved(
         recovery.begin(directory)
         try:
             result = tf.apply(plan_path.absolute(), on_event=reporter.handle, lock_timeout=options.lock_timeout)
+            imports.clear(directory)  # adopted: the state has them now
         except TerraformRunError as error:
             if _is_stale(error):
                 raise plans.stale_plan_error(plan_path) from None

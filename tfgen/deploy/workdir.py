@@ -171,10 +171,11 @@ def prepare(
     identity = backend.identity(spec, local=local_endpoint is not None)
     block = backend.block(spec, endpoint=local_endpoint)
     record = _read_record(directory)
-    key = _render_key(spec, target, local_endpoint, block, identity)
+    adopted = bool(record.get("adopted"))
+    key = _render_key(spec, target, local_endpoint, block, identity + ("\0adopted" if adopted else ""))
     written = _rendered(directory, record, key)
     if written is None:
-        written = _render(spec, directory, target, local_endpoint, block, identity)
+        written = _render(spec, directory, target, local_endpoint, block, identity, adopted=adopted)
     hashes = {name: _digest(text) for name, text in written.items()}
     data = directory / (data_dir or Path(".terraform"))
     fingerprint = _fingerprint(written["module/versions.tf"], written["main.tf"], data, tool)
@@ -182,15 +183,27 @@ def prepare(
     kept: dict[str, Any] = {"target": target, "init": record.get("init", "")}
     if record.get("backend"):
         kept["backend"] = record["backend"]
+    if adopted:
+        kept["adopted"] = True
     kept["render"] = {"key": key, "files": hashes}
     _write(directory / TARGET_FILE, json.dumps(kept, indent=2) + "\n")
     return Prepared(directory, target, needs_init, fingerprint, identity)
 
 
 def _render(
-    spec: Spec, directory: Path, target: TargetKind, local_endpoint: str | None, block: str | None, identity: str
+    spec: Spec,
+    directory: Path,
+    target: TargetKind,
+    local_endpoint: str | None,
+    block: str | None,
+    identity: str,
+    *,
+    adopted: bool = False,
 ) -> dict[str, str]:
     """Render and write the module and the root files.
+
+    With ``adopted`` (a cluster ``tfgen import`` took over), the spec's VPC pieces are the
+    emulator's own: no stand-in network, as for a spec that names existing pieces.
 
     Returns:
         Every file written, by its path relative to ``directory`` (``module/main.tf``, ``main.tf``...).
@@ -208,8 +221,9 @@ def _render(
     values["outputs"] = [
         Output(o.name, o.description, f"module.cluster.{o.name}", o.sensitive) for o in outputs.outputs(spec)
     ]
+    values["existing_network"] = spec.network.names_existing_pieces or adopted
     root = {"main.tf": env.get_template("root/main.tf.j2").render(values)}
-    if local_endpoint and not spec.network.names_existing_pieces:  # else the spec's pieces are the emulator's
+    if local_endpoint and not values["existing_network"]:  # else the spec's pieces are the emulator's
         root["local_network.tf"] = env.get_template("root/local_network.tf.j2").render(values)
     if local_endpoint:
         root[provider.OVERRIDE_FILENAME] = provider.provider_override(local_endpoint, spec.region)
@@ -306,7 +320,25 @@ def _without_comments(text: str) -> str:
 def mark_initialised(prepared: Prepared) -> None:
     """Remember that ``terraform init`` succeeded for the current configuration."""
     record: dict[str, Any] = {"target": prepared.target, "init": prepared.fingerprint, "backend": prepared.backend}
+    if _read_record(prepared.directory).get("adopted"):
+        record["adopted"] = True
     last = _read_record(prepared.directory).get("render")
     if last is not None:
         record["render"] = last
     _write(prepared.directory / TARGET_FILE, json.dumps(record, indent=2) + "\n")
+
+
+def mark_adopted(directory: Path, target: TargetKind) -> None:
+    """Record that ``directory`` deploys a cluster ``tfgen import`` took over (for ``target``).
+
+    On the emulator, the spec's VPC, subnets and security groups are then the emulator's own
+    (the imported cluster lives in them): no stand-in network is rendered.
+
+    Raises:
+        UsageError: If the directory belongs to the other target.
+    """
+    check_target(directory, target)
+    record = _read_record(directory)
+    record.update(target=target, adopted=True)
+    record.pop("render", None)  # rendered again, with the adopted network
+    _write(directory / TARGET_FILE, json.dumps(record, indent=2) + "\n")

@@ -111,6 +111,22 @@ def apply_moto_fixes() -> tuple[str, ...]:
         never finished creating. AWS keeps tags per scalable target ARN; the fix adds the
         three actions over a per-backend store (empty after a reset, as moto's backends).
 
+        ``rds-instance-subnet-group-of-cluster``: moto 5.2.5 gives an instance created in a
+        cluster without ``DBSubnetGroupName`` no DB subnet group. AWS puts an Aurora
+        instance in its cluster's DB subnet group, and DescribeDBInstances names it; the
+        aws provider reads it into ``db_subnet_group_name``, which forces a new instance,
+        so an instance made by hand (``tfgen import``) would plan a replacement. The
+        patched ``RDSBackend.create_db_instance`` takes the cluster's group.
+
+        ``rds-managed-password-kept``: moto 5.2.5 makes a new secret whenever ModifyDBCluster
+        carries ``ManageMasterUserPassword=true``, even for a cluster whose password RDS
+        manages already. The aws provider sends it after an import (the state has no
+        ``manage_master_user_password`` yet), and the next plan then sees the secret's ARN
+        change. AWS turns management on; it does not replace a secret that exists (a new
+        password takes ``RotateMasterUserPassword``; UNVERIFIED: the API reference describes
+        turning it on and off only). The patched ``RDSBackend.modify_db_cluster`` drops the
+        flag for such a cluster.
+
         ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
         ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
         version and minimum capacity, and a CreateDBCluster of an identifier in use
@@ -167,6 +183,10 @@ def apply_moto_fixes() -> tuple[str, ...]:
 
     if patch_method(DBParameterGroup, "update_parameters", _parameters_set_by_the_user):
         applied.append("rds-parameter-source-user")
+    if patch_method(RDSBackend, "create_db_instance", _instance_in_cluster_subnet_group):
+        applied.append("rds-instance-subnet-group-of-cluster")
+    if patch_method(RDSBackend, "modify_db_cluster", _managed_password_kept):
+        applied.append("rds-managed-password-kept")
     applied.extend(name for name, cls, method, fix in strict_rules() if patch_method(cls, method, fix))
     if _application_autoscaling_tags():
         applied.append("appautoscaling-tags")
@@ -214,6 +234,26 @@ def _delete_automated_snapshots_too(original: Callable[..., Any], backend: Any, 
         ):
             del backend.cluster_snapshots[snapshot_id]
     return cluster
+
+
+def _instance_in_cluster_subnet_group(original: Callable[..., Any], backend: Any, db_kwargs: dict[str, Any]) -> Any:
+    cluster = backend.clusters.get(db_kwargs.get("db_cluster_identifier") or "")
+    if (
+        cluster is not None
+        and not db_kwargs.get("db_subnet_group_name")
+        and cluster.db_subnet_group_name in backend.subnet_groups
+    ):
+        db_kwargs = {**db_kwargs, "db_subnet_group_name": cluster.db_subnet_group_name}
+    return original(backend, db_kwargs)
+
+
+def _managed_password_kept(original: Callable[..., Any], backend: Any, kwargs: dict[str, Any]) -> Any:
+    cluster = backend.clusters.get(kwargs.get("db_cluster_identifier") or "")
+    if kwargs.get("manage_master_user_password") and getattr(cluster, "master_user_secret", None) is not None:
+        kwargs = {
+            k: v for k, v in kwargs.items() if k not in ("manage_master_user_password", "master_user_secret_kms_key_id")
+        }
+    return original(backend, kwargs)
 
 
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#$%&()*+,-.:;<=>?[]^_{|}~"

@@ -13,7 +13,7 @@ boto3 and botocore are imported inside functions only: ``tfgen render`` never lo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +69,22 @@ class AwsClients:
     secretsmanager: Any
     region: str
     endpoint_url: str | None = None
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
+    """How the clients were built (config, endpoint): :meth:`client` builds more the same way."""
+
+    def client(self, service: str) -> Any:
+        """Another boto3 client for the same region and endpoint (``ec2``, ``logs``, ``iam``...).
+
+        Raises:
+            AwsError: If the AWS configuration is unusable.
+        """
+        import boto3  # type: ignore[import-untyped, unused-ignore]
+        from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped, unused-ignore]
+
+        try:
+            return boto3.session.Session().client(service, **self.options)
+        except BotoCoreError as exc:
+            raise AwsError(f"cannot set up the AWS clients: {shorten(str(exc), 160)}") from exc
 
 
 def clients(region: str, endpoint_url: str | None) -> AwsClients:
@@ -114,6 +130,7 @@ def clients(region: str, endpoint_url: str | None) -> AwsClients:
             secretsmanager=session.client("secretsmanager", **options),
             region=region,
             endpoint_url=endpoint_url,
+            options=options,
         )
     except BotoCoreError as exc:
         raise AwsError(f"cannot set up the AWS clients: {shorten(str(exc), 160)}") from exc

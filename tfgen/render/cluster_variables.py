@@ -15,6 +15,7 @@ from tfgen.spec.model import ServerlessV2, Spec
 INSTANCE_OVERRIDE_TYPE = """map(object({
     availability_zone = optional(string)
     promotion_tier    = optional(number)
+    identifier        = optional(string)
   }))"""
 
 
@@ -59,7 +60,8 @@ def cluster_variables(spec: Spec) -> list[Variable]:
             "instance_overrides",
             INSTANCE_OVERRIDE_TYPE,
             'Per-instance settings by instance number ("1" is <name>-1): availability_zone (changing it replaces '
-            "the instance) and promotion_tier (0-15; default: the instance number - 1).",
+            "the instance), promotion_tier (0-15; default: the instance number - 1) and identifier (default: "
+            "<name>-<number>; changing it replaces the instance).",
             {
                 str(override.instance): override.model_dump(exclude={"instance"}, exclude_none=True)
                 for override in server.instance_overrides

@@ -231,6 +231,9 @@ def _override_problems(spec: Spec, server: ServerlessV2) -> list[Problem]:
                 )
             )
         seen.append(override.instance)
+        names = [o.identifier or f"{spec.name}-{o.instance}" for o in server.instance_overrides[:index]]
+        if override.identifier is not None and override.identifier in names:
+            problems.append(((*loc, "identifier"), f"instance identifier {override.identifier} is used twice"))
         zone = override.availability_zone
         if zone is not None and zone[:-1] != spec.region:
             problems.append(((*loc, "availability_zone"), f"{zone} is not a zone of region {spec.region}"))

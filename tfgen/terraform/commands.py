@@ -177,6 +177,7 @@ class Terraform(CommandLines):
             add=summary.get("add", 0),
             change=summary.get("change", 0),
             remove=summary.get("remove", 0),
+            imported=summary.get("import", 0),
             resource_changes=tuple(changes),
             drift=tuple(drift),
             warnings=tuple(d for d in diagnostics if d.severity != "error"),
@@ -215,6 +216,7 @@ class Terraform(CommandLines):
             add=summary.get("add", 0),
             change=summary.get("change", 0),
             remove=summary.get("remove", 0),
+            imported=summary.get("import", 0),
             warnings=tuple(d for d in diagnostics if d.severity != "error"),
         )
 

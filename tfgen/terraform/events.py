@@ -96,5 +96,5 @@ def resource_change(event: Event) -> ResourceChange | None:
     address = resource.get("addr")
     action = change.get("action")
     if isinstance(address, str) and isinstance(action, str):
-        return ResourceChange(address, action)
+        return ResourceChange(address, action, importing=bool(change.get("importing")))
     return None

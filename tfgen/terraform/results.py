@@ -73,6 +73,8 @@ class ResourceChange(NamedTuple):
 
     address: str
     action: str
+    importing: bool = False
+    """The plan imports the resource (an ``import`` block): it exists, the state lacks it."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class PlanResult:
     add: int = 0
     change: int = 0
     remove: int = 0
+    imported: int = 0
+    """Resources to import (``import`` blocks: they exist, the state lacks them)."""
     resource_changes: tuple[ResourceChange, ...] = ()
     drift: tuple[ResourceChange, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
@@ -114,6 +118,8 @@ class ApplyResult:
     add: int = 0
     change: int = 0
     remove: int = 0
+    imported: int = 0
+    """Resources imported into the state."""
     warnings: tuple[Diagnostic, ...] = ()
 
 

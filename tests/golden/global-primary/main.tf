@@ -186,7 +186,7 @@ resource "aws_rds_cluster_instance" "this" {
   # checkov:skip=CKV_AWS_226: engine_version pins a minor: after an automatic upgrade the next plan would ask for a downgrade AWS refuses; give a major to keep automatic minor upgrades
   count = var.instance_count
 
-  identifier                 = "payments-eu-${count.index + 1}"
+  identifier                 = coalesce(try(var.instance_overrides[tostring(count.index + 1)].identifier, null), "payments-eu-${count.index + 1}")
   cluster_identifier         = aws_rds_cluster.this.id
   instance_class             = "db.serverless"
   engine                     = aws_rds_cluster.this.engine

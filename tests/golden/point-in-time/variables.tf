@@ -173,10 +173,11 @@ variable "enable_http_endpoint" {
 }
 
 variable "instance_overrides" {
-  description = "Per-instance settings by instance number (\"1\" is <name>-1): availability_zone (changing it replaces the instance) and promotion_tier (0-15; default: the instance number - 1)."
+  description = "Per-instance settings by instance number (\"1\" is <name>-1): availability_zone (changing it replaces the instance), promotion_tier (0-15; default: the instance number - 1) and identifier (default: <name>-<number>; changing it replaces the instance)."
   type = map(object({
     availability_zone = optional(string)
     promotion_tier    = optional(number)
+    identifier        = optional(string)
   }))
   default  = {}
   nullable = false

@@ -130,7 +130,7 @@ resource "aws_rds_cluster" "this" {
 resource "aws_rds_cluster_instance" "this" {
   count = var.instance_count
 
-  identifier                 = "ledger-db-${count.index + 1}"
+  identifier                 = coalesce(try(var.instance_overrides[tostring(count.index + 1)].identifier, null), "ledger-db-${count.index + 1}")
   cluster_identifier         = aws_rds_cluster.this.id
   instance_class             = "db.serverless"
   engine                     = aws_rds_cluster.this.engine
