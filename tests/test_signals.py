@@ -550,7 +550,9 @@ def test_stdout_closed_during_apply_does_not_stop_terraform(tmp_path: Path, endp
     assert not (directory / ".terraform.tfstate.lock.info").exists()
     plan = tfgen("plan", str(spec), *job.local)  # the apply finished: nothing left to do
     assert plan.returncode == 0, plan.stdout + plan.stderr
-    assert "no changes; the infrastructure matches the spec" in plan.stdout
+    recorded = json.loads((directory / "terraform.tfstate").read_text(encoding="utf-8"))
+    in_state = sorted(f"{r.get('module', '')}.{r['type']}.{r['name']}" for r in recorded.get("resources", []))
+    assert "no changes; the infrastructure matches the spec" in plan.stdout, (plan.stdout, job.stderr, in_state)
 
     # `tfgen plan ... | head -c0`: the reader is gone before tfgen writes anything
     read, write = os.pipe()

@@ -388,6 +388,32 @@ def test_an_event_handler_error_stops_terraform(fake: Fake) -> None:
         os.kill(pid, 0)
 
 
+def test_lost_output_lets_terraform_finish_and_is_raised_after(fake: Fake) -> None:
+    """``tfgen apply | head``: terraform completes; the closed pipe is raised once it has (exit 1, quietly)."""
+    fake.program(apply={"lines": [{"type": "apply_start", "@message": "x"}, summary("apply", add=1)]})
+    seen: list[dict[str, Any]] = []
+
+    def closed(event: dict[str, Any]) -> None:
+        seen.append(event)
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(BrokenPipeError):
+        fake.terraform().apply(fake.workdir / "p.tfplan", on_event=closed)
+    assert len(seen) == 1  # nothing more is written to a closed pipe
+
+
+def test_lost_output_still_tells_why_terraform_failed(fake: Fake) -> None:
+    """With stdout gone, a failed apply is still an error naming terraform's diagnostics (reported on stderr)."""
+    fake.program(apply={"lines": [{"type": "apply_start", "@message": "x"}, DIAGNOSTIC], "exit": 1})
+
+    def closed(event: dict[str, Any]) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(TerraformRunError) as caught:
+        fake.terraform().apply(fake.workdir / "p.tfplan", on_event=closed)
+    assert "main.tf:2: Invalid function argument" in caught.value.message
+
+
 # -- version and binary ------------------------------------------------------------------------
 
 

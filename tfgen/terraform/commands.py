@@ -349,10 +349,17 @@ class Terraform(CommandLines):
 
         Returns:
             The diagnostics, the exit code, and the lines that were not JSON.
+
+        Raises:
+            OSError: From ``on_event`` (tfgen's output is gone), once terraform has exited,
+                unless terraform failed: then its diagnostics are returned, so that the caller's
+                error (on stderr) says why.
         """
         self.version()
         stream = EventStream(on_event, on_version=self._reported_version)
         code = self._execute(argv, stream.stdout_line, stream.stderr_line)
+        if stream.lost is not None and not (code != 0 and stream.failed()):
+            raise stream.lost
         return stream.diagnostics, code, stream.raw[-20:]
 
     def _run_checked(

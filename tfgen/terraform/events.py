@@ -29,14 +29,20 @@ class EventStream:
         on_event: Called with each event as it arrives.
         on_version: Called with the ``version`` event terraform starts with.
 
+    An :class:`OSError` from ``on_event`` (tfgen's own output is gone: ``tfgen apply | head``)
+    is kept in :attr:`lost` and ``on_event`` is not called again, but the stream goes on
+    collecting diagnostics: terraform's errors can still be told (on stderr) when it fails.
+
     Attributes:
         diagnostics: Every ``diagnostic`` event's diagnostic, in order.
         raw: The lines that were not JSON (usually stderr), in order.
+        lost: The error that made ``on_event`` stop, if any.
     """
 
     def __init__(self, on_event: EventHandler | None, on_version: EventHandler) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.raw: list[str] = []
+        self.lost: OSError | None = None
         self._on_event = on_event
         self._on_version = on_version
 
@@ -63,8 +69,15 @@ class EventStream:
             self.diagnostics.append(Diagnostic.from_json(event["diagnostic"]))
         elif kind == "version":
             self._on_version(event)
-        if self._on_event is not None:
-            self._on_event(event)
+        if self._on_event is not None and self.lost is None:
+            try:
+                self._on_event(event)
+            except OSError as error:
+                self.lost = error
+
+    def failed(self) -> bool:
+        """Whether terraform reported an error (a ``diagnostic`` of severity ``error``)."""
+        return any(d.severity == "error" for d in self.diagnostics)
 
 
 def parse_event(line: str) -> Event | None:
