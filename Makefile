@@ -41,7 +41,7 @@ format: $(STAMP) ## Apply ruff's formatting and fixes
 	$(BIN)/ruff check --fix tfgen tests bench
 
 test: lint $(CHECKOV) ## Lint, then run every test (terraform, emulator, PostgreSQL and Checkov ones included)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 # The tests that start no terraform, emulator, PostgreSQL or Checkov (tests/conftest.py), with
 # hypothesis's quick profile; under a minute (DEVELOPERS.md).
