@@ -59,7 +59,7 @@ def test_validate_invalid_spec_exits_2_with_one_line_per_problem(
         f"error: {bad}:6: extra: unknown field; expected one of: "
         "activity_stream, alarms, apply_immediately, backup_retention_period, ca_cert_identifier, copy_tags_to_snapshot, "
         "create_kms_key, database_insights_mode, database_name, delete_automated_backups, deletion_protection, "
-        "enable_http_endpoint, endpoints, engine_lifecycle_support, engine_version, global_database, iam_database_authentication, iam_roles, instance_parameters, kms_key_id, logs, "
+        "enable_http_endpoint, endpoints, engine_lifecycle_support, engine_version, global, iam_database_authentication, iam_roles, instance_parameters, kms_key_id, logs, "
         "master_password, "
         "master_username, monitoring_interval, name, network, network_type, parameters, performance_insights, "
         "performance_insights_retention_days, port, preferred_backup_window, preferred_maintenance_window, "

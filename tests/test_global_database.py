@@ -1,4 +1,4 @@
-"""Global databases (issue 16): ``global_database`` → the primary's ``aws_rds_global_cluster`` and
+"""Global databases (issue 16): ``global:`` → the primary's ``aws_rds_global_cluster`` and
 ``global_cluster_identifier``, a secondary without master user, password or database, and the
 runbook's switchover/failover section.
 
@@ -19,7 +19,7 @@ import pytest
 from tests.goldens import GOLDENS, spec_path
 from tests.test_deploy import aws, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
 from tests.test_lifecycle import Deployed, _deploy
-from tests.test_spec import spec_of
+from tests.test_spec import BASE, problems_of, spec_of
 from tfgen import api, facts
 from tfgen.spec.jsonschema import json_schema
 from tfgen.spec.loading import load_spec
@@ -39,14 +39,23 @@ def test_schema_names_the_roles() -> None:
     section = schema["$defs"]["GlobalDatabase"]
     assert section["properties"]["role"]["enum"] == ["primary", "secondary"]
     assert section["required"] == ["identifier", "role"]
-    assert "global_database" in schema["properties"]
+    assert "global" in schema["properties"]
+
+
+def test_the_section_is_global_and_its_attribute_name_points_there() -> None:
+    spec = spec_of('engine_version: "16.8"\nglobal:\n  identifier: orders-global\n  role: primary\n')
+    assert spec.global_database is not None and spec.model_dump()["global"]["identifier"] == "orders-global"
+    (problem,) = problems_of(
+        BASE + 'engine_version: "16.8"\nglobal_database:\n  identifier: orders-global\n  role: primary\n'
+    )
+    assert problem == "spec.yaml:11: global_database: unknown field; the key is 'global'"
 
 
 def test_the_starter_offers_a_global_database(tmp_path: Path) -> None:
     starter = tmp_path / "aurora.yaml"
     api.new_spec(starter)
     text = starter.read_text()
-    assert "# global_database:" in text and "#   role: primary" in text
+    assert "# global:" in text and "#   role: primary" in text
 
 
 def test_a_secondary_sends_no_credentials() -> None:
@@ -74,7 +83,7 @@ def test_the_primary_creates_the_global_cluster() -> None:
 
 
 def test_a_primary_may_join_an_existing_global_cluster(tmp_path: Path) -> None:
-    extra = 'engine_version: "16.8"\nglobal_database:\n  identifier: orders-global\n  role: primary\n  create: false\n'
+    extra = 'engine_version: "16.8"\nglobal:\n  identifier: orders-global\n  role: primary\n  create: false\n'
     spec = spec_of(extra)
     assert spec.global_database is not None and not spec.global_database.create
     source = tmp_path / "spec.yaml"
@@ -119,7 +128,7 @@ def primary_applied(
         shared_dir,
         name="tfgen-global-primary",
         engine_version="16.8",
-        global_database={"identifier": "tfgen-global", "role": "primary"},
+        **{"global": {"identifier": "tfgen-global", "role": "primary"}},
     )
 
 

@@ -205,3 +205,28 @@ def test_unsupported_annotations_fail_when_the_class_is_defined() -> None:
 
     with pytest.raises(TypeError, match="unexpected keyword"):
         Field(pattern="x")  # type: ignore[call-arg]
+
+
+class Aliased(Record):
+    """A field whose key in the data is a Python keyword."""
+
+    global_: Annotated[int, Field(ge=0)] | None = Field(None, alias="global")
+    plain: int = 1
+
+
+def test_an_alias_is_the_key_in_validation_dumps_and_schema() -> None:
+    record = Aliased.model_validate({"global": 3})
+    assert record.global_ == 3
+    assert record.model_dump() == {"global": 3, "plain": 1}
+    assert Aliased.model_validate(record.model_dump()) == record
+    assert list(Aliased.model_json_schema()["properties"]) == ["global", "plain"]
+    assert list(Aliased.model_keys) == ["global", "plain"] and list(Aliased.model_fields) == ["global_", "plain"]
+
+
+def test_an_aliased_field_is_located_by_its_key_and_its_name_is_unknown() -> None:
+    with pytest.raises(ValidationError) as info:
+        Aliased.model_validate({"global": -1, "global_": 2})
+    assert [(issue["loc"], issue["type"]) for issue in info.value.errors()] == [
+        (("global",), "greater_than_equal"),
+        (("global_",), "extra_forbidden"),
+    ]

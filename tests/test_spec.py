@@ -712,7 +712,7 @@ INVALID = [
     (
         "invalid-global-identifier-invalid.yaml",
         10,
-        "global_database.identifier: must start with a lowercase letter and contain only lowercase letters, digits and hyphens",
+        "global.identifier: must start with a lowercase letter and contain only lowercase letters, digits and hyphens",
     ),
     (
         "invalid-global-major-only.yaml",
@@ -722,7 +722,7 @@ INVALID = [
     (
         "invalid-global-primary-source-region.yaml",
         12,
-        "global_database.source_region: only for a secondary (the primary's region)",
+        "global.source_region: only for a secondary (the primary's region)",
     ),
     (
         "invalid-global-rds-managed.yaml",
@@ -732,12 +732,12 @@ INVALID = [
     (
         "invalid-global-role-unknown.yaml",
         11,
-        "global_database.role: must be 'primary' or 'secondary'",
+        "global.role: must be 'primary' or 'secondary'",
     ),
     (
         "invalid-global-secondary-create.yaml",
         14,
-        "global_database.create: only for a primary (a secondary joins the global cluster)",
+        "global.create: only for a primary (a secondary joins the global cluster)",
     ),
     (
         "invalid-global-secondary-kms-other-region.yaml",
@@ -747,12 +747,12 @@ INVALID = [
     (
         "invalid-global-secondary-no-kms.yaml",
         9,
-        "global_database: a secondary's storage needs a KMS key of its own region: set create_kms_key: true or kms_key_id",
+        "global: a secondary's storage needs a KMS key of its own region: set create_kms_key: true or kms_key_id",
     ),
     (
         "invalid-global-secondary-no-source-region.yaml",
         10,
-        "global_database.source_region: required for a secondary: the primary's region",
+        "global.source_region: required for a secondary: the primary's region",
     ),
     (
         "invalid-global-secondary-password.yaml",
@@ -762,12 +762,12 @@ INVALID = [
     (
         "invalid-global-secondary-same-region.yaml",
         13,
-        "global_database.source_region: is region (eu-west-1): a secondary is in another region",
+        "global.source_region: is region (eu-west-1): a secondary is in another region",
     ),
     (
         "invalid-global-v1.yaml",
         11,
-        "global_database: Aurora Serverless v1 cannot be part of a global database",
+        "global: Aurora Serverless v1 cannot be part of a global database",
     ),
     # database activity streams
     (

@@ -1,4 +1,4 @@
-"""The spec's ``global_database`` section: this cluster's place in an Aurora global database.
+"""The spec's ``global`` section: this cluster's place in an Aurora global database.
 
 One spec per region: the ``primary`` creates the global cluster (``aws_rds_global_cluster``,
 or joins an existing empty one with ``create: false``) and writes; each ``secondary`` joins it
@@ -36,12 +36,12 @@ class GlobalDatabase(Record):
 
 
 def global_problems(spec: Spec) -> list[Problem]:
-    """What makes ``global_database`` invalid with the rest of the spec."""
+    """What makes ``global`` invalid with the rest of the spec."""
     found = spec.global_database
     if found is None:
         return []
     if not spec.is_v2:
-        return [(("global_database",), "Aurora Serverless v1 cannot be part of a global database")]
+        return [(("global",), "Aurora Serverless v1 cannot be part of a global database")]
     problems: list[Problem] = []
     rules = facts.raw()["global_database"]
     version = spec.effective_engine_version
@@ -69,10 +69,10 @@ def global_problems(spec: Spec) -> list[Problem]:
         )
     if found.role == "primary":
         if found.source_region is not None:
-            problems.append((("global_database", "source_region"), "only for a secondary (the primary's region)"))
+            problems.append((("global", "source_region"), "only for a secondary (the primary's region)"))
         return problems
     if not found.create:
-        problems.append((("global_database", "create"), "only for a primary (a secondary joins the global cluster)"))
+        problems.append((("global", "create"), "only for a primary (a secondary joins the global cluster)"))
     defaults = type(spec).model_fields
     if spec.master_password != defaults["master_password"].default:
         problems.append(
@@ -83,15 +83,13 @@ def global_problems(spec: Spec) -> list[Problem]:
             )
         )
     if found.source_region is None:
-        problems.append((("global_database", "source_region"), "required for a secondary: the primary's region"))
+        problems.append((("global", "source_region"), "required for a secondary: the primary's region"))
     elif found.source_region == spec.region:
-        problems.append(
-            (("global_database", "source_region"), f"is region ({spec.region}): a secondary is in another region")
-        )
+        problems.append((("global", "source_region"), f"is region ({spec.region}): a secondary is in another region"))
     if not spec.create_kms_key and spec.kms_key_id is None:
         problems.append(
             (
-                ("global_database",),
+                ("global",),
                 "a secondary's storage needs a KMS key of its own region: set create_kms_key: true or kms_key_id",
             )
         )

@@ -54,15 +54,15 @@ def record_schema(cls: type[Record]) -> dict[str, Any]:
 def _record_schema(cls: type[Record], defs: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for name, info in cls.model_fields.items():
+    for key, info in cls.model_keys.items():
         prop = _schema_for(info.annotation, defs)
-        prop["title"] = name.replace("_", " ").title()
+        prop["title"] = key.replace("_", " ").title()
         if info.is_required():
-            required.append(name)
+            required.append(key)
         else:
             default = dump(info.default)
             prop["default"] = default
-        properties[name] = prop
+        properties[key] = prop
     schema: dict[str, Any] = {"type": "object", "title": cls.__name__, "properties": properties}
     if cls.__doc__:
         schema["description"] = " ".join(cls.__doc__.split())

@@ -132,6 +132,9 @@ def _suggestion(loc: Loc) -> str:
         kinds = [kind for kind, model in (("s3", S3Backend), ("cloud", CloudBackend)) if key in model.model_fields]
         if kinds:
             return f" (only valid with backend.type: {' or '.join(kinds)})"
+    aliased = _aliased(loc)
+    if aliased is not None:
+        return f"; the key is {aliased!r}"
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if close:
         return f"; did you mean {close[0]!r}?"
@@ -156,17 +159,28 @@ def _known_fields(loc: Loc) -> list[str]:
         return sorted(set(ServerlessV2.model_fields) | set(ServerlessV1.model_fields))
     if loc == ("backend",):
         return sorted(set(S3Backend.model_fields) | set(CloudBackend.model_fields))
+    model = _record_at(loc)
+    return list(model.model_keys) if model is not None else []
+
+
+def _record_at(loc: Loc) -> type[Record] | None:
+    """The record whose fields the mapping at ``loc`` holds (``None`` where it is no record)."""
     model: Any = Spec
     for part in loc:
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, Record) else None
+        field = model.model_keys.get(part) if isinstance(model, type) and issubclass(model, Record) else None
         if field is None:
-            return []
+            return None
         model = _model_of(field.annotation)
-    if isinstance(model, type) and issubclass(model, Record):
-        return list(model.model_fields)
-    return []
+    return model if isinstance(model, type) and issubclass(model, Record) else None
+
+
+def _aliased(loc: Loc) -> str | None:
+    """The key to write when ``loc`` ends in a field's attribute name rather than its key (``global``)."""
+    model = _record_at(loc[:-1])
+    field = model.model_fields.get(str(loc[-1])) if model is not None else None
+    return field.key if field is not None and field.key != loc[-1] else None
 
 
 def _model_of(annotation: Any) -> Any:

@@ -205,8 +205,8 @@ class Spec(_Model):
     instance_parameters: list[Parameter] = []
     iam_roles: list[IamRole] = []
     """Roles the cluster uses to reach S3 (import, export) and Lambda; see :mod:`tfgen.spec.integrations`."""
-    global_database: GlobalDatabase | None = None
-    """This cluster's role in an Aurora global database (one spec per region); see :mod:`tfgen.spec.global_database`."""
+    global_database: GlobalDatabase | None = Field(None, alias="global")
+    """``global:``, this cluster's role in an Aurora global database (one spec per region); see :mod:`tfgen.spec.global_database`."""
     activity_stream: ActivityStream | None = None
     """A database activity stream (opt-in); see :mod:`tfgen.spec.integrations`."""
     tags: dict[TagKey, TagValue] = {}

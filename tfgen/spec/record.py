@@ -79,6 +79,7 @@ class FieldInfo:
     """A field's default, constraints and options (see :func:`Field`)."""
 
     __slots__ = (
+        "alias",
         "annotation",
         "default",
         "discriminator",
@@ -96,6 +97,7 @@ class FieldInfo:
         self.annotation: Any = None
         self.name = ""
         self.default: Any = options.pop("default", _MISSING)
+        self.alias: str | None = options.pop("alias", None)
         self.exclude: bool = options.pop("exclude", False)
         self.discriminator: str | None = options.pop("discriminator", None)
         self.ge: float | None = options.pop("ge", None)
@@ -106,6 +108,11 @@ class FieldInfo:
         self.max_length: int | None = options.pop("max_length", None)
         if options:
             raise TypeError(f"unknown Field option(s): {', '.join(options)}")
+
+    @property
+    def key(self) -> str:
+        """The field's key in the data: its alias, else its name."""
+        return self.alias or self.name
 
     def is_required(self) -> bool:
         """True when the field has no default."""
@@ -122,6 +129,7 @@ class FieldInfo:
 def Field(
     default: Any = _MISSING,
     *,
+    alias: str | None = None,
     exclude: bool = False,
     discriminator: str | None = None,
     ge: float | None = None,
@@ -135,6 +143,8 @@ def Field(
 
     Args:
         default: The field's value when the data leaves it out.
+        alias: The field's key in the data when it cannot be the attribute's name (``global``, a
+            Python keyword); validation, dumps, JSON Schema and messages use the alias.
         exclude: Leave the field out of :meth:`Record.model_dump`.
         discriminator: For a union of records: the field whose value picks the record.
         ge: Numbers: greater than or equal to.
@@ -146,6 +156,7 @@ def Field(
     """
     return FieldInfo(
         default=default,
+        alias=alias,
         exclude=exclude,
         discriminator=discriminator,
         ge=ge,
@@ -186,7 +197,9 @@ class Record:
     """
 
     model_fields: typing.ClassVar[dict[str, FieldInfo]] = {}
-    """The fields in declaration order, with their annotations (type hints with extras)."""
+    """The fields in declaration order, with their annotations (type hints with extras), by attribute name."""
+    model_keys: typing.ClassVar[dict[str, FieldInfo]] = {}
+    """The same fields by their key in the data (:attr:`FieldInfo.key`: the alias where there is one)."""
     __check: typing.ClassVar[Check | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -194,7 +207,7 @@ class Record:
         hints = typing.get_type_hints(cls, include_extras=True)  # each class's own module resolves its hints
         fields: dict[str, FieldInfo] = {}
         for name, hint in hints.items():
-            if name.startswith("_") or get_origin(hint) is typing.ClassVar or name == "model_fields":
+            if name.startswith("_") or get_origin(hint) is typing.ClassVar or name in ("model_fields", "model_keys"):
                 continue
             value = cls.__dict__.get(name, _MISSING)
             info = value if isinstance(value, FieldInfo) else FieldInfo(default=value)
@@ -206,6 +219,7 @@ class Record:
             if name in cls.__dict__:
                 delattr(cls, name)  # instances carry the values; the class keeps model_fields
         cls.model_fields = fields
+        cls.model_keys = {info.key: info for info in fields.values()}
         # validation recognises nested records by this class, so it imports this module: imported here,
         # when the first record class is defined, not at the top
         from tfgen.spec.validation import record_check
@@ -253,7 +267,7 @@ class Record:
     def model_dump(
         self, *, mode: str = "python", exclude: set[str] | None = None, exclude_none: bool = False
     ) -> dict[str, Any]:
-        """The record as plain data (nested records too); ``exclude=True`` fields left out.
+        """The record as plain data (nested records too) under the data's keys; ``exclude=True`` fields left out.
 
         ``mode`` is accepted for symmetry with JSON output: every value is JSON-ready already.
         """
@@ -328,5 +342,5 @@ def _dump_record(record: Record, exclude: set[str], exclude_none: bool) -> dict[
         value = record.__dict__[name]
         if exclude_none and value is None:
             continue
-        out[name] = dump(value, exclude_none)
+        out[info.key] = dump(value, exclude_none)
     return out

@@ -308,8 +308,8 @@ def _constraint_check(info: FieldInfo) -> Check | None:
 
 def record_check(cls: type[Record]) -> Check:
     """The check of a record class: its fields' checks, required fields, unknown fields refused."""
-    fields = [(name, info, _check_for(info.annotation)) for name, info in cls.model_fields.items()]
-    known = frozenset(cls.model_fields)
+    fields = [(name, info.key, info, _check_for(info.annotation)) for name, info in cls.model_fields.items()]
+    known = frozenset(cls.model_keys)
 
     def check(value: Any, loc: Loc, issues: list[Issue]) -> Any:
         if isinstance(value, cls):
@@ -318,13 +318,13 @@ def record_check(cls: type[Record]) -> Check:
             return _issue(issues, "model_type", loc, "must be a mapping", value, class_name=cls.__name__)
         values: dict[str, Any] = {}
         bad = False
-        for name, info, field_check in fields:
-            if name in value:
-                checked = field_check(value[name], (*loc, name), issues)
+        for name, key, info, field_check in fields:
+            if key in value:
+                checked = field_check(value[key], (*loc, key), issues)
                 bad = bad or checked is _BAD
                 values[name] = checked
             elif info.is_required():
-                _issue(issues, "missing", (*loc, name), "required field is missing", value)
+                _issue(issues, "missing", (*loc, key), "required field is missing", value)
                 bad = True
             else:
                 values[name] = info.get_default()
