@@ -195,7 +195,10 @@ def test_activity_streams_are_refused_while_aws_has_none_for_serverless_v2() -> 
     assert schema["$defs"]["ActivityStream"]["properties"]["mode"]["enum"] == ["async", "sync"]
     with pytest.raises(SpecError) as info:
         spec_of("activity_stream:\n  mode: sync\ncreate_kms_key: true\n")
-    assert "database activity streams are not available for Aurora Serverless v2" in info.value.message
+    assert (
+        "database activity streams are not supported for Aurora Serverless v2 (Aurora User Guide, "
+        "'Supported Regions and Aurora DB engines for database activity streams'; " in info.value.message
+    )
 
 
 def test_with_support_a_stream_would_need_a_customer_managed_key(monkeypatch: pytest.MonkeyPatch) -> None:

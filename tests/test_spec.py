@@ -783,7 +783,7 @@ INVALID = [
     (
         "invalid-activity-stream-serverless-v2.yaml",
         8,
-        "activity_stream: database activity streams are not available for Aurora Serverless v2 (AWS runs them on provisioned instances only: db.r6g, db.r5, db.r4, db.x2g); every instance of this module is db.serverless",
+        "activity_stream: database activity streams are not supported for Aurora Serverless v2 (Aurora User Guide, 'Supported Regions and Aurora DB engines for database activity streams'; AWS runs them on provisioned instances only: db.r6g, db.r5, db.r4, db.x2g); every instance of this module is db.serverless",
     ),
     (
         "invalid-activity-stream-v1.yaml",

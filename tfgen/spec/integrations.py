@@ -98,8 +98,9 @@ def activity_stream_problems(spec: Spec) -> list[Problem]:
         return [
             (
                 ("activity_stream",),
-                "database activity streams are not available for Aurora Serverless v2 (AWS runs them on "
-                f"provisioned instances only: {classes}); every instance of this module is db.serverless",
+                "database activity streams are not supported for Aurora Serverless v2 (Aurora User Guide, "
+                f"{rules['guide']!r}; AWS runs them on provisioned instances only: {classes}); every instance "
+                "of this module is db.serverless",
             )
         ]
     if stream.kms_key_id is None and not spec.create_kms_key:
