@@ -139,6 +139,14 @@ def _rds(url: str) -> Any:
     )
 
 
+def _rds_in(url: str, region: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "rds", endpoint_url=url, region_name=region, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
 def _ec2(url: str) -> Any:
     import boto3
 
@@ -357,6 +365,10 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-strict-modify-db-cluster",
         "appautoscaling-tags",
         "rds-performance-insights",
+        "rds-performance-insights-kms-key",
+        "rds-remove-role-from-db-cluster",
+        "rds-cluster-endpoints",
+        "rds-global-members-in-any-region",
         "iam-aws-managed-policies",
     )
 
@@ -580,6 +592,131 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
         f"moto {moto.__version__} now keeps a managed secret: the rds-managed-password-kept fix in "
         "tfgen.emulator.fixes.apply_moto_fixes is unnecessary; remove it"
     )
+    from botocore.parsers import ResponseParserError
+
+    rds = _rds(raw_moto_url)
+    for call in (
+        lambda: rds.remove_role_from_db_cluster(DBClusterIdentifier="strict", RoleArn=ROLE_ARN),
+        lambda: rds.describe_db_cluster_endpoints(DBClusterIdentifier="strict"),
+    ):
+        with pytest.raises((ClientError, ResponseParserError)):  # an HTTP 500: tfgen.emulator.rds_actions adds them
+            call()
+
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/importer"
+
+
+def test_moto_fix_performance_insights_kms_key_is_in_force(local_url: str) -> None:
+    """An instance's Performance Insights key reads back (the module's own key, with create_kms_key)."""
+    rds = _rds(local_url)
+    _v2_cluster(rds, identifier="insights")
+    key = "arn:aws:kms:us-east-1:123456789012:key/insights"
+    rds.create_db_instance(
+        DBInstanceIdentifier="insights-1",
+        DBClusterIdentifier="insights",
+        DBInstanceClass="db.serverless",
+        Engine="aurora-postgresql",
+        EnablePerformanceInsights=True,
+        PerformanceInsightsKMSKeyId=key,
+    )
+    (instance,) = rds.describe_db_instances(DBInstanceIdentifier="insights-1")["DBInstances"]
+    assert (instance["PerformanceInsightsEnabled"], instance["PerformanceInsightsKMSKeyId"]) == (True, key)
+
+
+def test_moto_fix_global_members_leave_from_any_region(local_url: str) -> None:
+    """A secondary in us-west-2 leaves its global cluster (RemoveFromGlobalCluster, then DeleteDBCluster)."""
+    east, west = _rds(local_url), _rds_in(local_url, "us-west-2")
+    east.create_global_cluster(GlobalClusterIdentifier="world", Engine="aurora-postgresql", EngineVersion="16.6")
+    _v2_cluster(east, identifier="first", GlobalClusterIdentifier="world")
+    secondary = west.create_db_cluster(
+        DBClusterIdentifier="second",
+        Engine="aurora-postgresql",
+        EngineVersion="16.6",
+        GlobalClusterIdentifier="world",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+    )["DBCluster"]
+    (found,) = west.describe_global_clusters(GlobalClusterIdentifier="world")["GlobalClusters"]
+    assert [member["IsWriter"] for member in found["GlobalClusterMembers"]] == [True, False]
+    west.remove_from_global_cluster(GlobalClusterIdentifier="world", DbClusterIdentifier=secondary["DBClusterArn"])
+    west.delete_db_cluster(DBClusterIdentifier="second", SkipFinalSnapshot=True)
+    (found,) = east.describe_global_clusters(GlobalClusterIdentifier="world")["GlobalClusters"]
+    assert [member["IsWriter"] for member in found["GlobalClusterMembers"]] == [True]
+    east.delete_db_cluster(DBClusterIdentifier="first", SkipFinalSnapshot=True)
+    east.delete_global_cluster(GlobalClusterIdentifier="world")
+    assert east.describe_global_clusters()["GlobalClusters"] == []
+
+
+def test_moto_fix_remove_role_from_db_cluster_is_in_force(local_url: str) -> None:
+    """RemoveRoleFromDBCluster: the association goes; a second removal is DBClusterRoleNotFound (AWS's 404)."""
+    rds = _rds(local_url)
+    _v2_cluster(rds, identifier="roles")
+    rds.add_role_to_db_cluster(DBClusterIdentifier="roles", RoleArn=ROLE_ARN, FeatureName="s3Import")
+    rds.remove_role_from_db_cluster(DBClusterIdentifier="roles", RoleArn=ROLE_ARN, FeatureName="s3Import")
+    assert rds.describe_db_clusters(DBClusterIdentifier="roles")["DBClusters"][0]["AssociatedRoles"] == []
+    code, _ = _error(rds.remove_role_from_db_cluster, DBClusterIdentifier="roles", RoleArn=ROLE_ARN)
+    assert code == "DBClusterRoleNotFound"
+    code, _ = _error(rds.remove_role_from_db_cluster, DBClusterIdentifier="nowhere", RoleArn=ROLE_ARN)
+    assert code == "DBClusterNotFoundFault"
+
+
+def test_moto_fix_cluster_endpoints_are_in_force(local_url: str) -> None:
+    """Custom endpoints: created, read, tagged, modified and deleted as the aws provider calls them."""
+    rds = _rds(local_url)
+    cluster = _v2_cluster(rds, identifier="ends")
+    for n in (1, 2):
+        rds.create_db_instance(
+            DBInstanceIdentifier=f"ends-{n}",
+            DBClusterIdentifier="ends",
+            DBInstanceClass="db.serverless",
+            Engine="aurora-postgresql",
+        )
+    created = rds.create_db_cluster_endpoint(
+        DBClusterIdentifier="ends",
+        DBClusterEndpointIdentifier="ends-reporting",
+        EndpointType="READER",
+        ExcludedMembers=["ends-1"],
+        Tags=[{"Key": "team", "Value": "reads"}],
+    )
+    assert (created["Status"], created["EndpointType"], created["CustomEndpointType"]) == (
+        "available",
+        "CUSTOM",
+        "READER",
+    )
+    assert created["Endpoint"].startswith("ends-reporting.cluster-custom-")
+    assert created["Endpoint"].split(".", 1)[1] == cluster["Endpoint"].split(".", 1)[1].replace(
+        "cluster-", "cluster-custom-"
+    )
+    arn = created["DBClusterEndpointArn"]
+    assert rds.list_tags_for_resource(ResourceName=arn)["TagList"] == [{"Key": "team", "Value": "reads"}]
+    (found,) = rds.describe_db_cluster_endpoints(DBClusterIdentifier="ends")["DBClusterEndpoints"]
+    assert found["ExcludedMembers"] == ["ends-1"] and found["StaticMembers"] == []
+    code, _ = _error(
+        rds.create_db_cluster_endpoint,
+        DBClusterIdentifier="ends",
+        DBClusterEndpointIdentifier="ends-reporting",
+        EndpointType="ANY",
+    )
+    assert code == "DBClusterEndpointAlreadyExistsFault"
+    code, _ = _error(
+        rds.create_db_cluster_endpoint,
+        DBClusterIdentifier="ends",
+        DBClusterEndpointIdentifier="ends-other",
+        EndpointType="ANY",
+        StaticMembers=["elsewhere-1"],
+    )
+    assert code == "DBInstanceNotFound"
+    modified = rds.modify_db_cluster_endpoint(
+        DBClusterEndpointIdentifier="ends-reporting", EndpointType="ANY", StaticMembers=["ends-2"], ExcludedMembers=[]
+    )
+    assert (modified["CustomEndpointType"], modified["StaticMembers"], modified["ExcludedMembers"]) == (
+        "ANY",
+        ["ends-2"],
+        [],
+    )
+    assert rds.delete_db_cluster_endpoint(DBClusterEndpointIdentifier="ends-reporting")["Status"] == "deleting"
+    assert rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier="ends-reporting")["DBClusterEndpoints"] == []
+    code, _ = _error(rds.delete_db_cluster_endpoint, DBClusterEndpointIdentifier="ends-reporting")
+    assert code == "DBClusterEndpointNotFoundFault"
 
 
 def _user_parameter(url: str) -> dict[str, Any]:

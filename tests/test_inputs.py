@@ -18,6 +18,7 @@ test runs it) + the mock-provider `terraform test` only.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import typing
 from pathlib import Path
@@ -25,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from tests.goldens import GOLDENS, spec_path
-from tests.test_deploy import aws, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
-from tests.test_lifecycle import Deployed, _deploy
+from tests.test_deploy import aws, ok, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
+from tests.test_lifecycle import Deployed, _deploy, deployed_env
 from tests.test_spec import BASE, spec_of
 from tfgen import api, facts
 from tfgen.spec import rules
@@ -357,7 +358,35 @@ def readers_applied(
                 }
             },
         },
+        endpoints={"reporting": {"type": "READER", "excluded": [1]}, "pinned": {"type": "ANY", "members": [2]}},
     )
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_custom_endpoints_route_to_their_instances(
+    readers_applied: Deployed,
+    plugin_mirror: Path,
+    shared_dir: Path,  # noqa: F811  (the fixture of tests.test_deploy)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the emulator (custom endpoints: moto lacks them, tfgen.emulator.rds_actions adds them)."""
+    deployed_env(monkeypatch, plugin_mirror, shared_dir)  # as the apply ran: `tfgen output` reads its state
+    rds = aws(readers_applied.url, "us-east-1", "rds")
+    found = {
+        endpoint["DBClusterEndpointIdentifier"]: endpoint
+        for endpoint in rds.describe_db_cluster_endpoints(DBClusterIdentifier="tfgen-readers")["DBClusterEndpoints"]
+    }
+    assert sorted(found) == ["tfgen-readers-pinned", "tfgen-readers-reporting"]
+    reporting, pinned = found["tfgen-readers-reporting"], found["tfgen-readers-pinned"]
+    assert (reporting["CustomEndpointType"], reporting["ExcludedMembers"], reporting["StaticMembers"]) == (
+        "READER",
+        ["tfgen-readers-1"],
+        [],
+    )
+    assert (pinned["CustomEndpointType"], pinned["StaticMembers"]) == ("ANY", ["tfgen-readers-2"])
+    outputs = json.loads(ok(readers_applied.run("output", readers_applied.spec_path, "--json")).out)
+    assert outputs["custom_endpoints"] == {"pinned": pinned["Endpoint"], "reporting": reporting["Endpoint"]}
 
 
 @pytest.mark.emulator

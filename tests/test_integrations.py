@@ -5,7 +5,8 @@ Bad values: one fixture each in tests/test_spec.py's INVALID. The golden module:
 examples/integrations.yaml (tests/golden/integrations); its Checkov findings in
 tests/test_security.py and its mock-provider ``terraform test`` in tests/test_module_tests.py.
 On the emulator: moto 5.2.5 implements AddRoleToDBCluster (DescribeDBClusters' AssociatedRoles,
-status ACTIVE) and IAM roles with inline policies, so the roles are applied and read back below.
+status ACTIVE) and IAM roles with inline policies, so the roles are applied and read back below;
+it lacks RemoveRoleFromDBCluster, which tfgen.emulator.rds_actions adds, so they are destroyed too.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 import pytest
 
 from tests.goldens import GOLDENS, spec_path
-from tests.test_deploy import aws, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
-from tests.test_lifecycle import Deployed, _deploy
+from tests.test_deploy import aws, ok, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
+from tests.test_lifecycle import Deployed, _deploy, deployed_env
 from tests.test_spec import spec_of
 from tfgen import api, facts
 from tfgen.errors import SpecError
@@ -173,6 +174,25 @@ def test_roles_are_associated_with_the_cluster(roles_applied: Deployed) -> None:
 def test_a_second_plan_of_the_roles_shows_no_changes(roles_applied: Deployed) -> None:
     changes, planned = roles_applied.plan_changes()
     assert (changes["add"], changes["change"], changes["remove"]) == (0, 0, 0), planned
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_destroy_removes_the_associations_and_the_cluster(
+    roles_applied: Deployed,
+    plugin_mirror: Path,
+    shared_dir: Path,  # noqa: F811  (the fixture of tests.test_deploy)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Last of the tests on roles_applied (--dist loadfile keeps a file's order): ``tfgen destroy`` on the
+    emulator deletes each aws_rds_cluster_role_association (RemoveRoleFromDBCluster, which moto lacks and
+    tfgen.emulator.rds_actions adds), the module's roles and the cluster; the existing role is only let go."""
+    deployed_env(monkeypatch, plugin_mirror, shared_dir)  # as the apply ran
+    ok(roles_applied.run("destroy", roles_applied.spec_path, "--auto-approve"))
+    rds = aws(roles_applied.url, "us-east-1", "rds")
+    assert roles_applied.name not in [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]]
+    iam = aws(roles_applied.url, "us-east-1", "iam")
+    assert [role["RoleName"] for role in iam.list_roles()["Roles"] if role["RoleName"].startswith("tfgen-roles-")] == []
 
 
 # --------------------------------------------------------------------------- activity streams

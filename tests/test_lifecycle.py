@@ -194,14 +194,23 @@ class Deployed:
 
 
 def _deploy(base: Path, url: str, plugin_mirror: Path, shared: Path, **changes: Any) -> Deployed:
-    spec_path = derive_spec(V2_SPEC, base / "specs", **changes)
+    return apply_spec(derive_spec(V2_SPEC, base / "specs", **changes), base, url, plugin_mirror, shared)
+
+
+def apply_spec(spec_path: Path, base: Path, url: str, plugin_mirror: Path, shared: Path) -> Deployed:
+    """``tfgen apply`` of ``spec_path`` on the emulator at ``url``, in ``base``/work (for module-scoped fixtures)."""
     deployed = Deployed(spec_path, load_spec(spec_path).spec.name, url, base / "work")
     with pytest.MonkeyPatch.context() as mp:  # conftest's isolation is per test: redo it for the module
-        mp.setenv("HOME", str(shared / "home"))
-        mp.setenv("TFGEN_PLUGIN_MIRROR", str(plugin_mirror))
-        _deploy_env(mp, shared)
+        deployed_env(mp, plugin_mirror, shared)
         ok(deployed.run("apply", spec_path, "--auto-approve"))
     return deployed
+
+
+def deployed_env(mp: pytest.MonkeyPatch, plugin_mirror: Path, shared: Path) -> None:
+    """The environment :func:`apply_spec` applied in: what a later destroy or ``terraform output`` needs."""
+    mp.setenv("HOME", str(shared / "home"))
+    mp.setenv("TFGEN_PLUGIN_MIRROR", str(plugin_mirror))
+    _deploy_env(mp, shared)
 
 
 @pytest.fixture(scope="module")

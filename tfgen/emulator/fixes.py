@@ -14,6 +14,7 @@ import string
 from collections.abc import Callable
 from typing import Any
 
+from tfgen.emulator.rds_actions import add_rds_actions, deleted_member_leaves, removed_in_any_region
 from tfgen.emulator.strict import strict_rules
 
 __all__ = ["apply_moto_fixes", "generated_password", "patch_method", "patch_property"]
@@ -67,6 +68,12 @@ def apply_moto_fixes() -> tuple[str, ...]:
         update. The fix keeps the flag given at creation (Modify* already stores it as
         ``enable_performance_insights``) and adds the ``performance_insights_enabled``
         property moto's serializer reads.
+
+        ``rds-performance-insights-kms-key``: moto 5.2.5 drops an instance's
+        ``PerformanceInsightsKMSKeyId``; AWS stores and returns it (DescribeDBInstances), and the
+        aws provider reads it into ``performance_insights_kms_key_id``, so every plan of a module
+        with its own KMS key (``create_kms_key``) showed the key added to each instance. The
+        patched ``DBInstance.__init__`` keeps the key given with Performance Insights on.
 
         ``rds-modify-iam-database-authentication``: moto 5.2.5 stores a ModifyDBCluster's
         ``EnableIAMDatabaseAuthentication`` as ``enable_iam_database_authentication`` but
@@ -126,6 +133,17 @@ def apply_moto_fixes() -> tuple[str, ...]:
         password takes ``RotateMasterUserPassword``; UNVERIFIED: the API reference describes
         turning it on and off only). The patched ``RDSBackend.modify_db_cluster`` drops the
         flag for such a cluster.
+
+        ``rds-remove-role-from-db-cluster``, ``rds-cluster-endpoints``: moto 5.2.5 has no
+        RemoveRoleFromDBCluster and no custom endpoints (Create/Describe/Modify/Delete
+        DBClusterEndpoint(s)); :mod:`tfgen.emulator.rds_actions` adds them as the RDS API
+        reference describes them.
+
+        ``rds-global-members-in-any-region``: moto 5.2.5 keeps every global cluster in its
+        us-east-1 backend but, when a member leaves (RemoveFromGlobalCluster, DeleteDBCluster),
+        looks only in the request's region: a secondary in another region stays a member, the
+        provider waits for it to leave, and DeleteGlobalCluster fails. AWS removes it (a
+        global cluster is not regional). The patched ``RDSBackend`` methods look in both.
 
         ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
         ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
@@ -195,6 +213,13 @@ def apply_moto_fixes() -> tuple[str, ...]:
         for cls in (DBCluster, DBInstance)
     ):
         applied.append("rds-performance-insights")
+    if patch_method(DBInstance, "__init__", _performance_insights_key_kept):
+        applied.append("rds-performance-insights-kms-key")
+    applied.extend(add_rds_actions())
+    if patch_method(RDSBackend, "remove_from_global_cluster", removed_in_any_region) and patch_method(
+        RDSBackend, "delete_db_cluster", deleted_member_leaves
+    ):
+        applied.append("rds-global-members-in-any-region")
     from moto.iam.models import IAMBackend
 
     default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
@@ -234,6 +259,12 @@ def _delete_automated_snapshots_too(original: Callable[..., Any], backend: Any, 
         ):
             del backend.cluster_snapshots[snapshot_id]
     return cluster
+
+
+def _performance_insights_key_kept(original: Callable[..., Any], instance: Any, *args: Any, **kwargs: Any) -> None:
+    original(instance, *args, **kwargs)
+    if kwargs.get("enable_performance_insights") and kwargs.get("performance_insights_kms_key_id"):
+        instance.performance_insights_kms_key_id = kwargs["performance_insights_kms_key_id"]
 
 
 def _instance_in_cluster_subnet_group(original: Callable[..., Any], backend: Any, db_kwargs: dict[str, Any]) -> Any:
