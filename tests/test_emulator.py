@@ -611,14 +611,7 @@ def test_moto_fix_performance_insights_kms_key_is_in_force(local_url: str) -> No
     rds = _rds(local_url)
     _v2_cluster(rds, identifier="insights")
     key = "arn:aws:kms:us-east-1:123456789012:key/insights"
-    rds.create_db_instance(
-        DBInstanceIdentifier="insights-1",
-        DBClusterIdentifier="insights",
-        DBInstanceClass="db.serverless",
-        Engine="aurora-postgresql",
-        EnablePerformanceInsights=True,
-        PerformanceInsightsKMSKeyId=key,
-    )
+    _v2_instance(rds, "insights", 1, EnablePerformanceInsights=True, PerformanceInsightsKMSKeyId=key)
     (instance,) = rds.describe_db_instances(DBInstanceIdentifier="insights-1")["DBInstances"]
     assert (instance["PerformanceInsightsEnabled"], instance["PerformanceInsightsKMSKeyId"]) == (True, key)
 
@@ -664,12 +657,7 @@ def test_moto_fix_cluster_endpoints_are_in_force(local_url: str) -> None:
     rds = _rds(local_url)
     cluster = _v2_cluster(rds, identifier="ends")
     for n in (1, 2):
-        rds.create_db_instance(
-            DBInstanceIdentifier=f"ends-{n}",
-            DBClusterIdentifier="ends",
-            DBInstanceClass="db.serverless",
-            Engine="aurora-postgresql",
-        )
+        _v2_instance(rds, "ends", n)
     created = rds.create_db_cluster_endpoint(
         DBClusterIdentifier="ends",
         DBClusterEndpointIdentifier="ends-reporting",
@@ -746,6 +734,17 @@ def _error(call: Any, **kwargs: Any) -> tuple[str, str]:
         call(**kwargs)
     error = caught.value.response["Error"]
     return str(error["Code"]), str(error["Message"])
+
+
+def _v2_instance(rds: Any, cluster: str, number: int, **changes: Any) -> Any:
+    """Instance ``<cluster>-<number>``, db.serverless, of a cluster :func:`_v2_cluster` made."""
+    return rds.create_db_instance(
+        DBInstanceIdentifier=f"{cluster}-{number}",
+        DBClusterIdentifier=cluster,
+        DBInstanceClass="db.serverless",
+        Engine="aurora-postgresql",
+        **changes,
+    )["DBInstance"]
 
 
 def _v2_cluster(rds: Any, identifier: str = "strict", version: str | None = "16.6", **changes: Any) -> Any:
