@@ -6,8 +6,10 @@ Bad values: one fixture each in tests/test_spec.py's INVALID. Goldens: examples/
 and examples/global-secondary.yaml; their Checkov findings in tests/test_security.py and their
 module tests in tests/test_module_tests.py (the primary, write_only, plans against the emulator;
 the secondary applies with mock providers). On the emulator: moto 5.2.5 implements
-CreateGlobalCluster, DescribeGlobalClusters and CreateDBCluster with GlobalClusterIdentifier, so
-the primary is applied below; a secondary needs a second region's network and stays a mock test.
+CreateGlobalCluster, DescribeGlobalClusters and CreateDBCluster with GlobalClusterIdentifier (in
+any region: one emulator serves them all), so below a primary in us-east-1 and a secondary in
+us-west-2 form global cluster tfgen-global, each plans no change after its apply, and both are
+destroyed, the secondary first (the emulator fix ``rds-global-member-deleted-in-any-region``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.goldens import GOLDENS, spec_path
-from tests.test_deploy import aws, shared_dir  # noqa: F401  (shared_dir: a fixture this module uses)
-from tests.test_lifecycle import Deployed, _deploy
+from tests.test_deploy import V2_SPEC, aws, derive_spec, ok, shared_dir  # noqa: F401  (shared_dir: a fixture)
+from tests.test_lifecycle import Deployed, _deploy, apply_spec, deployed_env
 from tests.test_spec import BASE, problems_of, spec_of
 from tfgen import api, facts
 from tfgen.spec.jsonschema import json_schema
@@ -149,3 +152,76 @@ def test_the_primary_is_the_writer_of_its_global_cluster(primary_applied: Deploy
 def test_a_second_plan_of_the_primary_shows_no_changes(primary_applied: Deployed) -> None:
     changes, planned = primary_applied.plan_changes()
     assert (changes["add"], changes["change"], changes["remove"]) == (0, 0, 0), planned
+
+
+@pytest.fixture(scope="module")
+def secondary_applied(
+    primary_applied: Deployed,
+    plugin_mirror: Path,
+    endpoint: str,
+    shared_dir: Path,  # noqa: F811  (the fixture of tests.test_deploy)
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Deployed:
+    """examples/local.yaml as the secondary of tfgen-global in us-west-2 (no password, a key of its own); applied."""
+    base = tmp_path_factory.mktemp("global-secondary")
+    spec_path = derive_spec(
+        V2_SPEC,
+        base / "specs",
+        name="tfgen-global-secondary",
+        region="us-west-2",
+        engine_version="16.8",
+        create_kms_key=True,
+        **{"global": {"identifier": "tfgen-global", "role": "secondary", "source_region": "us-east-1"}},
+    )
+    data = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    del data["master_password"]  # a secondary has the primary's
+    spec_path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return apply_spec(spec_path, base, endpoint, plugin_mirror, shared_dir)
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_the_secondary_joins_the_global_cluster_from_another_region(
+    primary_applied: Deployed, secondary_applied: Deployed
+) -> None:
+    east, west = aws(primary_applied.url, "us-east-1", "rds"), aws(secondary_applied.url, "us-west-2", "rds")
+    (primary,) = east.describe_db_clusters(DBClusterIdentifier=primary_applied.name)["DBClusters"]
+    (secondary,) = west.describe_db_clusters(DBClusterIdentifier=secondary_applied.name)["DBClusters"]
+    assert ":us-west-2:" in secondary["DBClusterArn"]
+    (found,) = west.describe_global_clusters(GlobalClusterIdentifier="tfgen-global")["GlobalClusters"]
+    members = {member["DBClusterArn"]: member for member in found["GlobalClusterMembers"]}
+    assert {arn: member["IsWriter"] for arn, member in members.items()} == {
+        primary["DBClusterArn"]: True,
+        secondary["DBClusterArn"]: False,
+    }
+    assert members[primary["DBClusterArn"]]["Readers"] == [secondary["DBClusterArn"]]
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_after_the_secondary_joined_neither_region_plans_a_change(
+    primary_applied: Deployed, secondary_applied: Deployed
+) -> None:
+    for deployed in (secondary_applied, primary_applied):
+        changes, planned = deployed.plan_changes()
+        assert (changes["add"], changes["change"], changes["remove"]) == (0, 0, 0), (deployed.name, planned)
+
+
+@pytest.mark.emulator
+@pytest.mark.terraform
+def test_destroying_the_secondary_then_the_primary_removes_the_global_cluster(
+    primary_applied: Deployed,
+    secondary_applied: Deployed,
+    plugin_mirror: Path,
+    shared_dir: Path,  # noqa: F811  (the fixture of tests.test_deploy)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Last of the tests on the emulator (--dist loadfile keeps a file's order): as the runbook says, the
+    secondary's region first; AWS refuses to delete a global cluster that still has members."""
+    deployed_env(monkeypatch, plugin_mirror, shared_dir)  # as the apply ran
+    east = aws(primary_applied.url, "us-east-1", "rds")
+    ok(secondary_applied.run("destroy", secondary_applied.spec_path, "--auto-approve"))
+    (found,) = east.describe_global_clusters(GlobalClusterIdentifier="tfgen-global")["GlobalClusters"]
+    assert [member["IsWriter"] for member in found["GlobalClusterMembers"]] == [True]
+    ok(primary_applied.run("destroy", primary_applied.spec_path, "--auto-approve"))
+    assert east.describe_global_clusters()["GlobalClusters"] == []
