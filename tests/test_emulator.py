@@ -355,6 +355,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
         "rds-strict-modify-db-cluster",
+        "rds-strict-create-db-subnet-group",
         "appautoscaling-tags",
         "rds-performance-insights",
         "iam-aws-managed-policies",
@@ -575,6 +576,8 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
         f"moto {moto.__version__} now puts an instance in its cluster's DB subnet group: the "
         "rds-instance-subnet-group-of-cluster fix in tfgen.emulator.fixes.apply_moto_fixes is unnecessary; remove it"
     )
+    _subnet_group(raw_moto_url)
+    _subnet_group(raw_moto_url)  # moto replaces the group: strict mode refuses, as AWS does
     before, after = _secret_after_managing_again(raw_moto_url)
     assert after != before, (
         f"moto {moto.__version__} now keeps a managed secret: the rds-managed-password-kept fix in "
@@ -592,6 +595,24 @@ def _user_parameter(url: str) -> dict[str, Any]:
     rds.modify_db_parameter_group(DBParameterGroupName="own", Parameters=[setting])
     (found,) = rds.describe_db_parameters(DBParameterGroupName="own")["Parameters"]
     return dict(found)
+
+
+def _subnet_group(url: str, name: str = "twice") -> Any:
+    """CreateDBSubnetGroup ``name`` over two subnets of a new VPC."""
+    ec2 = _ec2(url)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{n}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+        for n, z in enumerate("ab")
+    ]
+    return _rds(url).create_db_subnet_group(DBSubnetGroupName=name, DBSubnetGroupDescription="d", SubnetIds=subnets)
+
+
+def test_strict_create_refuses_a_subnet_group_name_in_use(local_url: str) -> None:
+    _subnet_group(local_url, "in-use")
+    code, message = _error(_subnet_group, url=local_url, name="in-use")
+    assert code == "DBSubnetGroupAlreadyExists"
+    assert "in-use" in message
 
 
 def test_moto_fix_parameter_source_is_in_force(local_url: str) -> None:

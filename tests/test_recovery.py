@@ -36,7 +36,7 @@ from tests.test_deploy import (  # noqa: F401  (shared_dir, deploy_env: fixtures
 )
 from tests.test_local_sql import NEEDS_BINARIES
 from tests.test_signals import Apply, wait_until
-from tfgen.deploy import imports, recovery
+from tfgen.deploy import imports, leftovers, recovery
 from tfgen.emulator import background
 from tfgen.spec.loading import load_spec
 
@@ -184,6 +184,146 @@ def test_rotate_refuses_what_it_cannot_rotate(tmp_path: Path, capsys: pytest.Cap
     assert main(["rotate", str(random), "--workdir", str(directory), "--auto-approve"]) == 2
     assert "master_password.source random keeps the password in the Terraform state" in capsys.readouterr().err
     assert not (directory / recovery.VERSION_FILE).exists()
+
+
+# ----------------------------------------------------------------------------- fast: the other resources
+
+
+def _suffix(when: datetime.datetime, counter: int = 1) -> str:
+    """terraform's unique suffix for a name_prefix (helper/id.PrefixedUniqueId) at ``when``."""
+    return when.strftime("%Y%m%d%H%M%S") + f"{when.microsecond // 100:04d}{counter:08x}"
+
+
+def _search(found: dict[str, list[leftovers.Existing]]) -> leftovers.Search:
+    return lambda target: found.get(target.kind, [])
+
+
+def test_the_targets_descriptions_are_the_modules(tmp_path: Path) -> None:
+    from tfgen.api import render
+
+    spec = _spec(tmp_path, instance_parameters=[{"name": "log_lock_waits", "value": "1"}], monitoring_interval=60)
+    kinds = {t.kind: t for t in leftovers.targets(spec)}  # type: ignore[arg-type]
+    assert set(kinds) == {
+        "subnet_group",
+        "security_group",
+        "cluster_parameter_group",
+        "parameter_group",
+        "secret",
+        "role",
+    }
+    module = tmp_path / "module"
+    render(derive_spec(V2_SPEC, tmp_path, name="orders"), module)
+    text = "".join(path.read_text(encoding="utf-8") for path in module.rglob("*.tf"))
+    for kind, description in leftovers.descriptions("orders", spec.port).items():  # type: ignore[attr-defined]
+        assert f'"{description}"' in text, kind
+    for target in kinds.values():
+        assert f'"{target.name}"' in text or target.prefixed, target
+        if target.prefixed:
+            assert target.name.removeprefix("orders") in text, target
+
+
+def test_named_groups_of_the_interrupted_apply_are_adopted_others_refused(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    said = leftovers.descriptions("orders", spec.port)  # type: ignore[attr-defined]
+    tags = {"purpose": "tfgen-demo"}
+    found = {
+        "subnet_group": [leftovers.Existing("orders", "orders", None, tags, said["subnet_group"], "vpc-1")],
+        "security_group": [
+            leftovers.Existing(
+                "sg-1", "orders", None, {**tags, "Name": "orders"}, said["security_group"], "vpc-0a1b2c3d4e5f60001"
+            )
+        ],
+    }
+    swept = leftovers.sweep(spec, {}, NOW, _search(found))  # type: ignore[arg-type]
+    assert [(b.address, b.id) for b in swept.blocks] == [
+        ("module.cluster.aws_db_subnet_group.this", "orders"),
+        ("module.cluster.aws_security_group.this", "sg-1"),
+    ]
+    assert not swept.foreign and not swept.orphans
+    in_state = {"module.cluster.aws_db_subnet_group.this": "orders"}
+    assert [b.id for b in leftovers.sweep(spec, in_state, NOW, _search(found)).blocks] == ["sg-1"]  # type: ignore[arg-type]
+
+    found["subnet_group"] = [leftovers.Existing("orders", "orders", None, {"purpose": "billing"}, "by hand")]
+    found["security_group"] = [
+        leftovers.Existing("sg-2", "orders", None, {**tags, "Name": "orders"}, said["security_group"], "vpc-other")
+    ]
+    swept = leftovers.sweep(spec, {}, NOW, _search(found))  # type: ignore[arg-type]
+    assert not swept.blocks
+    assert swept.foreign == (
+        (
+            "subnet group orders",
+            "its description is not the module's ('by hand'); its tags differ from the ones the module sets (purpose)",
+        ),
+        ("security group sg-2", "it is in VPC vpc-other, not vpc-0a1b2c3d4e5f60001"),
+    )
+
+
+def test_a_prefixed_resource_of_the_interrupted_apply_is_adopted_the_older_ones_reported(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    said = leftovers.descriptions("orders", spec.port)  # type: ignore[attr-defined]
+    tags = {"purpose": "tfgen-demo"}
+    later = NOW + datetime.timedelta(seconds=3)
+
+    def secret(
+        when: datetime.datetime, created: datetime.datetime | None = None, **changes: object
+    ) -> leftovers.Existing:
+        name = f"orders-master-{_suffix(when)}"
+        fields: dict[str, object] = {"tags": tags, "description": said["secret"], "created": created or when}
+        return leftovers.Existing(f"arn:{name}", name, **{**fields, **changes})  # type: ignore[arg-type]
+
+    found = {
+        "secret": [
+            secret(NOW + datetime.timedelta(seconds=1)),  # the first interrupted attempt
+            secret(later),  # the second
+            secret(NOW - datetime.timedelta(days=1)),  # named before the mark: another lifetime's, left alone
+            secret(later, tags={"purpose": "billing"}),  # not the spec's tags
+            leftovers.Existing("arn:orders-master-by-hand", "orders-master-by-hand", NOW, tags, said["secret"]),
+        ]
+    }
+    swept = leftovers.sweep(spec, {}, NOW, _search(found))  # type: ignore[arg-type]
+    assert [(b.address, b.id) for b in swept.blocks] == [
+        ("module.cluster.aws_secretsmanager_secret.master", f"arn:orders-master-{_suffix(later)}")
+    ]
+    assert [existing.id for _, existing in swept.orphans] == [found["secret"][0].id]
+    (warning,) = swept.describe()
+    assert f"secret {found['secret'][0].id} was created by an interrupted apply" in warning
+    assert f"aws secretsmanager delete-secret --secret-id {found['secret'][0].id}" in warning
+
+    # the state holds the later one: the earlier one is an orphan, reported, nothing adopted
+    in_state = {"module.cluster.aws_secretsmanager_secret.master": found["secret"][1].id}
+    swept = leftovers.sweep(spec, in_state, NOW, _search(found))  # type: ignore[arg-type]
+    assert not swept.blocks and [e.id for _, e in swept.orphans] == [found["secret"][0].id]
+
+
+def test_terraforms_unique_suffix_dates_a_name() -> None:
+    target = leftovers.Target(
+        "module.cluster.aws_rds_cluster_parameter_group.this", "cluster_parameter_group", "orders-", True
+    )
+    assert leftovers.named_at(target, "orders-20261126120003123400000001") == datetime.datetime(
+        2026, 11, 26, 12, 0, 3, 123400, tzinfo=datetime.UTC
+    )
+    for name in ("orders-2-20261126120003123400000001", "orders-20261126120003123400000001x", "billing-1"):
+        assert leftovers.named_at(target, name) is None
+    assert leftovers.problems(target, leftovers.Existing("orders-x", "orders-x"), NOW) == [
+        "its name is not orders- and terraform's unique suffix"
+    ]
+
+
+def test_state_ids() -> None:
+    state = {
+        "resources": [
+            {
+                "mode": "managed",
+                "module": "module.cluster",
+                "type": "aws_db_parameter_group",
+                "name": "this",
+                "instances": [{"index_key": 0, "attributes": {"id": "orders-1"}}],
+            },
+            {"mode": "data", "module": "module.cluster", "type": "aws_region", "name": "current", "instances": [{}]},
+        ]
+    }
+    assert leftovers.state_ids(json.dumps(state)) == {"module.cluster.aws_db_parameter_group.this[0]": "orders-1"}
+    assert leftovers.state_ids("") == {}
 
 
 # ----------------------------------------------------------------------------- slow: real terraform, real signals

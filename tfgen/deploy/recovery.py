@@ -10,7 +10,9 @@ identifier the module derives from the spec alone (the cluster, its instances) a
 state lacks, AWS is asked; one that exists is adopted with a terraform ``import`` block
 (:mod:`tfgen.deploy.imports`), but only if it is tfgen's: created after the interrupted apply
 began, in this cluster, with every tag the module sets. Anything else with that identifier is
-refused (:class:`ForeignResourceError`): tfgen never takes over what it did not create.
+refused (:class:`ForeignResourceError`): tfgen never takes over what it did not create. The
+module's other resources that a repeated create refuses or duplicates (subnet and security
+groups, parameter groups, the secret, the monitoring role) are :mod:`tfgen.deploy.leftovers`'.
 
 The write-only master password (``master_password.source: write_only``) is written to the
 cluster and to its secret only when ``master_password_version`` changes. The version lives in
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfgen.deploy import backend, imports
+from tfgen.deploy import backend, imports, leftovers
 from tfgen.errors import TfgenError
 from tfgen.spec.model import Spec
 
@@ -40,8 +42,7 @@ MARKER = ".tfgen-apply.json"
 VERSION_FILE = "tfgen_password.auto.tfvars.json"
 """``{"master_password_version": N}``: the write-only password's version (absent: 1)."""
 VERSION_VARIABLE = "master_password_version"
-CLOCK_SKEW = datetime.timedelta(minutes=5)
-"""How much AWS's clock may lag this machine's when a creation time is compared with the mark's."""
+CLOCK_SKEW = leftovers.CLOCK_SKEW
 
 CLUSTER_ADDRESS = "module.cluster.aws_rds_cluster.this"
 
@@ -146,8 +147,13 @@ def begin(directory: Path) -> None:
 
 def finish(directory: Path) -> None:
     """The apply succeeded: remove the mark and the import blocks it needed (they are in the state now)."""
-    (directory / MARKER).unlink(missing_ok=True)
+    clear_mark(directory)
     imports.clear(directory)
+
+
+def clear_mark(directory: Path) -> None:
+    """A destroy succeeded: what the interrupted apply left was imported and destroyed with the rest."""
+    (directory / MARKER).unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- the password's version
@@ -344,14 +350,22 @@ def _found(items: list[dict[str, Any]], created: str) -> Found:
 
 
 def recover(
-    directory: Path, spec: Spec, pull_state: Callable[[], str], endpoint: str | None, notify: Callable[[str], None]
+    directory: Path,
+    spec: Spec,
+    pull_state: Callable[[], str],
+    endpoint: str | None,
+    notify: Callable[[str], None],
+    *,
+    destroying: bool = False,
 ) -> Adoption:
     """After an interrupted apply in ``directory``: write import blocks for what it left, and say so.
 
     An adopted cluster with a write-only password gets a new one (its version increased), which
-    the next apply writes to the cluster and to its secret alike. Nothing else happens unless an
-    apply was interrupted here, but for a write-only password whose version this directory does
-    not record yet (a new working directory of a deployed cluster): it is taken from the state.
+    the next apply writes to the cluster and to its secret alike (not when ``destroying``). What
+    the interrupted apply left but cannot be adopted (:mod:`tfgen.deploy.leftovers`' orphans)
+    is named with the command that removes it. Nothing else happens unless an apply was
+    interrupted here, but for a write-only password whose version this directory does not
+    record yet (a new working directory of a deployed cluster): it is taken from the state.
 
     Raises:
         ForeignResourceError: If a resource with the spec's identifier exists but is not tfgen's.
@@ -367,15 +381,40 @@ def recover(
         set_password_version(directory, version_in_state(pull_state()) or 1)
     if since is None:
         return Adoption()
-    blocks = adopt(spec, state_addresses(pull_state()), since, aws_lookup(spec.region, endpoint))
+    state = pull_state()
+    blocks = adopt(spec, state_addresses(state), since, aws_lookup(spec.region, endpoint))
+    swept = _sweep(spec, state, since, endpoint)
+    for line in swept.describe():
+        notify(line)
+    blocks += swept.blocks
     if not blocks:
         return Adoption()
     adopted = {block.address for block in blocks}
     imports.write(directory, [*blocks, *(b for b in imports.read(directory) if b.address not in adopted)])
     version = None
-    if write_only and CLUSTER_ADDRESS in adopted:
+    if write_only and CLUSTER_ADDRESS in adopted and not destroying:
         version = bump_password_version(directory)
     adoption = Adoption(tuple(blocks), version)
     for line in adoption.describe():
         notify(line)
     return adoption
+
+
+def _sweep(spec: Spec, state: str, since: datetime.datetime, endpoint: str | None) -> leftovers.Sweep:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        search = leftovers.aws_search(client_options(spec.region, endpoint))
+        swept = leftovers.sweep(spec, leftovers.state_ids(state), since, search)
+    except (BotoCoreError, ClientError) as exc:
+        raise RecoveryError(f"cannot look for what an interrupted apply left: {exc}") from None
+    if swept.foreign:
+        raise ForeignResourceError(
+            "; ".join(
+                f"{what} exists at AWS but not in this working directory's state, and it is not tfgen's to adopt: {why}"
+                for what, why in swept.foreign
+            ),
+            hint="tfgen adopts only what an interrupted apply created; if it is yours, delete or rename it, "
+            "or give the spec another name",
+        )
+    return swept

@@ -1,0 +1,386 @@
+"""What an interrupted apply leaves besides the cluster, its instances and log group.
+
+:mod:`tfgen.deploy.recovery` adopts the resources AWS dates by identifier. The module creates
+more, and a repeated create does one of two things on AWS:
+
+- **refused** for a name in use: the DB subnet group (``name = spec.name``,
+  ``DBSubnetGroupAlreadyExists``) and the security group (``name = spec.name`` in ``vpc_id``,
+  ``InvalidGroup.Duplicate``). AWS records no creation time for either, so the evidence that
+  the interrupted apply made them is what the module writes into them: its description, every
+  tag of the spec (and ``Name`` for the security group), the spec's VPC. A same-named deployment
+  from another working directory would also own a cluster of that name created before the
+  mark, which :mod:`tfgen.deploy.recovery` refuses. One that does not match is refused
+  (:class:`~tfgen.deploy.recovery.ForeignResourceError`).
+- **duplicated silently** with a ``name_prefix``: the cluster and instance parameter groups
+  (``<name>-``), the write-only password's secret (``<name>-master-``), the enhanced monitoring
+  role. The provider names each ``prefix + 18-digit UTC timestamp + 8 hex digits``
+  (terraform-plugin-sdk ``helper/id.PrefixedUniqueId``): the name says when this machine's
+  terraform created it. Ours: a name of that shape from after the mark (same clock: no
+  tolerance), the module's description (parameter groups, secret), every tag of the spec, and
+  where AWS dates it (``CreatedDate`` of a secret, ``CreateDate`` of a role) no earlier than the
+  mark less :data:`CLOCK_SKEW`. Anything else with the prefix is someone else's and left alone.
+  When the state lacks the address, the newest of ours is adopted; the others (an apply
+  interrupted twice at that step) are reported with the command that removes them, never
+  deleted: tfgen deletes only through terraform.
+
+Harmless when repeated, so not looked for: CloudWatch alarms (``PutMetricAlarm`` overwrites),
+Application Auto Scaling targets and policies (register/put overwrite), the monitoring role's
+policy attachment and the integration roles' inline policies (idempotent). Not handled yet: the
+KMS key (no name: a repeated create makes a second key) and its alias, custom endpoints, IAM
+roles of ``iam_roles`` and their associations, the global cluster (see the issue's notes).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tfgen.deploy import imports
+from tfgen.spec.model import Spec
+
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+"""How much AWS's clock may lag this machine's when a creation time is compared with the mark's."""
+_SUFFIX = re.compile(r"(?P<when>\d{18})[0-9a-f]{8}")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resource of the module that a repeated create refuses or duplicates."""
+
+    address: str
+    kind: str
+    """``subnet_group``, ``security_group``, ``cluster_parameter_group``, ``parameter_group``, ``secret``, ``role``."""
+    name: str
+    """Its name, or with :attr:`prefixed` the ``name_prefix``."""
+    prefixed: bool = False
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    vpc: str | None = None
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What AWS has under a target's name or prefix."""
+
+    id: str
+    """The import ID (a group's name or ID, a secret's ARN)."""
+    name: str
+    created: datetime.datetime | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str | None = None
+    vpc: str | None = None
+
+
+Search = Callable[[Target], list[Existing]]
+"""Asks AWS what exists under a target's name (one or none) or prefix (any number)."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What the next apply imports, what it leaves (reported), what is not tfgen's (refused)."""
+
+    blocks: tuple[imports.ImportBlock, ...] = ()
+    orphans: tuple[tuple[Target, Existing], ...] = ()
+    foreign: tuple[tuple[str, str], ...] = ()
+    """(what, why it is not tfgen's) for each resource under a module's name that is someone else's."""
+
+    def describe(self) -> list[str]:
+        """A warning per orphan: what it is and how to remove it (tfgen does not)."""
+        return [
+            f"warning: {target.kind.replace('_', ' ')} {existing.id} was created by an interrupted apply and is "
+            f"not in the state (a later one replaced it); tfgen does not delete it: {removal(target, existing)}"
+            for target, existing in self.orphans
+        ]
+
+
+def descriptions(name: str, port: int) -> dict[str, str]:
+    """The descriptions the module's templates give each kind (tests hold the templates to them)."""
+    return {
+        "subnet_group": f"Subnets of Aurora PostgreSQL cluster {name}",
+        "security_group": f"Aurora PostgreSQL cluster {name}: port {port} from allowed sources only",
+        "cluster_parameter_group": f"Aurora PostgreSQL cluster {name}: query logging and statistics",
+        "parameter_group": f"Aurora PostgreSQL cluster {name}: instance parameters",
+        "secret": (
+            f"Master credentials of Aurora PostgreSQL cluster {name} (written by Terraform, never stored in its state)"
+        ),
+    }
+
+
+def targets(spec: Spec) -> list[Target]:
+    """The spec's resources that a repeated create refuses (by name) or duplicates (by prefix)."""
+    said = descriptions(spec.name, spec.port)
+    tags = dict(spec.tags)
+    found = []
+    module = "module.cluster."
+    if spec.network.db_subnet_group_name is None:
+        found.append(
+            Target(f"{module}aws_db_subnet_group.this", "subnet_group", spec.name, False, said["subnet_group"], tags)
+        )
+    if spec.network.create_security_group:
+        named = {**tags, "Name": spec.name}
+        found.append(
+            Target(
+                f"{module}aws_security_group.this",
+                "security_group",
+                spec.name,
+                False,
+                said["security_group"],
+                named,
+                spec.vpc_id,
+            )
+        )
+    prefix = f"{spec.name}-"
+    found.append(
+        Target(
+            f"{module}aws_rds_cluster_parameter_group.this",
+            "cluster_parameter_group",
+            prefix,
+            True,
+            said["cluster_parameter_group"],
+            tags,
+        )
+    )
+    if spec.instance_parameters:
+        found.append(
+            Target(
+                f"{module}aws_db_parameter_group.this[0]",
+                "parameter_group",
+                prefix,
+                True,
+                said["parameter_group"],
+                tags,
+            )
+        )
+    if spec.master_password.source == "write_only":
+        found.append(
+            Target(
+                f"{module}aws_secretsmanager_secret.master",
+                "secret",
+                f"{spec.name}-master-",
+                True,
+                said["secret"],
+                tags,
+            )
+        )
+    if spec.effective_monitoring_interval > 0:
+        role_prefix = f"{spec.name[:24].rstrip('-')}-monitoring-"  # the module view's iam_name_prefix
+        found.append(Target(f"{module}aws_iam_role.monitoring[0]", "role", role_prefix, True, None, tags))
+    return found
+
+
+def named_at(target: Target, name: str) -> datetime.datetime | None:
+    """When terraform named ``name`` from the target's prefix; None if it is not such a name."""
+    match = _SUFFIX.fullmatch(name[len(target.name) :]) if name.startswith(target.name) else None
+    if match is None:
+        return None
+    try:
+        when = datetime.datetime.strptime(match["when"][:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return when.replace(tzinfo=datetime.UTC, microsecond=int(match["when"][14:]) * 100)
+
+
+def problems(target: Target, existing: Existing, since: datetime.datetime) -> list[str]:
+    """Why ``existing`` is not what the interrupted apply created (nothing: it is)."""
+    found = []
+    if target.prefixed:
+        named = named_at(target, existing.name)
+        if named is None:
+            return [f"its name is not {target.name} and terraform's unique suffix"]
+        if named < since:
+            found.append(f"terraform named it at {named:%Y-%m-%d %H:%M:%S} UTC, before the interrupted apply began")
+    if existing.created is not None and existing.created < since - CLOCK_SKEW:
+        found.append(f"it was created at {existing.created:%Y-%m-%d %H:%M:%S} UTC, before the interrupted apply began")
+    if target.description is not None and existing.description != target.description:
+        found.append(f"its description is not the module's ({existing.description!r})")
+    if target.vpc is not None and existing.vpc != target.vpc:
+        found.append(f"it is in VPC {existing.vpc}, not {target.vpc}")
+    differing = sorted(key for key, value in target.tags.items() if existing.tags.get(key) != value)
+    if differing:
+        found.append(f"its tags differ from the ones the module sets ({', '.join(differing)})")
+    return found
+
+
+def sweep(spec: Spec, in_state: Mapping[str, str], since: datetime.datetime, search: Search) -> Sweep:
+    """Import blocks for what the interrupted apply created and the state lacks; orphans; foreign resources.
+
+    ``in_state`` maps each address of the state to its ID (:func:`state_ids`).
+    """
+    blocks: list[imports.ImportBlock] = []
+    orphans: list[tuple[Target, Existing]] = []
+    foreign: list[tuple[str, str]] = []
+    reason = f"created by the apply interrupted at {since:%Y-%m-%d %H:%M:%S} UTC, not in the state"
+    for target in targets(spec):
+        if target.address in in_state and not target.prefixed:
+            continue
+        found = search(target)
+        if not target.prefixed:
+            for existing in found:
+                refused = problems(target, existing, since)
+                if refused:
+                    foreign.append((f"{target.kind.replace('_', ' ')} {existing.id}", "; ".join(refused)))
+                else:
+                    blocks.append(imports.ImportBlock(target.address, existing.id, reason))
+            continue
+        ours = sorted(
+            (e for e in found if not problems(target, e, since) and e.id != in_state.get(target.address)),
+            key=lambda e: e.name,  # terraform's suffix sorts by creation
+        )
+        if ours and target.address not in in_state:
+            blocks.append(imports.ImportBlock(target.address, ours.pop().id, reason))
+        orphans += [(target, existing) for existing in ours]
+    return Sweep(tuple(blocks), tuple(orphans), tuple(foreign))
+
+
+def removal(target: Target, existing: Existing) -> str:
+    """The AWS CLI command that removes an orphan (shown, never run)."""
+    commands = {
+        "subnet_group": f"aws rds delete-db-subnet-group --db-subnet-group-name {existing.id}",
+        "security_group": f"aws ec2 delete-security-group --group-id {existing.id}",
+        "cluster_parameter_group": (
+            f"aws rds delete-db-cluster-parameter-group --db-cluster-parameter-group-name {existing.id}"
+        ),
+        "parameter_group": f"aws rds delete-db-parameter-group --db-parameter-group-name {existing.id}",
+        "secret": f"aws secretsmanager delete-secret --secret-id {existing.id}",
+        "role": f"aws iam delete-role --role-name {existing.id}",
+    }
+    return commands[target.kind]
+
+
+def state_ids(state: str) -> dict[str, str]:
+    """Each managed resource instance address of a state (``terraform state pull``) and its ``id``."""
+    try:
+        data = json.loads(state) if state.strip() else {}
+    except ValueError:
+        return {}
+    found: dict[str, str] = {}
+    for resource in data.get("resources") or []:
+        if resource.get("mode") != "managed":
+            continue
+        base = ".".join(p for p in (resource.get("module"), resource.get("type"), resource.get("name")) if p)
+        for instance in resource.get("instances") or [{}]:
+            key = instance.get("index_key")
+            address = base if key is None else f"{base}[{key if isinstance(key, int) else json.dumps(key)}]"
+            found[address] = str((instance.get("attributes") or {}).get("id") or "")
+    return found
+
+
+# ----------------------------------------------------------------------------- AWS
+
+
+def aws_search(options: Mapping[str, Any]) -> Search:
+    """A :data:`Search` through boto3 clients made with ``options`` (region, endpoint, credentials).
+
+    Errors are botocore's; the caller turns them into a ``RecoveryError``.
+    """
+    import boto3  # heavy: only a working directory with an interrupted apply needs it
+
+    session = boto3.session.Session()
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = session.client(service, **options)
+        return clients[service]
+
+    def search(target: Target) -> list[Existing]:
+        finders = {
+            "subnet_group": _subnet_groups,
+            "security_group": _security_groups,
+            "cluster_parameter_group": _cluster_parameter_groups,
+            "parameter_group": _parameter_groups,
+            "secret": _secrets,
+            "role": _roles,
+        }
+        return finders[target.kind](client, target)
+
+    return search
+
+
+def _pages(client: Any, operation: str, key: str, **arguments: Any) -> list[dict[str, Any]]:
+    return [item for page in client.get_paginator(operation).paginate(**arguments) for item in page.get(key) or []]
+
+
+def _rds_tags(rds: Any, arn: str) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in rds.list_tags_for_resource(ResourceName=arn).get("TagList") or []}
+
+
+def _subnet_groups(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    from botocore.exceptions import ClientError
+
+    rds = client("rds")
+    try:
+        groups = rds.describe_db_subnet_groups(DBSubnetGroupName=target.name)["DBSubnetGroups"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "DBSubnetGroupNotFoundFault":
+            return []
+        raise
+    return [
+        Existing(g["DBSubnetGroupName"], g["DBSubnetGroupName"], None, _rds_tags(rds, g["DBSubnetGroupArn"]),
+                 g.get("DBSubnetGroupDescription"), g.get("VpcId"))
+        for g in groups
+    ]  # fmt: skip
+
+
+def _security_groups(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    filters = [{"Name": "group-name", "Values": [target.name]}]
+    if target.vpc is not None:
+        filters.append({"Name": "vpc-id", "Values": [target.vpc]})
+    groups = client("ec2").describe_security_groups(Filters=filters)["SecurityGroups"]
+    return [
+        Existing(g["GroupId"], g["GroupName"], None, {t["Key"]: t.get("Value", "") for t in g.get("Tags") or []},
+                 g.get("Description"), g.get("VpcId"))
+        for g in groups
+    ]  # fmt: skip
+
+
+def _cluster_parameter_groups(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    rds = client("rds")
+    groups = _pages(rds, "describe_db_cluster_parameter_groups", "DBClusterParameterGroups")
+    return [
+        Existing(name, name, None, _rds_tags(rds, g["DBClusterParameterGroupArn"]), g.get("Description"))
+        for g in groups
+        if named_at(target, name := g["DBClusterParameterGroupName"]) is not None
+    ]
+
+
+def _parameter_groups(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    rds = client("rds")
+    groups = _pages(rds, "describe_db_parameter_groups", "DBParameterGroups")
+    return [
+        Existing(name, name, None, _rds_tags(rds, g["DBParameterGroupArn"]), g.get("Description"))
+        for g in groups
+        if named_at(target, name := g["DBParameterGroupName"]) is not None
+    ]
+
+
+def _secrets(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    secrets = _pages(client("secretsmanager"), "list_secrets", "SecretList",
+                     Filters=[{"Key": "name", "Values": [target.name]}])  # fmt: skip
+    return [
+        Existing(s["ARN"], s["Name"], _utc(s.get("CreatedDate")), {t["Key"]: t.get("Value", "") for t in s.get("Tags") or []},
+                 s.get("Description"))
+        for s in secrets
+        if named_at(target, s["Name"]) is not None
+    ]  # fmt: skip
+
+
+def _roles(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    iam = client("iam")
+    found = []
+    for role in _pages(iam, "list_roles", "Roles"):
+        if named_at(target, name := role["RoleName"]) is None:
+            continue
+        tags = {t["Key"]: t.get("Value", "") for t in iam.list_role_tags(RoleName=name).get("Tags") or []}
+        found.append(Existing(name, name, _utc(role.get("CreateDate")), tags))
+    return found
+
+
+def _utc(when: Any) -> datetime.datetime | None:
+    if not isinstance(when, datetime.datetime):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=datetime.UTC)
