@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import http.client
 import json
 import signal
@@ -141,6 +142,32 @@ def test_a_new_working_directory_takes_the_password_version_from_the_state(tmp_p
     recovery.recover(tmp_path, spec, pull, None, print)  # type: ignore[arg-type]
     assert len(pulls) == 1  # the working directory knows it now
     assert recovery.version_in_state("") is None
+
+
+def test_a_cluster_without_its_secret_version_gets_a_new_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted after CreateDBCluster was recorded, before the secret version: they must agree again."""
+    spec = _spec(tmp_path / "specs")
+    monkeypatch.setattr(recovery, "aws_lookup", lambda region, endpoint: _lookup({}))
+    monkeypatch.setattr(recovery, "_sweep", lambda *args: leftovers.Sweep())
+    resource = {"mode": "managed", "module": "module.cluster", "name": "master", "instances": [{}]}
+    cluster = {**resource, "type": "aws_rds_cluster", "name": "this"}
+    cluster["instances"] = [{"attributes": {"master_password_wo_version": 1}}]
+    secret_version = {**resource, "type": "aws_secretsmanager_secret_version"}
+    told: list[str] = []
+    for resources, version in (([cluster, secret_version], None), ([cluster], 2)):
+        recovery.begin(tmp_path)
+        state = json.dumps({"resources": resources})
+        pull = functools.partial(str, state)
+        adoption = recovery.recover(tmp_path, spec, pull, None, told.append)  # type: ignore[arg-type]
+        assert adoption.password_version == version
+    assert told == [
+        "the write-only master password is set again (master_password_version 2): the cluster the interrupted "
+        "apply created and its secret get the same new password in this apply"
+    ]
+    destroyed = recovery.recover(tmp_path, spec, pull, None, told.append, destroying=True)  # type: ignore[arg-type]
+    assert destroyed.password_version is None
 
 
 def test_state_addresses() -> None:
@@ -374,13 +401,15 @@ def ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[st
 class HoldingProxy:
     """A proxy to the emulator that passes ``action`` on but keeps its answer: AWS did it, terraform never hears.
 
-    The moment between CreateDBCluster (or CreateDBInstance) and the state write, held open for
+    The moment between CreateDBCluster (CreateDBInstance, CreateDBSubnetGroup, CreateSecret...)
+    and the state write, held open for
     as long as the test needs to interrupt the apply there.
     """
 
     def __init__(self, upstream: str, action: str) -> None:
         self.upstream = urllib.parse.urlsplit(upstream)
         self.action = f"Action={action}&".encode()
+        self.target = f".{action}"
         self.held = threading.Event()
         self.release = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -400,7 +429,8 @@ class HoldingProxy:
                 upstream.request(self.command, self.path, body, headers)
                 answer = upstream.getresponse()
                 data = answer.read()
-                if proxy.action in body + b"&":
+                target = self.headers.get("X-Amz-Target") or ""  # JSON protocols (Secrets Manager)
+                if proxy.action in body + b"&" or target.endswith(proxy.target):
                     proxy.held.set()
                     proxy.release.wait(900)  # never answered: the client gives up first
                     return
@@ -558,3 +588,72 @@ def test_local_apply_starts_the_background_emulator_that_output_and_destroy_then
         assert aws(info.url, REGION, "rds").describe_db_clusters()["DBClusters"] == []
     finally:
         background.stop_background(base)
+
+
+def leftovers_at_aws(url: str, name: str) -> dict[str, list[str]]:
+    """What AWS holds under the spec's names and prefixes (a secret scheduled for deletion is gone)."""
+    rds = aws(url, REGION, "rds")
+    groups = [g["DBSubnetGroupName"] for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]]
+    cluster_groups = [
+        g["DBClusterParameterGroupName"] for g in rds.describe_db_cluster_parameter_groups()["DBClusterParameterGroups"]
+    ]
+    security = aws(url, REGION, "ec2").describe_security_groups()["SecurityGroups"]
+    secrets = [s["Name"] for s in aws(url, REGION, "secretsmanager").list_secrets()["SecretList"]]
+    return {
+        "clusters": clusters_named(url, name),
+        "subnet groups": [g for g in groups if g == name],
+        "security groups": [g["GroupId"] for g in security if g["GroupName"] == name],
+        "cluster parameter groups": [g for g in cluster_groups if g.startswith(f"{name}-")],
+        "secrets": [s for s in secrets if s.startswith(f"{name}-master-")],
+    }
+
+
+NOTHING = {"clusters": [], "subnet groups": [], "security groups": [], "cluster parameter groups": [], "secrets": []}
+
+
+@on_the_emulator
+def test_a_subnet_group_left_by_an_interrupted_apply_is_adopted(tmp_path: Path, db_endpoint: str) -> None:
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="adopt-subnets")
+    directory = tmp_path / "work"
+    local = interrupt_when_held(spec, db_endpoint, directory, "CreateDBSubnetGroup")
+    assert leftovers_at_aws(db_endpoint, "adopt-subnets")["subnet groups"] == ["adopt-subnets"]
+    state = recovery.state_addresses((directory / "terraform.tfstate").read_text(encoding="utf-8"))
+    assert "module.cluster.aws_db_subnet_group.this" not in state
+
+    again = ok(run("apply", spec, "--auto-approve", *local))  # without adoption: DBSubnetGroupAlreadyExists
+    assert "module.cluster.aws_db_subnet_group.this (adopt-subnets)" in again.stderr
+    assert "apply complete: " in again.stdout
+    assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
+    ok(run("destroy", spec, "--auto-approve", *local))
+    assert leftovers_at_aws(db_endpoint, "adopt-subnets") == NOTHING
+
+
+@on_the_emulator
+def test_a_secret_left_by_an_interrupted_apply_is_adopted_not_duplicated(tmp_path: Path, db_endpoint: str) -> None:
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="adopt-secret")
+    directory = tmp_path / "work"
+    local = interrupt_when_held(spec, db_endpoint, directory, "CreateSecret")
+    (orphan,) = leftovers_at_aws(db_endpoint, "adopt-secret")["secrets"]  # name_prefix: a repeat makes a second one
+    state = recovery.state_addresses((directory / "terraform.tfstate").read_text(encoding="utf-8"))
+    assert "module.cluster.aws_secretsmanager_secret.master" not in state
+
+    again = ok(run("apply", spec, "--auto-approve", *local))
+    assert "module.cluster.aws_secretsmanager_secret.master (arn:aws:secretsmanager:" in again.stderr
+    assert leftovers_at_aws(db_endpoint, "adopt-secret")["secrets"] == [orphan]
+    assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
+    connection_passes(spec, *local)  # the adopted secret holds the cluster's password
+    ok(run("destroy", spec, "--auto-approve", *local))
+    assert leftovers_at_aws(db_endpoint, "adopt-secret") == NOTHING
+
+
+@on_the_emulator
+def test_destroy_after_an_interrupted_apply_leaves_nothing_at_aws(tmp_path: Path, db_endpoint: str) -> None:
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="destroy-left")
+    directory = tmp_path / "work"
+    local = interrupt_when_held(spec, db_endpoint, directory, "CreateDBSubnetGroup")
+    assert leftovers_at_aws(db_endpoint, "destroy-left")["subnet groups"] == ["destroy-left"]
+
+    done = ok(run("destroy", spec, "--auto-approve", *local))
+    assert "module.cluster.aws_db_subnet_group.this (destroy-left)" in done.stderr
+    assert leftovers_at_aws(db_endpoint, "destroy-left") == NOTHING
+    assert not (directory / recovery.MARKER).exists() and not (directory / imports.IMPORTS_FILE).exists()

@@ -45,6 +45,7 @@ VERSION_VARIABLE = "master_password_version"
 CLOCK_SKEW = leftovers.CLOCK_SKEW
 
 CLUSTER_ADDRESS = "module.cluster.aws_rds_cluster.this"
+SECRET_VERSION_ADDRESS = "module.cluster.aws_secretsmanager_secret_version.master"  # noqa: S105  (an address)
 
 
 class RecoveryError(TfgenError):
@@ -92,15 +93,15 @@ class Adoption:
     """The new ``master_password_version`` when it was increased for an adopted cluster."""
 
     def describe(self) -> list[str]:
-        """What to tell the user (nothing when nothing was adopted)."""
-        if not self.blocks:
-            return []
-        names = ", ".join(f"{b.address} ({b.id})" for b in self.blocks)
-        lines = [f"adopting {len(self.blocks)} resource(s) left by an interrupted apply: {names}"]
+        """What to tell the user (nothing when nothing was adopted or re-synced)."""
+        lines = []
+        if self.blocks:
+            names = ", ".join(f"{b.address} ({b.id})" for b in self.blocks)
+            lines.append(f"adopting {len(self.blocks)} resource(s) left by an interrupted apply: {names}")
         if self.password_version is not None:
             lines.append(
                 f"the write-only master password is set again (master_password_version {self.password_version}): "
-                "the adopted cluster and its secret get the same new password in this apply"
+                "the cluster the interrupted apply created and its secret get the same new password in this apply"
             )
         return lines
 
@@ -382,17 +383,19 @@ def recover(
     if since is None:
         return Adoption()
     state = pull_state()
-    blocks = adopt(spec, state_addresses(state), since, aws_lookup(spec.region, endpoint))
+    addresses = state_addresses(state)
+    blocks = adopt(spec, addresses, since, aws_lookup(spec.region, endpoint))
     swept = _sweep(spec, state, since, endpoint)
     for line in swept.describe():
         notify(line)
     blocks += swept.blocks
-    if not blocks:
-        return Adoption()
     adopted = {block.address for block in blocks}
-    imports.write(directory, [*blocks, *(b for b in imports.read(directory) if b.address not in adopted)])
+    if blocks:
+        imports.write(directory, [*blocks, *(b for b in imports.read(directory) if b.address not in adopted)])
     version = None
-    if write_only and CLUSTER_ADDRESS in adopted and not destroying:
+    # the cluster has the interrupted run's password and no secret version holds it: a new one for both
+    unsynced = CLUSTER_ADDRESS in adopted or (CLUSTER_ADDRESS in addresses and SECRET_VERSION_ADDRESS not in addresses)
+    if write_only and unsynced and not destroying:
         version = bump_password_version(directory)
     adoption = Adoption(tuple(blocks), version)
     for line in adoption.describe():
