@@ -228,9 +228,16 @@ def _search(found: dict[str, list[leftovers.Existing]]) -> leftovers.Search:
 def test_the_targets_descriptions_are_the_modules(tmp_path: Path) -> None:
     from tfgen.api import render
 
-    spec = _spec(tmp_path, instance_parameters=[{"name": "log_lock_waits", "value": "1"}], monitoring_interval=60)
+    spec = _spec(
+        tmp_path,
+        instance_parameters=[{"name": "log_lock_waits", "value": "1"}],
+        monitoring_interval=60,
+        create_kms_key=True,
+    )
     kinds = {t.kind: t for t in leftovers.targets(spec)}  # type: ignore[arg-type]
     assert set(kinds) == {
+        "kms_key",
+        "kms_alias",
         "subnet_group",
         "security_group",
         "cluster_parameter_group",
@@ -239,7 +246,7 @@ def test_the_targets_descriptions_are_the_modules(tmp_path: Path) -> None:
         "role",
     }
     module = tmp_path / "module"
-    render(derive_spec(V2_SPEC, tmp_path, name="orders"), module)
+    render(derive_spec(V2_SPEC, tmp_path, name="orders", create_kms_key=True), module)
     text = "".join(path.read_text(encoding="utf-8") for path in module.rglob("*.tf"))
     for kind, description in leftovers.descriptions("orders", spec.port).items():  # type: ignore[attr-defined]
         assert f'"{description}"' in text, kind
@@ -320,6 +327,39 @@ def test_a_prefixed_resource_of_the_interrupted_apply_is_adopted_the_older_ones_
     in_state = {"module.cluster.aws_secretsmanager_secret.master": found["secret"][1].id}
     swept = leftovers.sweep(spec, in_state, NOW, _search(found))  # type: ignore[arg-type]
     assert not swept.blocks and [e.id for _, e in swept.orphans] == [found["secret"][0].id]
+
+
+def test_a_kms_key_of_the_interrupted_apply_is_adopted_and_its_alias_with_it(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, create_kms_key=True)
+    said = leftovers.descriptions("orders", spec.port)  # type: ignore[attr-defined]
+    tags = {"purpose": "tfgen-demo"}
+
+    def key(key_id: str, created: datetime.datetime, **changes: object) -> leftovers.Existing:
+        fields: dict[str, object] = {"created": created, "tags": tags, "description": said["kms_key"], **changes}
+        return leftovers.Existing(key_id, key_id, **fields)  # type: ignore[arg-type]
+
+    found = {
+        "kms_key": [
+            key("k-first", NOW + datetime.timedelta(seconds=1)),
+            key("k-second", NOW + datetime.timedelta(seconds=30)),
+            key("k-old", NOW - datetime.timedelta(days=3)),  # another lifetime's
+            key("k-none", None),  # type: ignore[arg-type]
+        ],
+        "kms_alias": [leftovers.Existing("alias/orders", "alias/orders", NOW, key="k-second")],
+    }
+    swept = leftovers.sweep(spec, {}, NOW, _search(found))  # type: ignore[arg-type]
+    assert [(b.address, b.id) for b in swept.blocks][:2] == [
+        (leftovers.KEY_ADDRESS, "k-second"),
+        ("module.cluster.aws_kms_alias.this", "alias/orders"),
+    ]
+    assert [e.id for _, e in swept.orphans] == ["k-first"]
+    assert "aws kms schedule-key-deletion --key-id k-first" in swept.describe()[0]
+
+    found["kms_alias"] = [leftovers.Existing("alias/orders", "alias/orders", NOW, key="k-someone")]
+    swept = leftovers.sweep(spec, {leftovers.KEY_ADDRESS: "k-second"}, NOW, _search(found))  # type: ignore[arg-type]
+    assert swept.foreign == (
+        ("kms alias alias/orders", "it points to KMS key k-someone, not to the module's (k-second)"),
+    )
 
 
 def test_terraforms_unique_suffix_dates_a_name() -> None:

@@ -23,11 +23,17 @@ more, and a repeated create does one of two things on AWS:
   interrupted twice at that step) are reported with the command that removes them, never
   deleted: tfgen deletes only through terraform.
 
+Unnamed, the KMS key (``create_kms_key``): a repeated create makes a second key, billed until
+deleted. Ours: a customer key, enabled, with the module's description and the spec's tags,
+created (``CreationDate``) no earlier than the mark less :data:`CLOCK_SKEW`; adopted or reported
+as a ``name_prefix`` resource is. Its alias ``alias/<name>`` is refused when repeated
+(``AlreadyExistsException``): ours when created after the mark and pointing to the module's key
+(the state's, or the one adopted).
+
 Harmless when repeated, so not looked for: CloudWatch alarms (``PutMetricAlarm`` overwrites),
 Application Auto Scaling targets and policies (register/put overwrite), the monitoring role's
-policy attachment and the integration roles' inline policies (idempotent). Not handled yet: the
-KMS key (no name: a repeated create makes a second key) and its alias, custom endpoints, IAM
-roles of ``iam_roles`` and their associations, the global cluster (see the issue's notes).
+policy attachment and the integration roles' inline policies (idempotent). Not handled yet:
+custom endpoints, IAM roles of ``iam_roles`` and their associations, the global cluster.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from tfgen.spec.model import Spec
 
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 """How much AWS's clock may lag this machine's when a creation time is compared with the mark's."""
+KEY_ADDRESS = "module.cluster.aws_kms_key.this"
 _SUFFIX = re.compile(r"(?P<when>\d{18})[0-9a-f]{8}")
 
 
@@ -57,6 +64,9 @@ class Target:
     name: str
     """Its name, or with :attr:`prefixed` the ``name_prefix``."""
     prefixed: bool = False
+    """Made with a ``name_prefix`` (or no name at all): a repeated create makes another."""
+    unnamed: bool = False
+    """No name at all (the KMS key): found by description and tags, dated by AWS's creation time."""
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     vpc: str | None = None
@@ -73,6 +83,8 @@ class Existing:
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
     vpc: str | None = None
+    key: str | None = None
+    """For a KMS alias: the key it points to."""
 
 
 Search = Callable[[Target], list[Existing]]
@@ -100,6 +112,7 @@ class Sweep:
 def descriptions(name: str, port: int) -> dict[str, str]:
     """The descriptions the module's templates give each kind (tests hold the templates to them)."""
     return {
+        "kms_key": f"Aurora PostgreSQL cluster {name}: storage, secrets, logs, Performance Insights",
         "subnet_group": f"Subnets of Aurora PostgreSQL cluster {name}",
         "security_group": f"Aurora PostgreSQL cluster {name}: port {port} from allowed sources only",
         "cluster_parameter_group": f"Aurora PostgreSQL cluster {name}: query logging and statistics",
@@ -114,62 +127,66 @@ def targets(spec: Spec) -> list[Target]:
     """The spec's resources that a repeated create refuses (by name) or duplicates (by prefix)."""
     said = descriptions(spec.name, spec.port)
     tags = dict(spec.tags)
+    m = "module.cluster."
     found = []
-    module = "module.cluster."
+    if spec.create_kms_key:  # the key first: the alias must point to the key that is tfgen's
+        found.append(
+            Target(KEY_ADDRESS, "kms_key", "", prefixed=True, unnamed=True, description=said["kms_key"], tags=tags)
+        )
+        found.append(Target(f"{m}aws_kms_alias.this", "kms_alias", f"alias/{spec.name}"))
     if spec.network.db_subnet_group_name is None:
         found.append(
-            Target(f"{module}aws_db_subnet_group.this", "subnet_group", spec.name, False, said["subnet_group"], tags)
-        )
-    if spec.network.create_security_group:
-        named = {**tags, "Name": spec.name}
-        found.append(
             Target(
-                f"{module}aws_security_group.this",
-                "security_group",
-                spec.name,
-                False,
-                said["security_group"],
-                named,
-                spec.vpc_id,
+                f"{m}aws_db_subnet_group.this", "subnet_group", spec.name, description=said["subnet_group"], tags=tags
             )
         )
-    prefix = f"{spec.name}-"
+    if spec.network.create_security_group:
+        found.append(
+            Target(
+                f"{m}aws_security_group.this",
+                "security_group",
+                spec.name,
+                description=said["security_group"],
+                tags={**tags, "Name": spec.name},
+                vpc=spec.vpc_id,
+            )
+        )
     found.append(
         Target(
-            f"{module}aws_rds_cluster_parameter_group.this",
+            f"{m}aws_rds_cluster_parameter_group.this",
             "cluster_parameter_group",
-            prefix,
-            True,
-            said["cluster_parameter_group"],
-            tags,
+            f"{spec.name}-",
+            prefixed=True,
+            description=said["cluster_parameter_group"],
+            tags=tags,
         )
     )
     if spec.instance_parameters:
         found.append(
             Target(
-                f"{module}aws_db_parameter_group.this[0]",
+                f"{m}aws_db_parameter_group.this[0]",
                 "parameter_group",
-                prefix,
-                True,
-                said["parameter_group"],
-                tags,
+                f"{spec.name}-",
+                prefixed=True,
+                description=said["parameter_group"],
+                tags=tags,
             )
         )
     if spec.master_password.source == "write_only":
         found.append(
             Target(
-                f"{module}aws_secretsmanager_secret.master",
+                f"{m}aws_secretsmanager_secret.master",
                 "secret",
                 f"{spec.name}-master-",
-                True,
-                said["secret"],
-                tags,
+                prefixed=True,
+                description=said["secret"],
+                tags=tags,
             )
         )
     if spec.effective_monitoring_interval > 0:
         role_prefix = f"{spec.name[:24].rstrip('-')}-monitoring-"  # the module view's iam_name_prefix
-        found.append(Target(f"{module}aws_iam_role.monitoring[0]", "role", role_prefix, True, None, tags))
-    return found
+        found.append(Target(f"{m}aws_iam_role.monitoring[0]", "role", role_prefix, prefixed=True, tags=tags))
+    return found  # fmt: skip
 
 
 def named_at(target: Target, name: str) -> datetime.datetime | None:
@@ -187,7 +204,9 @@ def named_at(target: Target, name: str) -> datetime.datetime | None:
 def problems(target: Target, existing: Existing, since: datetime.datetime) -> list[str]:
     """Why ``existing`` is not what the interrupted apply created (nothing: it is)."""
     found = []
-    if target.prefixed:
+    if target.unnamed and existing.created is None:
+        return ["AWS gives no creation time for it"]
+    if target.prefixed and not target.unnamed:
         named = named_at(target, existing.name)
         if named is None:
             return [f"its name is not {target.name} and terraform's unique suffix"]
@@ -221,6 +240,9 @@ def sweep(spec: Spec, in_state: Mapping[str, str], since: datetime.datetime, sea
         if not target.prefixed:
             for existing in found:
                 refused = problems(target, existing, since)
+                key = in_state.get(KEY_ADDRESS) or next((b.id for b in blocks if b.address == KEY_ADDRESS), None)
+                if target.kind == "kms_alias" and existing.key != key:
+                    refused.append(f"it points to KMS key {existing.key}, not to the module's ({key})")
                 if refused:
                     foreign.append((f"{target.kind.replace('_', ' ')} {existing.id}", "; ".join(refused)))
                 else:
@@ -228,7 +250,7 @@ def sweep(spec: Spec, in_state: Mapping[str, str], since: datetime.datetime, sea
             continue
         ours = sorted(
             (e for e in found if not problems(target, e, since) and e.id != in_state.get(target.address)),
-            key=lambda e: e.name,  # terraform's suffix sorts by creation
+            key=lambda e: named_at(target, e.name) or e.created or since,  # the newest last
         )
         if ours and target.address not in in_state:
             blocks.append(imports.ImportBlock(target.address, ours.pop().id, reason))
@@ -239,6 +261,8 @@ def sweep(spec: Spec, in_state: Mapping[str, str], since: datetime.datetime, sea
 def removal(target: Target, existing: Existing) -> str:
     """The AWS CLI command that removes an orphan (shown, never run)."""
     commands = {
+        "kms_key": f"aws kms schedule-key-deletion --key-id {existing.id} --pending-window-in-days 7",
+        "kms_alias": f"aws kms delete-alias --alias-name {existing.id}",
         "subnet_group": f"aws rds delete-db-subnet-group --db-subnet-group-name {existing.id}",
         "security_group": f"aws ec2 delete-security-group --group-id {existing.id}",
         "cluster_parameter_group": (
@@ -289,6 +313,8 @@ def aws_search(options: Mapping[str, Any]) -> Search:
 
     def search(target: Target) -> list[Existing]:
         finders = {
+            "kms_key": _keys,
+            "kms_alias": _aliases,
             "subnet_group": _subnet_groups,
             "security_group": _security_groups,
             "cluster_parameter_group": _cluster_parameter_groups,
@@ -378,6 +404,30 @@ def _roles(client: Callable[[str], Any], target: Target) -> list[Existing]:
         tags = {t["Key"]: t.get("Value", "") for t in iam.list_role_tags(RoleName=name).get("Tags") or []}
         found.append(Existing(name, name, _utc(role.get("CreateDate")), tags))
     return found
+
+
+def _keys(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    kms = client("kms")
+    found = []
+    for listed in _pages(kms, "list_keys", "Keys"):
+        key = kms.describe_key(KeyId=listed["KeyId"])["KeyMetadata"]
+        if key.get("KeyManager") != "CUSTOMER" or key.get("KeyState") != "Enabled":
+            continue  # AWS's own keys; a key pending deletion is no one's to adopt
+        if key.get("Description") != target.description:
+            continue
+        tags = {
+            t["TagKey"]: t.get("TagValue", "") for t in _pages(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"])
+        }
+        found.append(Existing(key["KeyId"], key["KeyId"], _utc(key.get("CreationDate")), tags, key.get("Description")))
+    return found
+
+
+def _aliases(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    return [
+        Existing(a["AliasName"], a["AliasName"], _utc(a.get("CreationDate")), key=a.get("TargetKeyId"))
+        for a in _pages(client("kms"), "list_aliases", "Aliases")
+        if a["AliasName"] == target.name
+    ]
 
 
 def _utc(when: Any) -> datetime.datetime | None:
