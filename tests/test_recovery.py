@@ -697,3 +697,24 @@ def test_destroy_after_an_interrupted_apply_leaves_nothing_at_aws(tmp_path: Path
     assert "module.cluster.aws_db_subnet_group.this (destroy-left)" in done.stderr
     assert leftovers_at_aws(db_endpoint, "destroy-left") == NOTHING
     assert not (directory / recovery.MARKER).exists() and not (directory / imports.IMPORTS_FILE).exists()
+
+
+@on_the_emulator
+def test_a_kms_key_left_by_an_interrupted_apply_is_adopted_not_duplicated(tmp_path: Path, db_endpoint: str) -> None:
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="adopt-key", create_kms_key=True)
+    directory = tmp_path / "work"
+    kms = aws(db_endpoint, REGION, "kms")
+    description = leftovers.descriptions("adopt-key", 5432)["kms_key"]
+
+    def keys() -> list[str]:
+        found = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"] for k in kms.list_keys()["Keys"]]
+        return [k["KeyId"] for k in found if k.get("Description") == description and k["KeyState"] == "Enabled"]
+
+    local = interrupt_when_held(spec, db_endpoint, directory, "CreateKey")
+    (orphan,) = keys()  # no name: a repeated create makes a second key
+    again = ok(run("apply", spec, "--auto-approve", *local))
+    assert f"module.cluster.aws_kms_key.this ({orphan})" in again.stderr
+    assert keys() == [orphan]
+    assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
+    ok(run("destroy", spec, "--auto-approve", *local))
+    assert keys() == []

@@ -317,8 +317,8 @@ def aws_search(options: Mapping[str, Any]) -> Search:
             "kms_alias": _aliases,
             "subnet_group": _subnet_groups,
             "security_group": _security_groups,
-            "cluster_parameter_group": _cluster_parameter_groups,
-            "parameter_group": _parameter_groups,
+            "cluster_parameter_group": _parameter_groups("DBCluster"),
+            "parameter_group": _parameter_groups("DB"),
             "secret": _secrets,
             "role": _roles,
         }
@@ -364,24 +364,20 @@ def _security_groups(client: Callable[[str], Any], target: Target) -> list[Exist
     ]  # fmt: skip
 
 
-def _cluster_parameter_groups(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    rds = client("rds")
-    groups = _pages(rds, "describe_db_cluster_parameter_groups", "DBClusterParameterGroups")
-    return [
-        Existing(name, name, None, _rds_tags(rds, g["DBClusterParameterGroupArn"]), g.get("Description"))
-        for g in groups
-        if named_at(target, name := g["DBClusterParameterGroupName"]) is not None
-    ]
+def _parameter_groups(kind: str) -> Callable[[Callable[[str], Any], Target], list[Existing]]:
+    """A finder of the cluster (``kind`` ``DBCluster``) or instance (``DB``) parameter groups named from a prefix."""
 
+    def find(client: Callable[[str], Any], target: Target) -> list[Existing]:
+        rds = client("rds")
+        groups = _pages(rds, f"describe_{'db_cluster' if kind == 'DBCluster' else 'db'}_parameter_groups",
+                        f"{kind}ParameterGroups")  # fmt: skip
+        return [
+            Existing(name, name, None, _rds_tags(rds, g[f"{kind}ParameterGroupArn"]), g.get("Description"))
+            for g in groups
+            if named_at(target, name := g[f"{kind}ParameterGroupName"]) is not None
+        ]
 
-def _parameter_groups(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    rds = client("rds")
-    groups = _pages(rds, "describe_db_parameter_groups", "DBParameterGroups")
-    return [
-        Existing(name, name, None, _rds_tags(rds, g["DBParameterGroupArn"]), g.get("Description"))
-        for g in groups
-        if named_at(target, name := g["DBParameterGroupName"]) is not None
-    ]
+    return find
 
 
 def _secrets(client: Callable[[str], Any], target: Target) -> list[Existing]:

@@ -225,24 +225,7 @@ def candidates(spec: Spec) -> list[Candidate]:
 
 def state_addresses(state: str) -> set[str]:
     """Every resource instance address of a state (``terraform state pull``'s JSON)."""
-    try:
-        data = json.loads(state) if state.strip() else {}
-    except ValueError:
-        return set()
-    found: set[str] = set()
-    for resource in data.get("resources") or []:
-        if resource.get("mode") != "managed":
-            continue
-        base = ".".join(p for p in (resource.get("module"), resource.get("type"), resource.get("name")) if p)
-        for instance in resource.get("instances") or [{}]:
-            key = instance.get("index_key")
-            if key is None:
-                found.add(base)
-            elif isinstance(key, int):
-                found.add(f"{base}[{key}]")
-            else:
-                found.add(f"{base}[{json.dumps(key)}]")
-    return found
+    return set(leftovers.state_ids(state))
 
 
 def adopt(spec: Spec, in_state: Iterable[str], since: datetime.datetime, lookup: Lookup) -> list[imports.ImportBlock]:
