@@ -228,14 +228,26 @@ def _search(found: dict[str, list[leftovers.Existing]]) -> leftovers.Search:
 def test_the_targets_descriptions_are_the_modules(tmp_path: Path) -> None:
     from tfgen.api import render
 
-    spec = _spec(
-        tmp_path,
-        instance_parameters=[{"name": "log_lock_waits", "value": "1"}],
-        monitoring_interval=60,
-        create_kms_key=True,
-    )
+    changes: dict[str, object] = {
+        "instance_parameters": [{"name": "log_lock_waits", "value": "1"}],
+        "monitoring_interval": 60,
+        "create_kms_key": True,
+        "iam_roles": [{"feature": "s3Import", "buckets": ["imports"]}],
+        "endpoints": {"reporting": {"type": "READER"}},
+    }
+    spec = _spec(tmp_path, **changes)
     kinds = {t.kind: t for t in leftovers.targets(spec)}  # type: ignore[arg-type]
+    addresses = [t.address for t in leftovers.targets(spec)]  # type: ignore[arg-type]
+    assert 'module.cluster.aws_iam_role.integration["s3Import"]' in addresses
+    assert kinds["endpoint"] == leftovers.Target(
+        'module.cluster.aws_rds_cluster_endpoint.this["reporting"]',
+        "endpoint",
+        "orders-reporting",
+        tags={"purpose": "tfgen-demo"},
+        cluster="orders",
+    )
     assert set(kinds) == {
+        "endpoint",
         "kms_key",
         "kms_alias",
         "subnet_group",
@@ -246,14 +258,17 @@ def test_the_targets_descriptions_are_the_modules(tmp_path: Path) -> None:
         "role",
     }
     module = tmp_path / "module"
-    render(derive_spec(V2_SPEC, tmp_path, name="orders", create_kms_key=True), module)
+    render(derive_spec(V2_SPEC, tmp_path, name="orders", **changes), module)
     text = "".join(path.read_text(encoding="utf-8") for path in module.rglob("*.tf"))
     for kind, description in leftovers.descriptions("orders", spec.port).items():  # type: ignore[attr-defined]
         assert f'"{description}"' in text, kind
-    for target in kinds.values():
-        assert f'"{target.name}"' in text or target.prefixed, target
-        if target.prefixed:
-            assert target.name.removeprefix("orders") in text, target
+    names = {
+        "orders-s3import-": 'name_prefix = "orders-${lower(each.key)}-"',
+        "orders-reporting": 'cluster_endpoint_identifier = "orders-${each.key}"',
+    }
+    for target in leftovers.targets(spec):  # type: ignore[arg-type]
+        expected = names.get(target.name) or (f'"{target.name}"' if target.name else "")
+        assert expected in text, target
 
 
 def test_named_groups_of_the_interrupted_apply_are_adopted_others_refused(tmp_path: Path) -> None:

@@ -4,24 +4,25 @@
 more, and a repeated create does one of two things on AWS:
 
 - **refused** for a name in use: the DB subnet group (``name = spec.name``,
-  ``DBSubnetGroupAlreadyExists``) and the security group (``name = spec.name`` in ``vpc_id``,
-  ``InvalidGroup.Duplicate``). AWS records no creation time for either, so the evidence that
-  the interrupted apply made them is what the module writes into them: its description, every
-  tag of the spec (and ``Name`` for the security group), the spec's VPC. A same-named deployment
-  from another working directory would also own a cluster of that name created before the
-  mark, which :mod:`tfgen.deploy.recovery` refuses. One that does not match is refused
-  (:class:`~tfgen.deploy.recovery.ForeignResourceError`).
+  ``DBSubnetGroupAlreadyExists``), the security group (``name = spec.name`` in ``vpc_id``,
+  ``InvalidGroup.Duplicate``) and the custom endpoints ``<name>-<key>``
+  (``DBClusterEndpointAlreadyExistsFault``). AWS records no creation time for them, so the
+  evidence that the interrupted apply made them is what the module writes into them: its
+  description, every tag of the spec (and ``Name`` for the security group), the spec's VPC, the
+  spec's cluster (an endpoint). A same-named deployment from another working directory would
+  also own a cluster of that name created before the mark, which :mod:`tfgen.deploy.recovery`
+  refuses. One that does not match is refused (:class:`~tfgen.deploy.recovery.ForeignResourceError`).
 - **duplicated silently** with a ``name_prefix``: the cluster and instance parameter groups
   (``<name>-``), the write-only password's secret (``<name>-master-``), the enhanced monitoring
-  role. The provider names each ``prefix + 18-digit UTC timestamp + 8 hex digits``
-  (terraform-plugin-sdk ``helper/id.PrefixedUniqueId``): the name says when this machine's
-  terraform created it. Ours: a name of that shape from after the mark (same clock: no
-  tolerance), the module's description (parameter groups, secret), every tag of the spec, and
-  where AWS dates it (``CreatedDate`` of a secret, ``CreateDate`` of a role) no earlier than the
-  mark less :data:`CLOCK_SKEW`. Anything else with the prefix is someone else's and left alone.
-  When the state lacks the address, the newest of ours is adopted; the others (an apply
-  interrupted twice at that step) are reported with the command that removes them, never
-  deleted: tfgen deletes only through terraform.
+  role and the integration roles (``iam_roles``). The provider names each ``prefix`` + an
+  18-digit UTC timestamp + 8 hex digits (terraform-plugin-sdk ``helper/id.PrefixedUniqueId``):
+  the name says when this machine's terraform created it. Ours: a name of that shape from after
+  the mark (same clock: no tolerance), the module's description (parameter groups, secret),
+  every tag of the spec, and where AWS dates it (``CreatedDate`` of a secret, ``CreateDate`` of
+  a role) no earlier than the mark less :data:`CLOCK_SKEW`. Anything else with the prefix is
+  someone else's and left alone. When the state lacks the address, the newest of ours is
+  adopted; the others (an apply interrupted twice at that step) are reported with the command
+  that removes them, never deleted: tfgen deletes only through terraform.
 
 Unnamed, the KMS key (``create_kms_key``): a repeated create makes a second key, billed until
 deleted. Ours: a customer key, enabled, with the module's description and the spec's tags,
@@ -33,7 +34,8 @@ as a ``name_prefix`` resource is. Its alias ``alias/<name>`` is refused when rep
 Harmless when repeated, so not looked for: CloudWatch alarms (``PutMetricAlarm`` overwrites),
 Application Auto Scaling targets and policies (register/put overwrite), the monitoring role's
 policy attachment and the integration roles' inline policies (idempotent). Not handled yet:
-custom endpoints, IAM roles of ``iam_roles`` and their associations, the global cluster.
+the roles' associations with the cluster (``AddRoleToDBCluster`` refuses a repeat:
+``DBClusterRoleAlreadyExists``) and the global cluster (``GlobalClusterAlreadyExistsFault``).
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class Target:
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     vpc: str | None = None
+    cluster: str | None = None
+    """The cluster it must belong to (a custom endpoint)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class Existing:
     vpc: str | None = None
     key: str | None = None
     """For a KMS alias: the key it points to."""
+    cluster: str | None = None
 
 
 Search = Callable[[Target], list[Existing]]
@@ -183,9 +188,32 @@ def targets(spec: Spec) -> list[Target]:
                 tags=tags,
             )
         )
+    role_prefix = f"{spec.name[:24].rstrip('-')}-"  # the module view's iam_name_prefix
     if spec.effective_monitoring_interval > 0:
-        role_prefix = f"{spec.name[:24].rstrip('-')}-monitoring-"  # the module view's iam_name_prefix
-        found.append(Target(f"{m}aws_iam_role.monitoring[0]", "role", role_prefix, prefixed=True, tags=tags))
+        found.append(
+            Target(f"{m}aws_iam_role.monitoring[0]", "role", f"{role_prefix}monitoring-", prefixed=True, tags=tags)
+        )
+    for role in spec.iam_roles:
+        if role.role_arn is None:
+            found.append(
+                Target(
+                    f'{m}aws_iam_role.integration["{role.feature}"]',
+                    "role",
+                    f"{role_prefix}{role.feature.lower()}-",
+                    prefixed=True,
+                    tags=tags,
+                )
+            )
+    for key in spec.endpoints:
+        found.append(
+            Target(
+                f'{m}aws_rds_cluster_endpoint.this["{key}"]',
+                "endpoint",
+                f"{spec.name}-{key}",
+                tags=tags,
+                cluster=spec.name,
+            )
+        )
     return found  # fmt: skip
 
 
@@ -218,6 +246,8 @@ def problems(target: Target, existing: Existing, since: datetime.datetime) -> li
         found.append(f"its description is not the module's ({existing.description!r})")
     if target.vpc is not None and existing.vpc != target.vpc:
         found.append(f"it is in VPC {existing.vpc}, not {target.vpc}")
+    if target.cluster is not None and existing.cluster != target.cluster:
+        found.append(f"it belongs to cluster {existing.cluster}, not {target.cluster}")
     differing = sorted(key for key, value in target.tags.items() if existing.tags.get(key) != value)
     if differing:
         found.append(f"its tags differ from the ones the module sets ({', '.join(differing)})")
@@ -263,6 +293,7 @@ def removal(target: Target, existing: Existing) -> str:
     commands = {
         "kms_key": f"aws kms schedule-key-deletion --key-id {existing.id} --pending-window-in-days 7",
         "kms_alias": f"aws kms delete-alias --alias-name {existing.id}",
+        "endpoint": f"aws rds delete-db-cluster-endpoint --db-cluster-endpoint-identifier {existing.id}",
         "subnet_group": f"aws rds delete-db-subnet-group --db-subnet-group-name {existing.id}",
         "security_group": f"aws ec2 delete-security-group --group-id {existing.id}",
         "cluster_parameter_group": (
@@ -315,6 +346,7 @@ def aws_search(options: Mapping[str, Any]) -> Search:
         finders = {
             "kms_key": _keys,
             "kms_alias": _aliases,
+            "endpoint": _endpoints,
             "subnet_group": _subnet_groups,
             "security_group": _security_groups,
             "cluster_parameter_group": _parameter_groups("DBCluster"),
@@ -424,6 +456,24 @@ def _aliases(client: Callable[[str], Any], target: Target) -> list[Existing]:
         for a in _pages(client("kms"), "list_aliases", "Aliases")
         if a["AliasName"] == target.name
     ]
+
+
+def _endpoints(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    from botocore.exceptions import ClientError
+
+    rds = client("rds")
+    try:
+        found = rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier=target.name)["DBClusterEndpoints"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "DBClusterEndpointNotFoundFault":
+            return []
+        raise
+    return [
+        Existing(e["DBClusterEndpointIdentifier"], e["DBClusterEndpointIdentifier"],
+                 tags=_rds_tags(rds, e["DBClusterEndpointArn"]), cluster=e.get("DBClusterIdentifier"))
+        for e in found
+        if e.get("EndpointType") == "CUSTOM"
+    ]  # fmt: skip
 
 
 def _utc(when: Any) -> datetime.datetime | None:
