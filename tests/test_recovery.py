@@ -663,7 +663,13 @@ def leftovers_at_aws(url: str, name: str) -> dict[str, list[str]]:
     }
 
 
-NOTHING = {"clusters": [], "subnet groups": [], "security groups": [], "cluster parameter groups": [], "secrets": []}
+NOTHING: dict[str, list[str]] = {
+    "clusters": [],
+    "subnet groups": [],
+    "security groups": [],
+    "cluster parameter groups": [],
+    "secrets": [],
+}
 
 
 @on_the_emulator
