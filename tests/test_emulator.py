@@ -615,6 +615,33 @@ def test_strict_create_refuses_a_subnet_group_name_in_use(local_url: str) -> Non
     assert "in-use" in message
 
 
+def test_a_repeated_create_of_a_name_in_use_is_refused_as_aws_refuses_it(local_url: str) -> None:
+    """What recovery after an interrupted apply relies on: a name in use is refused, never replaced."""
+    import boto3
+
+    options = {"endpoint_url": local_url, "region_name": REGION, "aws_access_key_id": "t", "aws_secret_access_key": "t"}
+    ec2, kms, secrets = (boto3.client(name, **options) for name in ("ec2", "kms", "secretsmanager"))  # type: ignore[call-overload]
+    rds = _rds(local_url)
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    family = {"DBParameterGroupFamily": "aurora-postgresql16", "Description": "d"}
+    calls = {
+        "InvalidGroup.Duplicate": lambda: ec2.create_security_group(GroupName="twice", Description="d", VpcId=vpc),
+        "DBParameterGroupAlreadyExists": lambda: rds.create_db_cluster_parameter_group(
+            DBClusterParameterGroupName="twice", **family
+        ),
+        "ResourceExistsException": lambda: secrets.create_secret(Name="twice"),
+        "AlreadyExistsException": lambda: kms.create_alias(AliasName="alias/twice", TargetKeyId=key),
+    }
+    for code, call in calls.items():
+        call()
+        assert _error(call)[0] == code
+    rds.create_db_parameter_group(DBParameterGroupName="twice", **family)
+    assert _error(rds.create_db_parameter_group, DBParameterGroupName="twice", **family)[0] == (
+        "DBParameterGroupAlreadyExists"
+    )
+
+
 def test_moto_fix_parameter_source_is_in_force(local_url: str) -> None:
     assert _user_parameter(local_url)["Source"] == "user"
 
