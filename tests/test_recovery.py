@@ -247,6 +247,7 @@ def test_the_targets_descriptions_are_the_modules(tmp_path: Path) -> None:
         cluster="orders",
     )
     assert set(kinds) == {
+        "role_association",
         "endpoint",
         "kms_key",
         "kms_alias",
@@ -265,6 +266,7 @@ def test_the_targets_descriptions_are_the_modules(tmp_path: Path) -> None:
     names = {
         "orders-s3import-": 'name_prefix = "orders-${lower(each.key)}-"',
         "orders-reporting": 'cluster_endpoint_identifier = "orders-${each.key}"',
+        "s3Import": "feature_name          = each.key",
     }
     for target in leftovers.targets(spec):  # type: ignore[arg-type]
         expected = names.get(target.name) or (f'"{target.name}"' if target.name else "")
@@ -360,7 +362,7 @@ def test_a_kms_key_of_the_interrupted_apply_is_adopted_and_its_alias_with_it(tmp
             key("k-old", NOW - datetime.timedelta(days=3)),  # another lifetime's
             key("k-none", None),  # type: ignore[arg-type]
         ],
-        "kms_alias": [leftovers.Existing("alias/orders", "alias/orders", NOW, key="k-second")],
+        "kms_alias": [leftovers.Existing("alias/orders", "alias/orders", NOW, parent="k-second")],
     }
     swept = leftovers.sweep(spec, {}, NOW, _search(found))  # type: ignore[arg-type]
     assert [(b.address, b.id) for b in swept.blocks][:2] == [
@@ -370,10 +372,43 @@ def test_a_kms_key_of_the_interrupted_apply_is_adopted_and_its_alias_with_it(tmp
     assert [e.id for _, e in swept.orphans] == ["k-first"]
     assert "aws kms schedule-key-deletion --key-id k-first" in swept.describe()[0]
 
-    found["kms_alias"] = [leftovers.Existing("alias/orders", "alias/orders", NOW, key="k-someone")]
+    found["kms_alias"] = [leftovers.Existing("alias/orders", "alias/orders", NOW, parent="k-someone")]
     swept = leftovers.sweep(spec, {leftovers.KEY_ADDRESS: "k-second"}, NOW, _search(found))  # type: ignore[arg-type]
+    assert swept.foreign == (("kms alias alias/orders", "it points to k-someone, not to k-second"),)
+
+
+def test_a_role_association_is_adopted_when_it_holds_the_modules_role(tmp_path: Path) -> None:
+    roles = [
+        {"feature": "s3Import", "buckets": ["imports"]},
+        {"feature": "Lambda", "role_arn": "arn:aws:iam::123456789012:role/fn"},
+    ]
+    spec = _spec(tmp_path, iam_roles=roles)
+
+    def association(feature: str, role: str) -> leftovers.Existing:
+        arn = f"arn:aws:iam::123456789012:role/{role}"
+        return leftovers.Existing(f"orders,{arn}", feature, cluster="orders", parent=arn)
+
+    found = {"s3Import": [association("s3Import", "orders-s3import-x")], "Lambda": [association("Lambda", "fn")]}
+
+    def search(target: leftovers.Target) -> list[leftovers.Existing]:
+        return found.get(target.name, []) if target.kind == "role_association" else []
+
+    in_state = {'module.cluster.aws_iam_role.integration["s3Import"]': "orders-s3import-x"}
+    swept = leftovers.sweep(spec, in_state, NOW, search)  # type: ignore[arg-type]
+    assert [(b.address, b.id) for b in swept.blocks] == [
+        (
+            'module.cluster.aws_rds_cluster_role_association.this["s3Import"]',
+            "orders,arn:aws:iam::123456789012:role/orders-s3import-x",
+        ),
+        ('module.cluster.aws_rds_cluster_role_association.this["Lambda"]', "orders,arn:aws:iam::123456789012:role/fn"),
+    ]
+    found["Lambda"] = [association("Lambda", "other")]
+    swept = leftovers.sweep(spec, in_state, NOW, search)  # type: ignore[arg-type]
     assert swept.foreign == (
-        ("kms alias alias/orders", "it points to KMS key k-someone, not to the module's (k-second)"),
+        (
+            "role association orders,arn:aws:iam::123456789012:role/other",
+            "it points to arn:aws:iam::123456789012:role/other, not to arn:aws:iam::123456789012:role/fn",
+        ),
     )
 
 

@@ -33,9 +33,13 @@ as a ``name_prefix`` resource is. Its alias ``alias/<name>`` is refused when rep
 
 Harmless when repeated, so not looked for: CloudWatch alarms (``PutMetricAlarm`` overwrites),
 Application Auto Scaling targets and policies (register/put overwrite), the monitoring role's
-policy attachment and the integration roles' inline policies (idempotent). Not handled yet:
-the roles' associations with the cluster (``AddRoleToDBCluster`` refuses a repeat:
-``DBClusterRoleAlreadyExists``) and the global cluster (``GlobalClusterAlreadyExistsFault``).
+policy attachment and the integration roles' inline policies (idempotent). The roles'
+associations with the cluster (``AddRoleToDBCluster`` refuses a repeat:
+``DBClusterRoleAlreadyExists``) carry no date nor tags: ours when in the spec's cluster (itself
+checked by :mod:`tfgen.deploy.recovery`) with the spec's ``role_arn`` or the module's role. Not
+handled yet: the global cluster (``GlobalClusterAlreadyExistsFault``).
+
+The AWS queries are :mod:`tfgen.deploy.searches`'.
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from tfgen.deploy import imports
 from tfgen.spec.model import Spec
@@ -74,6 +77,9 @@ class Target:
     vpc: str | None = None
     cluster: str | None = None
     """The cluster it must belong to (a custom endpoint)."""
+    parent: str | None = None
+    """What it must point to: a fixed ID (the spec's ``role_arn``), else the address of the
+    module's resource (the KMS key, an integration role) whose ID the state or an adoption gives."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,8 @@ class Existing:
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
     vpc: str | None = None
-    key: str | None = None
-    """For a KMS alias: the key it points to."""
+    parent: str | None = None
+    """What it points to: a KMS alias's key, a role association's role ARN."""
     cluster: str | None = None
 
 
@@ -138,7 +144,7 @@ def targets(spec: Spec) -> list[Target]:
         found.append(
             Target(KEY_ADDRESS, "kms_key", "", prefixed=True, unnamed=True, description=said["kms_key"], tags=tags)
         )
-        found.append(Target(f"{m}aws_kms_alias.this", "kms_alias", f"alias/{spec.name}"))
+        found.append(Target(f"{m}aws_kms_alias.this", "kms_alias", f"alias/{spec.name}", parent=KEY_ADDRESS))
     if spec.network.db_subnet_group_name is None:
         found.append(
             Target(
@@ -204,6 +210,17 @@ def targets(spec: Spec) -> list[Target]:
                     tags=tags,
                 )
             )
+    for role in spec.iam_roles:  # after the roles: an association must hold the module's role
+        parent = role.role_arn or f'{m}aws_iam_role.integration["{role.feature}"]'
+        found.append(
+            Target(
+                f'{m}aws_rds_cluster_role_association.this["{role.feature}"]',
+                "role_association",
+                role.feature,
+                cluster=spec.name,
+                parent=parent,
+            )
+        )
     for key in spec.endpoints:
         found.append(
             Target(
@@ -270,9 +287,9 @@ def sweep(spec: Spec, in_state: Mapping[str, str], since: datetime.datetime, sea
         if not target.prefixed:
             for existing in found:
                 refused = problems(target, existing, since)
-                key = in_state.get(KEY_ADDRESS) or next((b.id for b in blocks if b.address == KEY_ADDRESS), None)
-                if target.kind == "kms_alias" and existing.key != key:
-                    refused.append(f"it points to KMS key {existing.key}, not to the module's ({key})")
+                wanted = _parent(target.parent, in_state, blocks) if target.parent is not None else None
+                if target.parent is not None and not _points_to(existing.parent, wanted):
+                    refused.append(f"it points to {existing.parent}, not to {wanted or target.parent}")
                 if refused:
                     foreign.append((f"{target.kind.replace('_', ' ')} {existing.id}", "; ".join(refused)))
                 else:
@@ -288,11 +305,27 @@ def sweep(spec: Spec, in_state: Mapping[str, str], since: datetime.datetime, sea
     return Sweep(tuple(blocks), tuple(orphans), tuple(foreign))
 
 
+def _parent(parent: str, in_state: Mapping[str, str], blocks: list[imports.ImportBlock]) -> str | None:
+    """The ID of what a target must point to: fixed, or its resource's in the state or adopted."""
+    if not parent.startswith("module."):
+        return parent
+    return in_state.get(parent) or next((b.id for b in blocks if b.address == parent), None)
+
+
+def _points_to(found: str | None, wanted: str | None) -> bool:
+    """Whether ``found`` (a key ID, a role ARN) is ``wanted`` (a key ID, a role's ARN or name)."""
+    return found is not None and wanted is not None and (found == wanted or found.endswith(f":role/{wanted}"))
+
+
 def removal(target: Target, existing: Existing) -> str:
     """The AWS CLI command that removes an orphan (shown, never run)."""
     commands = {
         "kms_key": f"aws kms schedule-key-deletion --key-id {existing.id} --pending-window-in-days 7",
         "kms_alias": f"aws kms delete-alias --alias-name {existing.id}",
+        "role_association": (
+            f"aws rds remove-role-from-db-cluster --db-cluster-identifier {existing.cluster} "
+            f"--role-arn {existing.parent} --feature-name {existing.name}"
+        ),
         "endpoint": f"aws rds delete-db-cluster-endpoint --db-cluster-endpoint-identifier {existing.id}",
         "subnet_group": f"aws rds delete-db-subnet-group --db-subnet-group-name {existing.id}",
         "security_group": f"aws ec2 delete-security-group --group-id {existing.id}",
@@ -322,161 +355,3 @@ def state_ids(state: str) -> dict[str, str]:
             address = base if key is None else f"{base}[{key if isinstance(key, int) else json.dumps(key)}]"
             found[address] = str((instance.get("attributes") or {}).get("id") or "")
     return found
-
-
-# ----------------------------------------------------------------------------- AWS
-
-
-def aws_search(options: Mapping[str, Any]) -> Search:
-    """A :data:`Search` through boto3 clients made with ``options`` (region, endpoint, credentials).
-
-    Errors are botocore's; the caller turns them into a ``RecoveryError``.
-    """
-    import boto3  # heavy: only a working directory with an interrupted apply needs it
-
-    session = boto3.session.Session()
-    clients: dict[str, Any] = {}
-
-    def client(service: str) -> Any:
-        if service not in clients:
-            clients[service] = session.client(service, **options)
-        return clients[service]
-
-    def search(target: Target) -> list[Existing]:
-        finders = {
-            "kms_key": _keys,
-            "kms_alias": _aliases,
-            "endpoint": _endpoints,
-            "subnet_group": _subnet_groups,
-            "security_group": _security_groups,
-            "cluster_parameter_group": _parameter_groups("DBCluster"),
-            "parameter_group": _parameter_groups("DB"),
-            "secret": _secrets,
-            "role": _roles,
-        }
-        return finders[target.kind](client, target)
-
-    return search
-
-
-def _pages(client: Any, operation: str, key: str, **arguments: Any) -> list[dict[str, Any]]:
-    return [item for page in client.get_paginator(operation).paginate(**arguments) for item in page.get(key) or []]
-
-
-def _rds_tags(rds: Any, arn: str) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in rds.list_tags_for_resource(ResourceName=arn).get("TagList") or []}
-
-
-def _subnet_groups(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    from botocore.exceptions import ClientError
-
-    rds = client("rds")
-    try:
-        groups = rds.describe_db_subnet_groups(DBSubnetGroupName=target.name)["DBSubnetGroups"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "DBSubnetGroupNotFoundFault":
-            return []
-        raise
-    return [
-        Existing(g["DBSubnetGroupName"], g["DBSubnetGroupName"], None, _rds_tags(rds, g["DBSubnetGroupArn"]),
-                 g.get("DBSubnetGroupDescription"), g.get("VpcId"))
-        for g in groups
-    ]  # fmt: skip
-
-
-def _security_groups(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    filters = [{"Name": "group-name", "Values": [target.name]}]
-    if target.vpc is not None:
-        filters.append({"Name": "vpc-id", "Values": [target.vpc]})
-    groups = client("ec2").describe_security_groups(Filters=filters)["SecurityGroups"]
-    return [
-        Existing(g["GroupId"], g["GroupName"], None, {t["Key"]: t.get("Value", "") for t in g.get("Tags") or []},
-                 g.get("Description"), g.get("VpcId"))
-        for g in groups
-    ]  # fmt: skip
-
-
-def _parameter_groups(kind: str) -> Callable[[Callable[[str], Any], Target], list[Existing]]:
-    """A finder of the cluster (``kind`` ``DBCluster``) or instance (``DB``) parameter groups named from a prefix."""
-
-    def find(client: Callable[[str], Any], target: Target) -> list[Existing]:
-        rds = client("rds")
-        groups = _pages(rds, f"describe_{'db_cluster' if kind == 'DBCluster' else 'db'}_parameter_groups",
-                        f"{kind}ParameterGroups")  # fmt: skip
-        return [
-            Existing(name, name, None, _rds_tags(rds, g[f"{kind}ParameterGroupArn"]), g.get("Description"))
-            for g in groups
-            if named_at(target, name := g[f"{kind}ParameterGroupName"]) is not None
-        ]
-
-    return find
-
-
-def _secrets(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    secrets = _pages(client("secretsmanager"), "list_secrets", "SecretList",
-                     Filters=[{"Key": "name", "Values": [target.name]}])  # fmt: skip
-    return [
-        Existing(s["ARN"], s["Name"], _utc(s.get("CreatedDate")), {t["Key"]: t.get("Value", "") for t in s.get("Tags") or []},
-                 s.get("Description"))
-        for s in secrets
-        if named_at(target, s["Name"]) is not None
-    ]  # fmt: skip
-
-
-def _roles(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    iam = client("iam")
-    found = []
-    for role in _pages(iam, "list_roles", "Roles"):
-        if named_at(target, name := role["RoleName"]) is None:
-            continue
-        tags = {t["Key"]: t.get("Value", "") for t in iam.list_role_tags(RoleName=name).get("Tags") or []}
-        found.append(Existing(name, name, _utc(role.get("CreateDate")), tags))
-    return found
-
-
-def _keys(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    kms = client("kms")
-    found = []
-    for listed in _pages(kms, "list_keys", "Keys"):
-        key = kms.describe_key(KeyId=listed["KeyId"])["KeyMetadata"]
-        if key.get("KeyManager") != "CUSTOMER" or key.get("KeyState") != "Enabled":
-            continue  # AWS's own keys; a key pending deletion is no one's to adopt
-        if key.get("Description") != target.description:
-            continue
-        tags = {
-            t["TagKey"]: t.get("TagValue", "") for t in _pages(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"])
-        }
-        found.append(Existing(key["KeyId"], key["KeyId"], _utc(key.get("CreationDate")), tags, key.get("Description")))
-    return found
-
-
-def _aliases(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    return [
-        Existing(a["AliasName"], a["AliasName"], _utc(a.get("CreationDate")), key=a.get("TargetKeyId"))
-        for a in _pages(client("kms"), "list_aliases", "Aliases")
-        if a["AliasName"] == target.name
-    ]
-
-
-def _endpoints(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    from botocore.exceptions import ClientError
-
-    rds = client("rds")
-    try:
-        found = rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier=target.name)["DBClusterEndpoints"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "DBClusterEndpointNotFoundFault":
-            return []
-        raise
-    return [
-        Existing(e["DBClusterEndpointIdentifier"], e["DBClusterEndpointIdentifier"],
-                 tags=_rds_tags(rds, e["DBClusterEndpointArn"]), cluster=e.get("DBClusterIdentifier"))
-        for e in found
-        if e.get("EndpointType") == "CUSTOM"
-    ]  # fmt: skip
-
-
-def _utc(when: Any) -> datetime.datetime | None:
-    if not isinstance(when, datetime.datetime):
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=datetime.UTC)

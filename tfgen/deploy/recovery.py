@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfgen.deploy import backend, imports, leftovers
+from tfgen.deploy import backend, imports, leftovers, searches
 from tfgen.errors import TfgenError
 from tfgen.spec.model import Spec
 
@@ -388,11 +388,12 @@ def recover(
 
 def _sweep(spec: Spec, state: str, since: datetime.datetime, endpoint: str | None) -> leftovers.Sweep:
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError  # an emulator without the API answers HTML
 
     try:
-        search = leftovers.aws_search(client_options(spec.region, endpoint))
+        search = searches.aws_search(client_options(spec.region, endpoint))
         swept = leftovers.sweep(spec, leftovers.state_ids(state), since, search)
-    except (BotoCoreError, ClientError) as exc:
+    except (BotoCoreError, ClientError, ResponseParserError) as exc:
         raise RecoveryError(f"cannot look for what an interrupted apply left: {exc}") from None
     if swept.foreign:
         raise ForeignResourceError(
