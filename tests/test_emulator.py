@@ -32,6 +32,7 @@ from tfgen.emulator.fixes import apply_moto_fixes
 from tfgen.emulator.provider import AWS_SERVICES, OVERRIDE_FILENAME, provider_override, write_provider_override
 from tfgen.emulator.server import Emulator, running_emulator
 from tfgen.errors import EmulatorError
+from tfgen.facts import aws_refusal
 
 REGION = "eu-west-1"
 
@@ -640,6 +641,9 @@ def test_a_repeated_create_of_a_name_in_use_is_refused_as_aws_refuses_it(local_u
     assert _error(rds.create_db_parameter_group, DBParameterGroupName="twice", **family)[0] == (
         "DBParameterGroupAlreadyExists"
     )
+    facts = [aws_refusal(name, group="x").code for name in ("security_group_exists", "parameter_group_exists")]
+    facts += [aws_refusal(name, group="x").code for name in ("secret_exists", "alias_exists")]
+    assert facts == list(calls)  # the codes tfgen.facts records
 
 
 def test_moto_fix_parameter_source_is_in_force(local_url: str) -> None:
