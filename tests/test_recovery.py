@@ -412,6 +412,18 @@ def test_a_role_association_is_adopted_when_it_holds_the_modules_role(tmp_path: 
     )
 
 
+def test_a_global_cluster_is_adopted_only_with_the_specs_cluster_as_its_writer(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, engine_version="17.7", global_database={"identifier": "orders-global", "role": "primary"})
+    target = next(t for t in leftovers.targets(spec) if t.kind == "global_cluster")  # type: ignore[arg-type]
+    assert target.address == "module.cluster.aws_rds_global_cluster.this"
+    ours = {"global_cluster": [leftovers.Existing("orders-global", "orders-global", cluster="orders")]}
+    swept = leftovers.sweep(spec, {}, NOW, _search(ours))  # type: ignore[arg-type]
+    assert [(b.address, b.id) for b in swept.blocks] == [(target.address, "orders-global")]
+    empty = {"global_cluster": [leftovers.Existing("orders-global", "orders-global")]}
+    swept = leftovers.sweep(spec, {}, NOW, _search(empty))  # type: ignore[arg-type]
+    assert swept.foreign == (("global cluster orders-global", "it belongs to no cluster, not orders"),)
+
+
 def test_terraforms_unique_suffix_dates_a_name() -> None:
     target = leftovers.Target(
         "module.cluster.aws_rds_cluster_parameter_group.this", "cluster_parameter_group", "orders-", True

@@ -37,7 +37,10 @@ policy attachment and the integration roles' inline policies (idempotent). The r
 associations with the cluster (``AddRoleToDBCluster`` refuses a repeat:
 ``DBClusterRoleAlreadyExists``) carry no date nor tags: ours when in the spec's cluster (itself
 checked by :mod:`tfgen.deploy.recovery`) with the spec's ``role_arn`` or the module's role. Not
-handled yet: the global cluster (``GlobalClusterAlreadyExistsFault``).
+The global cluster a primary creates (``GlobalClusterAlreadyExistsFault``) has no date nor tags:
+ours only when its writer is the spec's cluster. An empty one (the interrupted apply stopped
+before the cluster joined it) is refused, never adopted: it could be one made by hand for
+``create: false``.
 
 The AWS queries are :mod:`tfgen.deploy.searches`'.
 """
@@ -221,6 +224,9 @@ def targets(spec: Spec) -> list[Target]:
                 parent=parent,
             )
         )
+    glob = spec.global_database
+    if glob is not None and glob.role == "primary" and glob.create:
+        found.append(Target(f"{m}aws_rds_global_cluster.this", "global_cluster", glob.identifier, cluster=spec.name))
     for key in spec.endpoints:
         found.append(
             Target(
@@ -264,7 +270,8 @@ def problems(target: Target, existing: Existing, since: datetime.datetime) -> li
     if target.vpc is not None and existing.vpc != target.vpc:
         found.append(f"it is in VPC {existing.vpc}, not {target.vpc}")
     if target.cluster is not None and existing.cluster != target.cluster:
-        found.append(f"it belongs to cluster {existing.cluster}, not {target.cluster}")
+        belongs = "to no cluster" if existing.cluster is None else f"to cluster {existing.cluster}"
+        found.append(f"it belongs {belongs}, not {target.cluster}")
     differing = sorted(key for key, value in target.tags.items() if existing.tags.get(key) != value)
     if differing:
         found.append(f"its tags differ from the ones the module sets ({', '.join(differing)})")
@@ -326,6 +333,7 @@ def removal(target: Target, existing: Existing) -> str:
             f"aws rds remove-role-from-db-cluster --db-cluster-identifier {existing.cluster} "
             f"--role-arn {existing.parent} --feature-name {existing.name}"
         ),
+        "global_cluster": f"aws rds delete-global-cluster --global-cluster-identifier {existing.id}",
         "endpoint": f"aws rds delete-db-cluster-endpoint --db-cluster-endpoint-identifier {existing.id}",
         "subnet_group": f"aws rds delete-db-subnet-group --db-subnet-group-name {existing.id}",
         "security_group": f"aws ec2 delete-security-group --group-id {existing.id}",

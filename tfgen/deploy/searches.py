@@ -32,6 +32,7 @@ def aws_search(options: Mapping[str, Any]) -> Search:
             "kms_key": _keys,
             "kms_alias": _aliases,
             "role_association": _associations,
+            "global_cluster": _global_clusters,
             "endpoint": _endpoints,
             "subnet_group": _subnet_groups,
             "security_group": _security_groups,
@@ -178,6 +179,25 @@ def _associations(client: Callable[[str], Any], target: Target) -> list[Existing
         for r in c.get("AssociatedRoles") or []
         if r.get("FeatureName") == target.name
     ]  # fmt: skip
+
+
+def _global_clusters(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    from botocore.exceptions import ClientError
+
+    try:
+        found = client("rds").describe_global_clusters(GlobalClusterIdentifier=target.name)["GlobalClusters"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "GlobalClusterNotFoundFault":
+            return []
+        raise
+    existing = []
+    for glob in found:
+        if glob["GlobalClusterIdentifier"] != target.name:
+            continue  # moto 5.2.5 lists them all
+        writers = [m["DBClusterArn"] for m in glob.get("GlobalClusterMembers") or [] if m.get("IsWriter")]
+        writer = writers[0].rsplit(":cluster:", 1)[-1] if writers else None
+        existing.append(Existing(glob["GlobalClusterIdentifier"], glob["GlobalClusterIdentifier"], cluster=writer))
+    return existing
 
 
 def _utc(when: Any) -> datetime.datetime | None:
