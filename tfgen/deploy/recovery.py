@@ -208,8 +208,8 @@ def bump_password_version(directory: Path) -> int:
 def candidates(spec: Spec) -> list[Candidate]:
     """The resources whose identifiers the module derives from the spec alone and AWS dates: cluster, instances, log group.
 
-    The security group and the subnet group have fixed names too, but AWS records no creation
-    time for them, so nothing shows they are this apply's: they are not adopted.
+    The module's other resources (the groups AWS records no creation time for, what a
+    ``name_prefix`` names) are :mod:`tfgen.deploy.leftovers`', on other evidence.
     """
     found = [Candidate(CLUSTER_ADDRESS, spec.name, "cluster")]
     if spec.log_group_managed:
