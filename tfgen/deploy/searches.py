@@ -50,20 +50,27 @@ def _pages(client: Any, operation: str, key: str, **arguments: Any) -> list[dict
     return [item for page in client.get_paginator(operation).paginate(**arguments) for item in page.get(key) or []]
 
 
+def _described(client: Any, operation: str, key: str, missing: str, **arguments: Any) -> list[dict[str, Any]]:
+    """``client.operation(**arguments)[key]``; none when AWS answers ``missing`` (nothing by that name)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return list(getattr(client, operation)(**arguments)[key])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == missing:
+            return []
+        raise
+
+
 def _rds_tags(rds: Any, arn: str) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in rds.list_tags_for_resource(ResourceName=arn).get("TagList") or []}
 
 
 def _subnet_groups(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    from botocore.exceptions import ClientError
-
     rds = client("rds")
-    try:
-        groups = rds.describe_db_subnet_groups(DBSubnetGroupName=target.name)["DBSubnetGroups"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "DBSubnetGroupNotFoundFault":
-            return []
-        raise
+    groups = _described(
+        rds, "describe_db_subnet_groups", "DBSubnetGroups", "DBSubnetGroupNotFoundFault", DBSubnetGroupName=target.name
+    )
     return [
         Existing(g["DBSubnetGroupName"], g["DBSubnetGroupName"], None, _rds_tags(rds, g["DBSubnetGroupArn"]),
                  g.get("DBSubnetGroupDescription"), g.get("VpcId"))
@@ -146,15 +153,14 @@ def _aliases(client: Callable[[str], Any], target: Target) -> list[Existing]:
 
 
 def _endpoints(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    from botocore.exceptions import ClientError
-
     rds = client("rds")
-    try:
-        found = rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier=target.name)["DBClusterEndpoints"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "DBClusterEndpointNotFoundFault":
-            return []
-        raise
+    found = _described(
+        rds,
+        "describe_db_cluster_endpoints",
+        "DBClusterEndpoints",
+        "DBClusterEndpointNotFoundFault",
+        DBClusterEndpointIdentifier=target.name,
+    )
     return [
         Existing(e["DBClusterEndpointIdentifier"], e["DBClusterEndpointIdentifier"],
                  tags=_rds_tags(rds, e["DBClusterEndpointArn"]), cluster=e.get("DBClusterIdentifier"))
@@ -164,14 +170,13 @@ def _endpoints(client: Callable[[str], Any], target: Target) -> list[Existing]:
 
 
 def _associations(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    from botocore.exceptions import ClientError
-
-    try:
-        clusters = client("rds").describe_db_clusters(DBClusterIdentifier=target.cluster)["DBClusters"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "DBClusterNotFoundFault":
-            return []
-        raise
+    clusters = _described(
+        client("rds"),
+        "describe_db_clusters",
+        "DBClusters",
+        "DBClusterNotFoundFault",
+        DBClusterIdentifier=target.cluster,
+    )
     return [
         Existing(f"{c['DBClusterIdentifier']},{r['RoleArn']}", target.name, cluster=c["DBClusterIdentifier"],
                  parent=r["RoleArn"])
@@ -182,14 +187,13 @@ def _associations(client: Callable[[str], Any], target: Target) -> list[Existing
 
 
 def _global_clusters(client: Callable[[str], Any], target: Target) -> list[Existing]:
-    from botocore.exceptions import ClientError
-
-    try:
-        found = client("rds").describe_global_clusters(GlobalClusterIdentifier=target.name)["GlobalClusters"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "GlobalClusterNotFoundFault":
-            return []
-        raise
+    found = _described(
+        client("rds"),
+        "describe_global_clusters",
+        "GlobalClusters",
+        "GlobalClusterNotFoundFault",
+        GlobalClusterIdentifier=target.name,
+    )
     existing = []
     for glob in found:
         if glob["GlobalClusterIdentifier"] != target.name:
