@@ -32,6 +32,7 @@ from tfgen.emulator.fixes import apply_moto_fixes
 from tfgen.emulator.provider import AWS_SERVICES, OVERRIDE_FILENAME, provider_override, write_provider_override
 from tfgen.emulator.server import Emulator, running_emulator
 from tfgen.errors import EmulatorError
+from tfgen.facts import aws_refusal
 
 REGION = "eu-west-1"
 
@@ -363,6 +364,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
         "rds-strict-modify-db-cluster",
+        "rds-strict-create-db-subnet-group",
         "appautoscaling-tags",
         "rds-performance-insights",
         "rds-performance-insights-kms-key",
@@ -587,6 +589,8 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
         f"moto {moto.__version__} now puts an instance in its cluster's DB subnet group: the "
         "rds-instance-subnet-group-of-cluster fix in tfgen.emulator.fixes.apply_moto_fixes is unnecessary; remove it"
     )
+    _subnet_group(raw_moto_url)
+    _subnet_group(raw_moto_url)  # moto replaces the group: strict mode refuses, as AWS does
     before, after = _secret_after_managing_again(raw_moto_url)
     assert after != before, (
         f"moto {moto.__version__} now keeps a managed secret: the rds-managed-password-kept fix in "
@@ -717,6 +721,54 @@ def _user_parameter(url: str) -> dict[str, Any]:
     rds.modify_db_parameter_group(DBParameterGroupName="own", Parameters=[setting])
     (found,) = rds.describe_db_parameters(DBParameterGroupName="own")["Parameters"]
     return dict(found)
+
+
+def _subnet_group(url: str, name: str = "twice") -> Any:
+    """CreateDBSubnetGroup ``name`` over two subnets of a new VPC."""
+    ec2 = _ec2(url)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{n}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+        for n, z in enumerate("ab")
+    ]
+    return _rds(url).create_db_subnet_group(DBSubnetGroupName=name, DBSubnetGroupDescription="d", SubnetIds=subnets)
+
+
+def test_strict_create_refuses_a_subnet_group_name_in_use(local_url: str) -> None:
+    _subnet_group(local_url, "in-use")
+    code, message = _error(_subnet_group, url=local_url, name="in-use")
+    assert code == "DBSubnetGroupAlreadyExists"
+    assert "in-use" in message
+
+
+def test_a_repeated_create_of_a_name_in_use_is_refused_as_aws_refuses_it(local_url: str) -> None:
+    """What recovery after an interrupted apply relies on: a name in use is refused, never replaced."""
+    import boto3
+
+    options = {"endpoint_url": local_url, "region_name": REGION, "aws_access_key_id": "t", "aws_secret_access_key": "t"}
+    ec2, kms, secrets = (boto3.client(name, **options) for name in ("ec2", "kms", "secretsmanager"))  # type: ignore[call-overload]
+    rds = _rds(local_url)
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    family = {"DBParameterGroupFamily": "aurora-postgresql16", "Description": "d"}
+    calls = {
+        "InvalidGroup.Duplicate": lambda: ec2.create_security_group(GroupName="twice", Description="d", VpcId=vpc),
+        "DBParameterGroupAlreadyExists": lambda: rds.create_db_cluster_parameter_group(
+            DBClusterParameterGroupName="twice", **family
+        ),
+        "ResourceExistsException": lambda: secrets.create_secret(Name="twice"),
+        "AlreadyExistsException": lambda: kms.create_alias(AliasName="alias/twice", TargetKeyId=key),
+    }
+    for code, call in calls.items():
+        call()
+        assert _error(call)[0] == code
+    rds.create_db_parameter_group(DBParameterGroupName="twice", **family)
+    assert _error(rds.create_db_parameter_group, DBParameterGroupName="twice", **family)[0] == (
+        "DBParameterGroupAlreadyExists"
+    )
+    facts = [aws_refusal(name, group="x").code for name in ("security_group_exists", "parameter_group_exists")]
+    facts += [aws_refusal(name, group="x").code for name in ("secret_exists", "alias_exists")]
+    assert facts == list(calls)  # the codes tfgen.facts records
 
 
 def test_moto_fix_parameter_source_is_in_force(local_url: str) -> None:

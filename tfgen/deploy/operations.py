@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +128,7 @@ def _session(
     *,
     persistent: bool = False,
     recover: bool = True,
+    destroying: bool = False,
 ) -> Iterator[_Session]:
     spec = loaded.spec
     directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
@@ -161,8 +162,29 @@ def _session(
         if recover:  # after an interrupted apply here: import what it created that the state lacks
             local_state = backend.kind(spec, local=endpoint is not None) == "local"
             pull = functools.partial(recovery.read_local_state, prepared.directory) if local_state else tf.state_pull
-            recovery.recover(prepared.directory, spec, pull, endpoint, options.notify)
+            try:
+                adoption = recovery.recover(
+                    prepared.directory, spec, pull, endpoint, options.notify, destroying=destroying
+                )
+            except recovery.ForeignResourceError as error:
+                if not destroying:
+                    raise
+                adoption = recovery.Adoption()  # destroy what the state holds; leave the rest alone, loudly
+                options.notify(f"warning: {error.message}; nothing the interrupted apply left is destroyed")
+            if destroying and adoption.blocks:  # a destroy plan ignores import blocks: import what it must destroy
+                _import_now(tf, prepared.directory, adoption.blocks, options.lock_timeout)
         yield session
+
+
+def _import_now(
+    tf: Terraform, directory: Path, blocks: Iterable[imports.ImportBlock], lock_timeout: str | None
+) -> None:
+    """Import ``blocks`` into the state at once (``terraform import``), and drop them from the import blocks."""
+    done = set()
+    for block in blocks:
+        tf.import_resource(block.address, block.id, lock_timeout=lock_timeout)
+        done.add(block.address)
+    imports.write(directory, [b for b in imports.read(directory) if b.address not in done])
 
 
 def _settings(options: DeployOptions, endpoint: str | None) -> TerraformSettings:
@@ -325,9 +347,7 @@ def _plan_and_apply(
 ) -> Outcome:
     check_lock_timeout(options.lock_timeout)
     loaded = load(spec_path, options.environment)
-    with _session(
-        loaded, options, reporters, confirm_migration, persistent=not destroy, recover=not destroy
-    ) as session:
+    with _session(loaded, options, reporters, confirm_migration, persistent=not destroy, destroying=destroy) as session:
         directory = session.prepared.directory
         plan_file = directory / workdir.PLAN_FILE
         for attempt in range(_REPLANS + 1):
@@ -434,7 +454,9 @@ def _apply(
         result = session.terraform.apply(plan_file, on_event=reporter.handle, lock_timeout=options.lock_timeout)
     finally:
         reporter.close()
-    if not destroy:
+    if destroy:  # all destroyed, what an interrupted apply left included (imported first)
+        recovery.clear_mark(directory)
+    else:
         recovery.finish(directory)
     return result
 

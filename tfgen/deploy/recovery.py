@@ -10,7 +10,9 @@ identifier the module derives from the spec alone (the cluster, its instances) a
 state lacks, AWS is asked; one that exists is adopted with a terraform ``import`` block
 (:mod:`tfgen.deploy.imports`), but only if it is tfgen's: created after the interrupted apply
 began, in this cluster, with every tag the module sets. Anything else with that identifier is
-refused (:class:`ForeignResourceError`): tfgen never takes over what it did not create.
+refused (:class:`ForeignResourceError`): tfgen never takes over what it did not create. The
+module's other resources that a repeated create refuses or duplicates (subnet and security
+groups, parameter groups, the secret, the monitoring role) are :mod:`tfgen.deploy.leftovers`'.
 
 The write-only master password (``master_password.source: write_only``) is written to the
 cluster and to its secret only when ``master_password_version`` changes. The version lives in
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfgen.deploy import backend, imports
+from tfgen.deploy import backend, imports, leftovers, searches
 from tfgen.errors import TfgenError
 from tfgen.spec.model import Spec
 
@@ -40,10 +42,10 @@ MARKER = ".tfgen-apply.json"
 VERSION_FILE = "tfgen_password.auto.tfvars.json"
 """``{"master_password_version": N}``: the write-only password's version (absent: 1)."""
 VERSION_VARIABLE = "master_password_version"
-CLOCK_SKEW = datetime.timedelta(minutes=5)
-"""How much AWS's clock may lag this machine's when a creation time is compared with the mark's."""
+CLOCK_SKEW = leftovers.CLOCK_SKEW
 
 CLUSTER_ADDRESS = "module.cluster.aws_rds_cluster.this"
+SECRET_VERSION_ADDRESS = "module.cluster.aws_secretsmanager_secret_version.master"  # noqa: S105  (an address)
 
 
 class RecoveryError(TfgenError):
@@ -91,15 +93,15 @@ class Adoption:
     """The new ``master_password_version`` when it was increased for an adopted cluster."""
 
     def describe(self) -> list[str]:
-        """What to tell the user (nothing when nothing was adopted)."""
-        if not self.blocks:
-            return []
-        names = ", ".join(f"{b.address} ({b.id})" for b in self.blocks)
-        lines = [f"adopting {len(self.blocks)} resource(s) left by an interrupted apply: {names}"]
+        """What to tell the user (nothing when nothing was adopted or re-synced)."""
+        lines = []
+        if self.blocks:
+            names = ", ".join(f"{b.address} ({b.id})" for b in self.blocks)
+            lines.append(f"adopting {len(self.blocks)} resource(s) left by an interrupted apply: {names}")
         if self.password_version is not None:
             lines.append(
                 f"the write-only master password is set again (master_password_version {self.password_version}): "
-                "the adopted cluster and its secret get the same new password in this apply"
+                "the cluster the interrupted apply created and its secret get the same new password in this apply"
             )
         return lines
 
@@ -146,8 +148,13 @@ def begin(directory: Path) -> None:
 
 def finish(directory: Path) -> None:
     """The apply succeeded: remove the mark and the import blocks it needed (they are in the state now)."""
-    (directory / MARKER).unlink(missing_ok=True)
+    clear_mark(directory)
     imports.clear(directory)
+
+
+def clear_mark(directory: Path) -> None:
+    """A destroy succeeded: what the interrupted apply left was imported and destroyed with the rest."""
+    (directory / MARKER).unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- the password's version
@@ -201,8 +208,8 @@ def bump_password_version(directory: Path) -> int:
 def candidates(spec: Spec) -> list[Candidate]:
     """The resources whose identifiers the module derives from the spec alone and AWS dates: cluster, instances, log group.
 
-    The security group and the subnet group have fixed names too, but AWS records no creation
-    time for them, so nothing shows they are this apply's: they are not adopted.
+    The module's other resources (the groups AWS records no creation time for, what a
+    ``name_prefix`` names) are :mod:`tfgen.deploy.leftovers`', on other evidence.
     """
     found = [Candidate(CLUSTER_ADDRESS, spec.name, "cluster")]
     if spec.log_group_managed:
@@ -218,24 +225,7 @@ def candidates(spec: Spec) -> list[Candidate]:
 
 def state_addresses(state: str) -> set[str]:
     """Every resource instance address of a state (``terraform state pull``'s JSON)."""
-    try:
-        data = json.loads(state) if state.strip() else {}
-    except ValueError:
-        return set()
-    found: set[str] = set()
-    for resource in data.get("resources") or []:
-        if resource.get("mode") != "managed":
-            continue
-        base = ".".join(p for p in (resource.get("module"), resource.get("type"), resource.get("name")) if p)
-        for instance in resource.get("instances") or [{}]:
-            key = instance.get("index_key")
-            if key is None:
-                found.add(base)
-            elif isinstance(key, int):
-                found.add(f"{base}[{key}]")
-            else:
-                found.add(f"{base}[{json.dumps(key)}]")
-    return found
+    return set(leftovers.state_ids(state))
 
 
 def adopt(spec: Spec, in_state: Iterable[str], since: datetime.datetime, lookup: Lookup) -> list[imports.ImportBlock]:
@@ -344,14 +334,22 @@ def _found(items: list[dict[str, Any]], created: str) -> Found:
 
 
 def recover(
-    directory: Path, spec: Spec, pull_state: Callable[[], str], endpoint: str | None, notify: Callable[[str], None]
+    directory: Path,
+    spec: Spec,
+    pull_state: Callable[[], str],
+    endpoint: str | None,
+    notify: Callable[[str], None],
+    *,
+    destroying: bool = False,
 ) -> Adoption:
     """After an interrupted apply in ``directory``: write import blocks for what it left, and say so.
 
     An adopted cluster with a write-only password gets a new one (its version increased), which
-    the next apply writes to the cluster and to its secret alike. Nothing else happens unless an
-    apply was interrupted here, but for a write-only password whose version this directory does
-    not record yet (a new working directory of a deployed cluster): it is taken from the state.
+    the next apply writes to the cluster and to its secret alike (not when ``destroying``). What
+    the interrupted apply left but cannot be adopted (:mod:`tfgen.deploy.leftovers`' orphans)
+    is named with the command that removes it. Nothing else happens unless an apply was
+    interrupted here, but for a write-only password whose version this directory does not
+    record yet (a new working directory of a deployed cluster): it is taken from the state.
 
     Raises:
         ForeignResourceError: If a resource with the spec's identifier exists but is not tfgen's.
@@ -367,15 +365,43 @@ def recover(
         set_password_version(directory, version_in_state(pull_state()) or 1)
     if since is None:
         return Adoption()
-    blocks = adopt(spec, state_addresses(pull_state()), since, aws_lookup(spec.region, endpoint))
-    if not blocks:
-        return Adoption()
+    state = pull_state()
+    addresses = state_addresses(state)
+    blocks = adopt(spec, addresses, since, aws_lookup(spec.region, endpoint))
+    swept = _sweep(spec, state, since, endpoint)
+    for line in swept.describe():
+        notify(line)
+    blocks += swept.blocks
     adopted = {block.address for block in blocks}
-    imports.write(directory, [*blocks, *(b for b in imports.read(directory) if b.address not in adopted)])
+    if blocks:
+        imports.write(directory, [*blocks, *(b for b in imports.read(directory) if b.address not in adopted)])
     version = None
-    if write_only and CLUSTER_ADDRESS in adopted:
+    # the cluster has the interrupted run's password and no secret version holds it: a new one for both
+    unsynced = CLUSTER_ADDRESS in adopted or (CLUSTER_ADDRESS in addresses and SECRET_VERSION_ADDRESS not in addresses)
+    if write_only and unsynced and not destroying:
         version = bump_password_version(directory)
     adoption = Adoption(tuple(blocks), version)
     for line in adoption.describe():
         notify(line)
     return adoption
+
+
+def _sweep(spec: Spec, state: str, since: datetime.datetime, endpoint: str | None) -> leftovers.Sweep:
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError  # an emulator without the API answers HTML
+
+    try:
+        search = searches.aws_search(client_options(spec.region, endpoint))
+        swept = leftovers.sweep(spec, leftovers.state_ids(state), since, search)
+    except (BotoCoreError, ClientError, ResponseParserError) as exc:
+        raise RecoveryError(f"cannot look for what an interrupted apply left: {exc}") from None
+    if swept.foreign:
+        raise ForeignResourceError(
+            "; ".join(
+                f"{what} exists at AWS but not in this working directory's state, and it is not tfgen's to adopt: {why}"
+                for what, why in swept.foreign
+            ),
+            hint="tfgen adopts only what an interrupted apply created; if it is yours, delete or rename it, "
+            "or give the spec another name",
+        )
+    return swept

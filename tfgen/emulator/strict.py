@@ -36,6 +36,11 @@ Rules (the names :func:`~tfgen.emulator.fixes.apply_moto_fixes` lists):
     major version upgrade" (the aws provider retries without it). After a major upgrade the
     instances report the new version (moto's follow the cluster) and get the new instance group.
 
+``rds-strict-create-db-subnet-group``
+    CreateDBSubnetGroup of a name in use → ``DBSubnetGroupAlreadyExists`` (moto 5.2.5 replaces the
+    group). A repeated create after an interrupted apply must fail here as on AWS, or the emulator
+    hides what :mod:`tfgen.deploy.leftovers` adopts.
+
 DeleteDBCluster of a cluster with deletion protection is refused by moto 5.2.5 itself with
 AWS's code and text (pinned by a test).
 """
@@ -61,6 +66,7 @@ def strict_rules() -> list[tuple[str, type, str, Callable[..., Any]]]:
         ("rds-strict-create-db-cluster", RDSBackend, "create_db_cluster", _create_db_cluster),
         ("rds-strict-create-db-instance", RDSBackend, "create_db_instance", _create_db_instance),
         ("rds-strict-modify-db-cluster", RDSBackend, "modify_db_cluster", _modify_db_cluster),
+        ("rds-strict-create-db-subnet-group", RDSBackend, "create_subnet_group", _create_subnet_group),
     ]
 
 
@@ -117,6 +123,12 @@ def _create_db_cluster(original: Callable[..., Any], backend: Any, kwargs: Any) 
             _check_min_capacity(version, scaling)
         kwargs["engine_version"] = version
     return original(backend, kwargs)
+
+
+def _create_subnet_group(original: Callable[..., Any], backend: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    if _find(backend.subnet_groups, name) is not None:
+        raise refuse("subnet_group_exists", group=name)
+    return original(backend, name, *args, **kwargs)
 
 
 def _create_db_instance(original: Callable[..., Any], backend: Any, kwargs: Any) -> Any:

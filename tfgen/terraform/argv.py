@@ -129,6 +129,12 @@ class CommandLines:
         )
         return argv
 
+    def import_argv(self, address: str, resource_id: str, *, lock_timeout: str | None = None) -> list[str]:
+        """``terraform import -input=false -no-color [-lock-timeout=D] ADDRESS ID``."""
+        return self._argv.cmd(
+            "import", address, resource_id, input=False, no_color=python_terraform.IsFlagged, lock_timeout=lock_timeout
+        )
+
     def state_pull_argv(self) -> list[str]:
         """``terraform state pull``."""
         return self._argv.cmd("state pull")

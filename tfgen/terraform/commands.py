@@ -283,6 +283,17 @@ class Terraform(CommandLines):
             raise self._failure(argv, code, [], err + out[-20:])
         return data
 
+    def import_resource(self, address: str, resource_id: str, *, lock_timeout: str | None = None) -> None:
+        """Import an existing resource into the state at ``address`` (``terraform import``).
+
+        A destroy plan ignores ``import`` blocks (terraform >= 1.9, hashicorp/terraform#35262):
+        what must be destroyed but the state lacks is imported this way first.
+
+        Raises:
+            TerraformRunError: The import failed.
+        """
+        self._run_checked(self.import_argv(address, resource_id, lock_timeout=lock_timeout), _ignore, _ignore)
+
     def state_pull(self) -> str:
         """The current state as JSON text (``terraform state pull``); empty when there is none.
 
@@ -412,3 +423,7 @@ class Terraform(CommandLines):
         self, argv: list[str], code: int, diagnostics: list[Diagnostic], raw: list[str]
     ) -> errors.TerraformRunError:
         return errors.run_error(argv, code, diagnostics, raw, name=self.name, workdir=self.workdir)
+
+
+def _ignore(line: str) -> None:
+    """Drop a line of output (the caller reads the result, not the text)."""
