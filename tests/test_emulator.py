@@ -352,6 +352,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-parameter-source-user",
         "rds-instance-subnet-group-of-cluster",
         "rds-managed-password-kept",
+        "secretsmanager-cancel-managed-rotation",
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
         "rds-strict-modify-db-cluster",
@@ -543,6 +544,38 @@ def test_moto_fix_managed_password_kept_is_in_force(local_url: str) -> None:
     assert after == before
 
 
+def _cancel_managed_rotation(url: str) -> bool:
+    """RotationEnabled of an RDS-managed secret after RotateSecret (rules only) and CancelRotateSecret.
+
+    Raises:
+        ClientError: If CancelRotateSecret is refused (moto asks for a Lambda ARN).
+    """
+    import boto3
+
+    rds = _rds(url)
+    (cluster,) = [
+        rds.create_db_cluster(
+            DBClusterIdentifier="rotated",
+            Engine="aurora-postgresql",
+            EngineVersion="16.6",
+            MasterUsername="app_admin",
+            ManageMasterUserPassword=True,
+            ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+        )["DBCluster"]
+    ]
+    arn = cluster["MasterUserSecret"]["SecretArn"]
+    sm = boto3.client(
+        "secretsmanager", endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    sm.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+    sm.cancel_rotate_secret(SecretId=arn)
+    return bool(sm.describe_secret(SecretId=arn).get("RotationEnabled"))
+
+
+def test_moto_fix_cancel_managed_rotation_is_in_force(local_url: str) -> None:
+    assert _cancel_managed_rotation(local_url) is False
+
+
 def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
     """Fails when a newer moto no longer needs a fix: then delete it from apply_moto_fixes."""
     import moto
@@ -575,6 +608,8 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
         f"moto {moto.__version__} now puts an instance in its cluster's DB subnet group: the "
         "rds-instance-subnet-group-of-cluster fix in tfgen.emulator.fixes.apply_moto_fixes is unnecessary; remove it"
     )
+    with pytest.raises(ClientError, match="Lambda function ARN"):
+        _cancel_managed_rotation(raw_moto_url)  # else: the secretsmanager-cancel-managed-rotation fix is unnecessary
     before, after = _secret_after_managing_again(raw_moto_url)
     assert after != before, (
         f"moto {moto.__version__} now keeps a managed secret: the rds-managed-password-kept fix in "
