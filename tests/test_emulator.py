@@ -518,17 +518,23 @@ def test_moto_fix_instance_subnet_group_of_cluster_is_in_force(local_url: str) -
     assert _instance_subnet_group(local_url) == "inherited"
 
 
-def _secret_after_managing_again(url: str) -> tuple[str, str]:
-    """The managed secret's ARN before and after a ModifyDBCluster that asks RDS to manage the password again."""
-    rds = _rds(url)
-    rds.create_db_cluster(
-        DBClusterIdentifier="managed-again",
+def _managed_cluster(rds: Any, name: str) -> dict[str, Any]:
+    """A Serverless v2 cluster whose master password RDS manages (a secret ``rds!cluster-…``)."""
+    created: dict[str, Any] = rds.create_db_cluster(
+        DBClusterIdentifier=name,
         Engine="aurora-postgresql",
         EngineVersion="16.6",
         MasterUsername="app_admin",
         ManageMasterUserPassword=True,
         ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
-    )
+    )["DBCluster"]
+    return created
+
+
+def _secret_after_managing_again(url: str) -> tuple[str, str]:
+    """The managed secret's ARN before and after a ModifyDBCluster that asks RDS to manage the password again."""
+    rds = _rds(url)
+    _managed_cluster(rds, "managed-again")
 
     def arn() -> str:
         (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="managed-again")["DBClusters"]
@@ -552,18 +558,7 @@ def _cancel_managed_rotation(url: str) -> bool:
     """
     import boto3
 
-    rds = _rds(url)
-    (cluster,) = [
-        rds.create_db_cluster(
-            DBClusterIdentifier="rotated",
-            Engine="aurora-postgresql",
-            EngineVersion="16.6",
-            MasterUsername="app_admin",
-            ManageMasterUserPassword=True,
-            ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
-        )["DBCluster"]
-    ]
-    arn = cluster["MasterUserSecret"]["SecretArn"]
+    arn = _managed_cluster(_rds(url), "rotated")["MasterUserSecret"]["SecretArn"]
     sm = boto3.client(
         "secretsmanager", endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
     )
