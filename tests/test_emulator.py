@@ -361,6 +361,7 @@ def test_apply_moto_fixes_is_idempotent() -> None:
         "rds-parameter-source-user",
         "rds-instance-subnet-group-of-cluster",
         "rds-managed-password-kept",
+        "secretsmanager-cancel-managed-rotation",
         "rds-strict-create-db-cluster",
         "rds-strict-create-db-instance",
         "rds-strict-modify-db-cluster",
@@ -531,17 +532,23 @@ def test_moto_fix_instance_subnet_group_of_cluster_is_in_force(local_url: str) -
     assert _instance_subnet_group(local_url) == "inherited"
 
 
-def _secret_after_managing_again(url: str) -> tuple[str, str]:
-    """The managed secret's ARN before and after a ModifyDBCluster that asks RDS to manage the password again."""
-    rds = _rds(url)
-    rds.create_db_cluster(
-        DBClusterIdentifier="managed-again",
+def _managed_cluster(rds: Any, name: str) -> dict[str, Any]:
+    """A Serverless v2 cluster whose master password RDS manages (a secret ``rds!cluster-…``)."""
+    created: dict[str, Any] = rds.create_db_cluster(
+        DBClusterIdentifier=name,
         Engine="aurora-postgresql",
         EngineVersion="16.6",
         MasterUsername="app_admin",
         ManageMasterUserPassword=True,
         ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
-    )
+    )["DBCluster"]
+    return created
+
+
+def _secret_after_managing_again(url: str) -> tuple[str, str]:
+    """The managed secret's ARN before and after a ModifyDBCluster that asks RDS to manage the password again."""
+    rds = _rds(url)
+    _managed_cluster(rds, "managed-again")
 
     def arn() -> str:
         (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="managed-again")["DBClusters"]
@@ -555,6 +562,27 @@ def _secret_after_managing_again(url: str) -> tuple[str, str]:
 def test_moto_fix_managed_password_kept_is_in_force(local_url: str) -> None:
     before, after = _secret_after_managing_again(local_url)
     assert after == before
+
+
+def _cancel_managed_rotation(url: str) -> bool:
+    """RotationEnabled of an RDS-managed secret after RotateSecret (rules only) and CancelRotateSecret.
+
+    Raises:
+        ClientError: If CancelRotateSecret is refused (moto asks for a Lambda ARN).
+    """
+    import boto3
+
+    arn = _managed_cluster(_rds(url), "rotated")["MasterUserSecret"]["SecretArn"]
+    sm = boto3.client(
+        "secretsmanager", endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    sm.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+    sm.cancel_rotate_secret(SecretId=arn)
+    return bool(sm.describe_secret(SecretId=arn).get("RotationEnabled"))
+
+
+def test_moto_fix_cancel_managed_rotation_is_in_force(local_url: str) -> None:
+    assert _cancel_managed_rotation(local_url) is False
 
 
 def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
@@ -591,6 +619,8 @@ def test_moto_still_has_the_gaps_the_fixes_correct(raw_moto_url: str) -> None:
     )
     _subnet_group(raw_moto_url)
     _subnet_group(raw_moto_url)  # moto replaces the group: strict mode refuses, as AWS does
+    with pytest.raises(ClientError, match="Lambda function ARN"):
+        _cancel_managed_rotation(raw_moto_url)  # else: the secretsmanager-cancel-managed-rotation fix is unnecessary
     before, after = _secret_after_managing_again(raw_moto_url)
     assert after != before, (
         f"moto {moto.__version__} now keeps a managed secret: the rds-managed-password-kept fix in "

@@ -2,7 +2,7 @@
 
 Each cluster is made outside tfgen's working directory (boto3 by hand; the shape
 terraform-aws-modules/rds-aurora gives, made with boto3; tfgen itself, its working directory
-then dropped). ``tfgen import`` writes a spec and import blocks; the first plan imports
+then dropped, a v2 and a v1 cluster). ``tfgen import`` writes a spec and import blocks; the first plan imports
 every existing resource and replaces nothing; apply clears the import blocks; the second
 plan is clean.
 """
@@ -296,6 +296,31 @@ def test_import_a_v1_cluster_made_by_hand(tmp_path: Path, endpoint: str, plugin_
     assert spec.serverless.version == "v1"
     assert (spec.serverless.min_capacity, spec.serverless.max_capacity) == (2, 8)
     assert spec.master_password.source == "write_only"
+
+
+@pytest.mark.terraform
+def test_import_a_v1_cluster_tfgen_made_after_its_working_directory_is_lost(
+    tmp_path: Path, endpoint: str, plugin_mirror: Path
+) -> None:
+    from tests.test_signals import v1_spec
+
+    made = v1_spec(tmp_path / "made", "made-v1")
+    data = yaml.safe_load(made.read_text(encoding="utf-8"))
+    made.write_text(yaml.safe_dump({**data, "region": REGION}, sort_keys=False), encoding="utf-8")
+    first = tmp_path / "first"
+    ok(tfgen("apply", made, "--auto-approve", "--endpoint", endpoint, "--workdir", first))
+    shutil.rmtree(first)  # the state is lost; the cluster is not
+
+    found = import_and_adopt(endpoint, "made-v1", tmp_path / "again")
+    spec, original = found["spec"], load_spec(made).spec
+    assert spec.serverless.version == "v1"
+    assert (spec.serverless.min_capacity, spec.serverless.max_capacity) == (
+        original.serverless.min_capacity,
+        original.serverless.max_capacity,
+    )
+    addresses = {b.address.removeprefix("module.cluster.") for b in found["blocks"]}
+    assert {"aws_rds_cluster.this", "aws_security_group.this", "aws_db_subnet_group.this"} <= addresses, addresses
+    assert not any(a.startswith("aws_rds_cluster_instance.") for a in addresses)  # v1 has no instances
 
 
 def _import(url: str, name: str, directory: Path) -> Run:

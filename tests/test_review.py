@@ -4,6 +4,9 @@
 5.100.0 on the emulator) that changes examples/v1-legacy.yaml's ``database_name`` (ForceNew),
 ``max_capacity``, ``backup_retention_period``, ``skip_final_snapshot`` and tags, trimmed to four
 resources; its secrets are replaced by ``FAKE-SECRET-*`` markers, which nothing may show.
+``fixtures/plans/log-groups-imported.json`` is ``terraform show -json`` of a real plan (the same
+provider and emulator) with two ``import`` blocks: one imports only, one imports and updates
+(``configuration`` and ``prior_state`` left out).
 """
 
 from __future__ import annotations
@@ -298,3 +301,25 @@ def test_the_plan_says_the_cluster_is_restored(tmp_path: Path, capsys: pytest.Ca
     output.print_changes(planned, json_lines=True)
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {"type": "restore", "@module": "tfgen", "source": "snapshot orders-db-final-20261120"} in events
+
+
+def test_a_saved_plan_counts_and_shows_its_imports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan_json = json.loads((FIXTURES / "log-groups-imported.json").read_text(encoding="utf-8"))
+    planned = review.saved_plan(tmp_path / "plan.tfplan", plan_json)
+    assert (planned.changes_present, planned.imported, planned.add, planned.change, planned.remove) == (
+        True,
+        2,
+        0,
+        1,
+        0,
+    )
+    assert planned.resource_changes == (
+        ResourceChange("aws_cloudwatch_log_group.postgresql", "import", importing=True),
+        ResourceChange("aws_cloudwatch_log_group.upgrade", "update", importing=True),
+    )
+    output.print_changes(planned, json_lines=False)
+    assert capsys.readouterr().out.splitlines()[:3] == [
+        "Plan: 2 to import, 0 to add, 1 to change, 0 to destroy.",  # terraform's own words for this plan
+        "    aws_cloudwatch_log_group.postgresql (import)",
+        "  ~ aws_cloudwatch_log_group.upgrade (import, update)",
+    ]

@@ -146,12 +146,22 @@ def reviewed(planned: PlanResult, plan_json: Mapping[str, Any]) -> ReviewedPlan:
 
 
 def saved_plan(plan_file: Path, plan_json: Mapping[str, Any]) -> ReviewedPlan:
-    """A plan saved earlier, read back from its JSON plan: counts and changes as ``terraform plan`` reported them."""
+    """A plan saved earlier, read back from its JSON plan: counts and changes as ``terraform plan`` reported them.
+
+    An ``import`` block's resource carries ``change.importing``: with no other change its action is
+    ``import`` (as in ``terraform plan``'s ``planned_change`` events), and it is counted as imported.
+    """
     changes = []
     for change in plan_json.get("resource_changes") or []:
-        action = _action(tuple((change.get("change") or {}).get("actions") or ()))
-        if change.get("mode", "managed") == "managed" and action in ("create", "update", "delete", "replace"):
-            changes.append(ResourceChange(str(change.get("address")), action))
+        details: Mapping[str, Any] = change.get("change") or {}
+        action = _action(tuple(details.get("actions") or ()))
+        importing = bool(details.get("importing"))
+        if importing and action == "noop":
+            action = "import"
+        if change.get("mode", "managed") == "managed" and (
+            importing or action in ("create", "update", "delete", "replace")
+        ):
+            changes.append(ResourceChange(str(change.get("address")), action, importing=importing))
     outputs = any(
         _action(tuple(o.get("actions") or ())) != "noop" for o in (plan_json.get("output_changes") or {}).values()
     )
@@ -162,6 +172,7 @@ def saved_plan(plan_file: Path, plan_json: Mapping[str, Any]) -> ReviewedPlan:
         add=actions.count("create") + actions.count("replace"),
         change=actions.count("update"),
         remove=actions.count("delete") + actions.count("replace"),
+        imported=sum(c.importing for c in changes),
         resource_changes=tuple(changes),
     )
     return reviewed(planned, plan_json)

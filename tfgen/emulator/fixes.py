@@ -145,6 +145,14 @@ def apply_moto_fixes() -> tuple[str, ...]:
         provider waits for it to leave, and DeleteGlobalCluster fails. AWS removes it (a
         global cluster is not regional). The patched ``RDSBackend`` methods look in both.
 
+        ``secretsmanager-cancel-managed-rotation``: moto 5.2.5 refuses CancelRotateSecret for
+        a secret without a rotation Lambda. A secret another service owns (RDS's
+        ``rds!cluster-…``) rotates without one (managed rotation), and AWS turns its rotation
+        off: destroying ``aws_secretsmanager_secret_rotation`` calls CancelRotateSecret, so
+        without the fix a module with ``rotation_days`` could not be destroyed. The patched
+        ``SecretsManagerBackend.cancel_rotate_secret`` turns rotation off for such a secret
+        (``[rotation.rds_managed]`` in the facts).
+
         ``rds-strict-create-db-cluster``, ``rds-strict-create-db-instance``,
         ``rds-strict-modify-db-cluster``: the strict mode. moto 5.2.5 accepts any engine
         version and minimum capacity, and a CreateDBCluster of an identifier in use
@@ -205,6 +213,10 @@ def apply_moto_fixes() -> tuple[str, ...]:
         applied.append("rds-instance-subnet-group-of-cluster")
     if patch_method(RDSBackend, "modify_db_cluster", _managed_password_kept):
         applied.append("rds-managed-password-kept")
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    if patch_method(SecretsManagerBackend, "cancel_rotate_secret", _managed_rotation_cancelled):
+        applied.append("secretsmanager-cancel-managed-rotation")
     applied.extend(name for name, cls, method, fix in strict_rules() if patch_method(cls, method, fix))
     if _application_autoscaling_tags():
         applied.append("appautoscaling-tags")
@@ -285,6 +297,16 @@ def _managed_password_kept(original: Callable[..., Any], backend: Any, kwargs: d
             k: v for k, v in kwargs.items() if k not in ("manage_master_user_password", "master_user_secret_kms_key_id")
         }
     return original(backend, kwargs)
+
+
+def _managed_rotation_cancelled(original: Callable[..., Any], backend: Any, secret_id: str) -> Any:
+    secret = backend.secrets.get(secret_id) if backend._is_valid_identifier(secret_id) else None
+    if secret is not None and not secret.rotation_lambda_arn and getattr(secret, "owning_service", None):
+        if secret.is_deleted():
+            return original(backend, secret_id)  # moto's own answer for a deleted secret
+        secret.rotation_enabled = False  # managed rotation: no Lambda to require
+        return secret.to_short_dict()
+    return original(backend, secret_id)
 
 
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#$%&()*+,-.:;<=>?[]^_{|}~"
