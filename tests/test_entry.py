@@ -13,6 +13,7 @@ import pytest
 
 from tests.goldens import spec_path
 from tfgen.cli import app as cli
+from tfgen.cli import backup as copy
 from tfgen.cli import commands, fast, reviewed
 from tfgen.cli import main as entry
 from tfgen.render.templates import MODULE_FILES
@@ -58,6 +59,10 @@ ACCEPTED = [
     ["apply", "a.yaml", "--plan", "p", "--auto-approve", "-eprod", "--lock-timeout", "5m", "--yes"],
     ["apply", "a.yaml", "--plan", "p", "--auto-approve", "--plugin-mirror", "m", "--plugin-cache=c", "--local"],
     ["apply", "--plan", "p", "--plan", "q", "--auto-approve", "--auto-approve", "--", "-a.yaml"],
+    ["backup", "a.yaml", "--out", "t.csv", "--table", "t"],
+    ["backup", "a.yaml", "--out=t.csv", "--query", "SELECT 1", "--host", "h", "--port", "5432", "--user", "u"],
+    ["backup", "--dbname", "d", "--schema", "s", "--table", "t", "a.yaml", "--out", "x", "--local", "-e", "prod"],
+    ["backup", "a.yaml", "--out", "x", "--workdir", "W", "--endpoint", "http://e", "--terraform", "tofu"],
 ]
 
 # What the fast path leaves to Typer: help, errors, other commands, anything unusual.
@@ -107,6 +112,12 @@ DECLINED = [
     ["apply", "a.yaml", "--plan", "p", "--auto-approve=yes"],
     ["destroy", "a.yaml", "--plan", "p", "--auto-approve"],
     ["plan", "a.yaml", "--out", "p"],
+    ["backup", "a.yaml", "--table", "t"],
+    ["backup", "a.yaml", "--out", "-", "--table", "t"],  # stdout: written through by Typer's path
+    ["backup", "a.yaml", "--out", "x", "--port", "5o"],
+    ["backup", "a.yaml", "--out", "x", "--port", "+5"],
+    ["backup", "a.yaml", "--out", "x", "--json"],
+    ["backup", "a.yaml", "b.yaml", "--out", "x"],
 ]
 
 
@@ -133,7 +144,7 @@ def _same_call(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
         parsed = fast.parse_fast(argv)
         assert parsed is not None
         name = parsed.func.__name__
-        module = reviewed if name == "apply_approved" else commands
+        module = {"apply_approved": reviewed, "backup": copy}.get(name, commands)
         assert parsed.func is getattr(module, name)
         assert parsed.args == ()
 
@@ -159,12 +170,13 @@ def test_fast_path_knows_every_option_typer_declares() -> None:
     assert isinstance(group, typer.core.TyperGroup)
     declared = {
         name: {opt for param in group.commands[name].params for opt in param.opts if opt.startswith("-")}
-        for name in ("render", "validate", "apply")
+        for name in ("render", "validate", "apply", "backup")
     }
     assert declared == {
         "render": set(fast._RENDER) | set(fast._RENDER_FLAGS),
         "validate": set(fast._ENV),
         "apply": set(fast._APPLY) | set(fast._APPLY_FLAGS),
+        "backup": set(fast._BACKUP) | set(fast._BACKUP_FLAGS),
     }
 
 
@@ -244,6 +256,16 @@ def test_both_paths_refuse_a_reviewed_plan_alike(capsys: pytest.CaptureFixture[s
     code, _, err = _both(capsys, ["apply", str(tmp_path / "missing.yaml"), "--plan", str(not_a_plan), "--auto-approve"])
     assert code == 2
     assert "missing.yaml" in err
+
+
+def test_both_paths_refuse_a_backup_alike(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    backup = ["backup", str(spec_path("local")), "--out", str(tmp_path / "t.csv"), "--host", "127.0.0.1"]
+    assert _both(capsys, backup) == (2, "", "error: give --table or --query\n")
+    code, _, err = _both(capsys, [*backup, "--table", "t", "--query", "SELECT 1"])
+    assert (code, err.splitlines()[0]) == (2, "error: --table and --query exclude each other")
+    code, _, err = _both(capsys, [*backup, "--table", "t", "--out", str(tmp_path)])
+    assert (code, err.splitlines()[0]) == (2, f"error: {tmp_path} is a directory")
+    assert not [path for path in tmp_path.iterdir() if "t.csv" in path.name]  # nothing half-written
 
 
 def test_ctrl_c_exits_130_quietly_on_both_paths(

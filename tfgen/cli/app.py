@@ -21,6 +21,7 @@ from typer.exceptions import TyperException
 
 from tfgen import DEFAULT_MODULE_DIR, api
 from tfgen.cli import adopt, commands, output, prompts, reviewed, rotation
+from tfgen.cli import backup as copy
 from tfgen.cli.options import (
     AutoApproveOpt,
     CacheOpt,
@@ -367,18 +368,22 @@ def backup(
     env: EnvOpt = None,
 ) -> None:
     """Copy a table to CSV safely: quoted names, no half-written file, row count and sha256."""
-    with output.backup_progress() as on_progress:
-        result = api.backup(
-            spec,
-            deploy_options(workdir, local, endpoint, env, binary=binary),
-            out,
-            table=table,
-            schema=schema,
-            query=query,
-            connection=api.ConnectionOverrides(host=host, port=port, user=user, dbname=dbname),
-            on_progress=on_progress,
-        )
-    output.print_backup(result)
+    copy.backup(
+        spec=spec,
+        out=out,
+        table=table,
+        schema=schema,
+        query=query,
+        host=host,
+        port=port,
+        user=user,
+        dbname=dbname,
+        workdir=workdir,
+        local=local,
+        endpoint=endpoint,
+        binary=binary,
+        env=env,
+    )
 
 
 @app.command()

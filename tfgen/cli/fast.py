@@ -1,4 +1,4 @@
-"""The fast parser: ``render``, ``validate``, ``apply --plan --auto-approve`` and ``--version`` without Typer.
+"""The fast parser: ``render``, ``validate``, ``apply --plan --auto-approve``, ``backup``, ``--version`` without Typer.
 
 Importing Typer and parsing with it costs more than rendering a module (``tfgen render``
 runs in pre-commit hooks; ``apply SPEC --plan FILE --auto-approve`` runs in CI beside terraform's
@@ -34,14 +34,29 @@ _APPLY = {
 }
 _APPLY_FLAGS = {"--auto-approve": "auto_approve", "--local": "local", "--json": "json_lines", "--yes": "yes"}
 _APPLY_ENVVARS = {"mirror": "TFGEN_PLUGIN_MIRROR", "cache": "TFGEN_PLUGIN_CACHE_DIR", "binary": "TFGEN_TERRAFORM"}
+_BACKUP = {
+    **_ENV,
+    "--out": "out",
+    "--table": "table",
+    "--schema": "schema",
+    "--query": "query",
+    "--host": "host",
+    "--port": "port",
+    "--user": "user",
+    "--dbname": "dbname",
+    "--workdir": "workdir",
+    "--endpoint": "endpoint",
+    "--terraform": "binary",
+}
+_BACKUP_FLAGS = {"--local": "local"}
 """The options Typer reads from the environment when they are not given (an empty variable is not given)."""
 
 
 def parse_fast(argv: Sequence[str]) -> functools.partial[int] | None:
     """The command function and arguments of a common invocation, or None to leave it to Typer.
 
-    Accepts ``--version``, ``render`` / ``validate``, and ``apply`` with ``--plan`` and
-    ``--auto-approve`` (a reviewed plan, applied without a prompt), with their specs and options in any
+    Accepts ``--version``, ``render`` / ``validate``, ``apply`` with ``--plan`` and
+    ``--auto-approve`` (a reviewed plan, applied without a prompt) and ``backup``, with their specs and options in any
     order (``-o X``, ``-oX``, ``--out X``, ``--out=X``; the last of a repeated option wins;
     ``--`` ends the options). Declines, among others, help, unknown options, a missing,
     empty or dash-led option value, and a wrong number of specs.
@@ -72,7 +87,41 @@ def parse_fast(argv: Sequence[str]) -> functools.partial[int] | None:
         )
     if command == "apply":
         return _apply(words)
+    if command == "backup":
+        return _backup(words)
     return None
+
+
+def _backup(words: Sequence[str]) -> functools.partial[int] | None:
+    """``backup SPEC --out FILE`` with its options; a port that is not a plain number goes to Typer."""
+    parsed = _split(words, _BACKUP, _BACKUP_FLAGS)
+    if parsed is None or len(parsed[0]) != 1 or "out" not in parsed[1]:
+        return None
+    (spec,), given = parsed
+    port = given.get("port")
+    if port is not None and not (port.isascii() and port.isdigit()):
+        return None
+    if "binary" not in given and os.environ.get("TFGEN_TERRAFORM"):
+        given["binary"] = os.environ["TFGEN_TERRAFORM"]
+    from tfgen.cli import backup  # not on the path of render and validate
+
+    return functools.partial(
+        backup.backup,
+        spec=Path(spec),
+        out=Path(given["out"]),
+        table=given.get("table"),
+        schema=given.get("schema"),
+        query=given.get("query"),
+        host=given.get("host"),
+        port=None if port is None else int(port),
+        user=given.get("user"),
+        dbname=given.get("dbname"),
+        workdir=Path(given["workdir"]) if "workdir" in given else None,
+        local="local" in given,
+        endpoint=given.get("endpoint"),
+        binary=given.get("binary", "terraform"),
+        env=given.get("env"),
+    )
 
 
 def _apply(words: Sequence[str]) -> functools.partial[int] | None:
