@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tfgen.api.settings import plugin_cache_dir
-from tfgen.deploy import saved
 from tfgen.deploy.basics import Confirm, DeployOptions, Outcome, ReporterFactory
 from tfgen.terraform.config import TerraformSettings
 
@@ -79,4 +78,6 @@ def apply_reviewed(
         SavedPlanError: The plan belongs to another spec, working directory or backend, or is stale.
         SpecError, UsageError, TerraformError, EmulatorError: As their names say.
     """
+    from tfgen.deploy import saved  # not for the other commands that take deploy options (backup, doctor)
+
     return saved.apply_saved(spec_path, plan_file, options, reporters, confirm)
