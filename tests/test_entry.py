@@ -13,7 +13,8 @@ import pytest
 
 from tests.goldens import spec_path
 from tfgen.cli import app as cli
-from tfgen.cli import commands, fast
+from tfgen.cli import backup as copy
+from tfgen.cli import commands, fast, reviewed
 from tfgen.cli import main as entry
 from tfgen.render.templates import MODULE_FILES
 
@@ -51,6 +52,17 @@ ACCEPTED = [
     ["render", "--", "--", "-"],
     ["render", "a.yaml", "--force"],
     ["render", "--force", "-o", "x", "a.yaml", "--force"],
+    ["apply", "a.yaml", "--plan", "p.tfplan", "--auto-approve"],
+    ["apply", "--auto-approve", "--plan=p.tfplan", "a.yaml"],
+    ["apply", "a.yaml", "--plan", "p", "--auto-approve", "--local", "--workdir", "W", "--terraform", "/bin/tf"],
+    ["apply", "a.yaml", "--plan", "p", "--auto-approve", "--endpoint", "http://127.0.0.1:5000", "--json"],
+    ["apply", "a.yaml", "--plan", "p", "--auto-approve", "-eprod", "--lock-timeout", "5m", "--yes"],
+    ["apply", "a.yaml", "--plan", "p", "--auto-approve", "--plugin-mirror", "m", "--plugin-cache=c", "--local"],
+    ["apply", "--plan", "p", "--plan", "q", "--auto-approve", "--auto-approve", "--", "-a.yaml"],
+    ["backup", "a.yaml", "--out", "t.csv", "--table", "t"],
+    ["backup", "a.yaml", "--out=t.csv", "--query", "SELECT 1", "--host", "h", "--port", "5432", "--user", "u"],
+    ["backup", "--dbname", "d", "--schema", "s", "--table", "t", "a.yaml", "--out", "x", "--local", "-e", "prod"],
+    ["backup", "a.yaml", "--out", "x", "--workdir", "W", "--endpoint", "http://e", "--terraform", "tofu"],
 ]
 
 # What the fast path leaves to Typer: help, errors, other commands, anything unusual.
@@ -88,30 +100,67 @@ DECLINED = [
     ["new", "a.yaml"],
     ["plan", "a.yaml"],
     ["emulator", "start"],
+    ["apply", "a.yaml"],
+    ["apply", "a.yaml", "--plan", "p"],  # shows the plan and asks: Typer's prompts
+    ["apply", "a.yaml", "--auto-approve"],  # plans first
+    ["apply", "--plan", "p", "--auto-approve"],
+    ["apply", "a.yaml", "b.yaml", "--plan", "p", "--auto-approve"],
+    ["apply", "a.yaml", "--plan", "p", "--auto-approve", "--help"],
+    ["apply", "a.yaml", "--plan", "p", "--auto-approve", "--no-local"],
+    ["apply", "a.yaml", "--plan", "p", "--auto-approve", "-o", "x"],
+    ["apply", "a.yaml", "--plan=", "--auto-approve"],
+    ["apply", "a.yaml", "--plan", "p", "--auto-approve=yes"],
+    ["destroy", "a.yaml", "--plan", "p", "--auto-approve"],
+    ["plan", "a.yaml", "--out", "p"],
+    ["backup", "a.yaml", "--table", "t"],
+    ["backup", "a.yaml", "--out", "-", "--table", "t"],  # stdout: written through by Typer's path
+    ["backup", "a.yaml", "--out", "x", "--port", "5o"],
+    ["backup", "a.yaml", "--out", "x", "--port", "+5"],
+    ["backup", "a.yaml", "--out", "x", "--json"],
+    ["backup", "a.yaml", "b.yaml", "--out", "x"],
 ]
 
 
 @pytest.mark.parametrize("argv", ACCEPTED, ids=" ".join)
 def test_fast_path_passes_what_typer_passes(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    parsed = fast.parse_fast(argv)
-    assert parsed is not None
-    name = parsed.func.__name__
-    assert parsed.func is getattr(commands, name)
-    assert parsed.args == ()
+    for variable in fast._APPLY_ENVVARS.values():
+        monkeypatch.delenv(variable, raising=False)
+    _same_call(argv, monkeypatch)
 
-    calls: list[dict[str, Any]] = []
 
-    def record(**arguments: Any) -> int:
-        calls.append(arguments)
-        return 0
+@pytest.mark.parametrize("value", ["", "set"])
+def test_the_fast_path_reads_the_environment_as_typer_does(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in fast._APPLY_ENVVARS.values():
+        monkeypatch.setenv(variable, value and f"{variable.lower()}-{value}")  # empty: as if not set
+    _same_call(["apply", "a.yaml", "--plan", "p", "--auto-approve"], monkeypatch)
+    _same_call(
+        ["apply", "a.yaml", "--plan", "p", "--auto-approve", "--terraform", "tofu", "--plugin-cache", "c"], monkeypatch
+    )
 
-    monkeypatch.setattr(commands, name, record)
-    assert cli.main(argv) == 0
-    assert calls == [parsed.keywords]
-    # Path("x") == "x" is false, but True == 1 is not: compare the types too
-    assert {key: type(value) for key, value in parsed.keywords.items()} == {
-        key: type(value) for key, value in calls[0].items()
-    }
+
+def _same_call(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path calls the command body that Typer calls, with the same arguments."""
+    with monkeypatch.context() as patch:
+        parsed = fast.parse_fast(argv)
+        assert parsed is not None
+        name = parsed.func.__name__
+        module = {"apply_approved": reviewed, "backup": copy}.get(name, commands)
+        assert parsed.func is getattr(module, name)
+        assert parsed.args == ()
+
+        calls: list[dict[str, Any]] = []
+
+        def record(**arguments: Any) -> int:
+            calls.append(arguments)
+            return 0
+
+        patch.setattr(module, name, record)
+        assert cli.main(argv) == 0
+        assert calls == [parsed.keywords]
+        # Path("x") == "x" is false, but True == 1 is not: compare the types too
+        assert {key: type(value) for key, value in parsed.keywords.items()} == {
+            key: type(value) for key, value in calls[0].items()
+        }
 
 
 def test_fast_path_knows_every_option_typer_declares() -> None:
@@ -121,11 +170,13 @@ def test_fast_path_knows_every_option_typer_declares() -> None:
     assert isinstance(group, typer.core.TyperGroup)
     declared = {
         name: {opt for param in group.commands[name].params for opt in param.opts if opt.startswith("-")}
-        for name in ("render", "validate")
+        for name in ("render", "validate", "apply", "backup")
     }
     assert declared == {
         "render": set(fast._RENDER) | set(fast._RENDER_FLAGS),
         "validate": set(fast._ENV),
+        "apply": set(fast._APPLY) | set(fast._APPLY_FLAGS),
+        "backup": set(fast._BACKUP) | set(fast._BACKUP_FLAGS),
     }
 
 
@@ -191,6 +242,32 @@ def test_both_paths_print_and_exit_alike(capsys: pytest.CaptureFixture[str], tmp
     assert lines[-1] == f"error: {bad}:2: invalid YAML: expected ',' or ']', but got '<stream end>'"
 
 
+def test_both_paths_refuse_a_reviewed_plan_alike(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    local = str(spec_path("local"))
+    not_a_plan = tmp_path / "p.tfplan"
+    not_a_plan.write_text("not a zip\n")
+    workdir = ["--workdir", str(tmp_path / "W")]
+    apply = ["apply", local, "--plan", str(not_a_plan), "--auto-approve", *workdir]
+    code, stdout, err = _both(capsys, apply)
+    assert (code, stdout) == (1, "")
+    assert err.startswith("error: ")
+    code, _, err = _both(capsys, [*apply, "--lock-timeout", "soon"])
+    assert (code, err.splitlines()[0]) == (2, "error: --lock-timeout 'soon' is not a duration such as 30s, 5m or 1h")
+    code, _, err = _both(capsys, ["apply", str(tmp_path / "missing.yaml"), "--plan", str(not_a_plan), "--auto-approve"])
+    assert code == 2
+    assert "missing.yaml" in err
+
+
+def test_both_paths_refuse_a_backup_alike(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    backup = ["backup", str(spec_path("local")), "--out", str(tmp_path / "t.csv"), "--host", "127.0.0.1"]
+    assert _both(capsys, backup) == (2, "", "error: give --table or --query\n")
+    code, _, err = _both(capsys, [*backup, "--table", "t", "--query", "SELECT 1"])
+    assert (code, err.splitlines()[0]) == (2, "error: --table and --query exclude each other")
+    code, _, err = _both(capsys, [*backup, "--table", "t", "--out", str(tmp_path)])
+    assert (code, err.splitlines()[0]) == (2, f"error: {tmp_path} is a directory")
+    assert not [path for path in tmp_path.iterdir() if "t.csv" in path.name]  # nothing half-written
+
+
 def test_ctrl_c_exits_130_quietly_on_both_paths(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -210,7 +287,11 @@ def test_console_script_runs_the_fast_path() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["render", str(spec_path("local")), "-o", "{tmp}/module"], ["validate", str(spec_path("local"))], ["--version"]],
+    [
+        ["render", str(spec_path("local")), "-o", "{tmp}/module"],
+        ["validate", str(spec_path("local"))],
+        ["--version"],
+    ],
     ids=lambda argv: argv[0],
 )
 def test_hot_commands_never_import_typer_click_or_rich(argv: list[str], tmp_path: Path) -> None:
@@ -224,6 +305,23 @@ def test_hot_commands_never_import_typer_click_or_rich(argv: list[str], tmp_path
     }
     assert "tfgen.cli.main" in imported
     assert not {name for name in imported if name.partition(".")[0] in ("typer", "click", "rich")}
+
+
+def test_an_approved_plan_imports_neither_typer_nor_the_planning_code(tmp_path: Path) -> None:
+    plan = tmp_path / "p.tfplan"
+    plan.write_text("not a zip\n")  # refused after the spec is loaded: only the import of the path matters
+    argv = ["apply", str(spec_path("local")), "--plan", str(plan), "--auto-approve", "--workdir", str(tmp_path / "W")]
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tfgen", *argv], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    imported = {
+        line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "tfgen.deploy.saved" in imported
+    heavy = {"tfgen.deploy.operations", "tfgen.deploy.review", "tfgen.deploy.advice", "tfgen.deploy.migration"}
+    assert not imported & heavy
+    assert not {name for name in imported if name.partition(".")[0] in ("typer", "click", "rich", "pydantic")}
 
 
 TYPER_MAIN = "import sys; from tfgen.cli.app import main; sys.exit(main())"

@@ -192,7 +192,7 @@ def test_backup_with_every_setting_given_reads_no_terraform_outputs(
         given.append(settings)
         return "done"
 
-    monkeypatch.setattr(runbook.deploy, "outputs", no_outputs)
+    monkeypatch.setattr(runbook, "_outputs", no_outputs)
     monkeypatch.setattr(runbook.backups, "backup_table", fake_backup)
     from tfgen.api import deploy_options
 
@@ -202,8 +202,7 @@ def test_backup_with_every_setting_given_reads_no_terraform_outputs(
     result = runbook.backup(LOCAL, options, overrides, env, table="t", schema=None, query=None, out=tmp_path / "t.csv")
     assert result == "done"  # type: ignore[comparison-overlap]
     assert given[0].target == "ops@db.example:6432/orders"
-    monkeypatch.setattr(runbook.deploy, "outputs", lambda *args: {})  # a missing password: the outputs are read
-    called = []
+    called = []  # a missing password: the outputs are read
     monkeypatch.setattr(runbook, "_outputs", lambda *args: called.append(args) or {})
     monkeypatch.setattr(runbook, "_password_lookup", lambda *args: lambda: None)
     runbook.backup(LOCAL, options, overrides, {}, table="t", schema=None, query=None, out=tmp_path / "t.csv")

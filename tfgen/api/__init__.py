@@ -9,7 +9,7 @@ command                function
 ``tfgen schema``       :func:`schema` (:func:`schema_text` as JSON text)
 ``tfgen new``          :func:`new_spec`
 ``tfgen plan``         :func:`plan`, :func:`plan_directory`
-``tfgen apply``        :func:`apply`
+``tfgen apply``        :func:`apply` (a reviewed plan: :func:`apply_reviewed`)
 ``tfgen destroy``      :func:`destroy`
 ``tfgen output``       :func:`output`
 ``tfgen rotate``       :func:`rotate`
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from tfgen.api.deployment import (
         SENSITIVE_MASK,
         apply,
-        deploy_options,
         destroy,
         output,
         plan,
@@ -55,9 +54,10 @@ if TYPE_CHECKING:
     )
     from tfgen.api.emulator import emulator_start, emulator_status, emulator_stop
     from tfgen.api.operations import backup, doctor, insights
+    from tfgen.api.reviewed import apply_reviewed, deploy_options
     from tfgen.api.settings import plugin_cache_dir, template_cache_dir, user_cache_dir
+    from tfgen.deploy.basics import DeployOptions, Outcome
     from tfgen.deploy.fleet import FleetPlan
-    from tfgen.deploy.operations import DeployOptions, Outcome
     from tfgen.emulator.background import EmulatorInfo
     from tfgen.ops.backup import BackupResult
     from tfgen.ops.runbook import ConnectionOverrides, DoctorReport
@@ -77,7 +77,6 @@ _MODULES = {
     "tfgen.api.deployment": (
         "SENSITIVE_MASK",
         "apply",
-        "deploy_options",
         "destroy",
         "output",
         "plan",
@@ -86,9 +85,10 @@ _MODULES = {
     ),
     "tfgen.api.emulator": ("emulator_start", "emulator_status", "emulator_stop"),
     "tfgen.api.operations": ("backup", "doctor", "insights"),
+    "tfgen.api.reviewed": ("apply_reviewed", "deploy_options"),
     "tfgen.api.settings": ("plugin_cache_dir", "template_cache_dir", "user_cache_dir"),
     "tfgen.deploy.fleet": ("FleetPlan",),
-    "tfgen.deploy.operations": ("DeployOptions", "Outcome"),
+    "tfgen.deploy.basics": ("DeployOptions", "Outcome"),
     "tfgen.emulator.background": ("EmulatorInfo",),
     "tfgen.ops.backup": ("BackupResult",),
     "tfgen.ops.runbook": ("ConnectionOverrides", "DoctorReport"),
@@ -107,6 +107,7 @@ __all__ = [
     "Outcome",
     "RenderOutcome",
     "apply",
+    "apply_reviewed",
     "backup",
     "deploy_options",
     "destroy",

@@ -8,65 +8,19 @@ in as callbacks; progress goes to the reporters the caller builds for each phase
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tfgen.api.settings import plugin_cache_dir
+from tfgen.api.reviewed import apply_reviewed, deploy_options
 from tfgen.deploy import fleet, rotation
 from tfgen.deploy import operations as _deploy
 from tfgen.deploy.operations import Confirm, ConfirmMigration, DeployOptions, Outcome, ReporterFactory
-from tfgen.terraform.config import TerraformSettings
+
+__all__ = ["SENSITIVE_MASK", "apply", "deploy_options", "destroy", "output", "plan", "plan_directory", "rotate"]
 
 SENSITIVE_MASK = "(sensitive)"
 """What :func:`output` shows instead of a sensitive value."""
-
-
-def deploy_options(
-    env: Mapping[str, str],
-    *,
-    environment: str | None = None,
-    workdir: Path | None = None,
-    local: bool = False,
-    endpoint: str | None = None,
-    terraform: str = "terraform",
-    plugin_mirror: Path | None = None,
-    plugin_cache: Path | None = None,
-    lock_timeout: str | None = None,
-    notify: Callable[[str], None] | None = None,
-) -> DeployOptions:
-    """Where and how to deploy, for every function of this module (and doctor, backup, insights).
-
-    Args:
-        env: The process environment (``dict(os.environ)``): terraform's base environment,
-            the AWS credentials, libpq's ``PG*`` variables, and where the user cache is.
-        environment: The spec's environment (``--env``); required when the spec has environments.
-        workdir: The working directory; default ``.tfgen/<cluster name>/``.
-        local: Use the local AWS emulator (moto) instead of real AWS.
-        endpoint: URL of a running emulator to use (implies ``local``).
-        terraform: The terraform (or tofu) executable.
-        plugin_mirror: Install providers from this filesystem mirror.
-        plugin_cache: The shared provider cache; default ``<user cache>/tfgen/plugin-cache``.
-        lock_timeout: Wait this long for the state lock (e.g. ``5m``) instead of failing.
-        notify: Told what tfgen does on its own: the background emulator started, resources left by
-            an interrupted apply adopted, a write-only password re-synced (one line each).
-    """
-    settings = TerraformSettings(
-        env=dict(env),
-        binary=terraform,
-        plugin_mirror=plugin_mirror,
-        plugin_cache_dir=plugin_cache if plugin_cache is not None else plugin_cache_dir(env),
-    )
-    options = DeployOptions(
-        terraform=settings,
-        workdir=workdir,
-        local=local,
-        endpoint=endpoint,
-        environment=environment,
-        lock_timeout=lock_timeout,
-    )
-    return options if notify is None else dataclasses.replace(options, notify=notify)
 
 
 def plan(
@@ -154,7 +108,7 @@ def apply(
         EmulatorError: With ``local``, if the emulator cannot be started or reached.
     """
     if plan_file is not None:
-        return _deploy.apply_saved(spec_path, plan_file, options, reporters, None if approved else confirm)
+        return apply_reviewed(spec_path, plan_file, options, reporters, None if approved else confirm)
     return _deploy.apply(spec_path, options, reporters, confirm, confirm_migration)
 
 

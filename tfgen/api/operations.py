@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tfgen.deploy.operations import DeployOptions
+from tfgen.deploy.basics import DeployOptions
 from tfgen.ops import runbook
 from tfgen.ops.backup import BackupResult
 from tfgen.ops.runbook import ConnectionOverrides, DoctorReport

@@ -20,7 +20,8 @@ import typer
 from typer.exceptions import TyperException
 
 from tfgen import DEFAULT_MODULE_DIR, api
-from tfgen.cli import adopt, commands, output, prompts, rotation
+from tfgen.cli import adopt, commands, output, prompts, reviewed, rotation
+from tfgen.cli import backup as copy
 from tfgen.cli.options import (
     AutoApproveOpt,
     CacheOpt,
@@ -39,8 +40,8 @@ from tfgen.cli.options import (
     UserOpt,
     WorkdirOpt,
     YesOpt,
-    deploy_options,
 )
+from tfgen.cli.reviewed import deploy_options
 from tfgen.errors import ExitCode, TfgenError, UsageError
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: tfgen.api imports it on first use
@@ -243,12 +244,27 @@ def _plan_and_apply_command(verb: str, doc: str) -> Callable[..., None]:
         yes: YesOpt = False,
         plan_file: PlanFileOpt = None,
     ) -> None:
+        if plan_file is not None and verb != "apply":
+            raise UsageError(f"--plan is for tfgen apply; tfgen {verb} plans and shows its own plan")
+        if plan_file is not None and auto_approve:  # the same body as on the fast path
+            reviewed.apply_approved(
+                spec=spec,
+                plan_file=plan_file,
+                env=env,
+                workdir=workdir,
+                local=local,
+                endpoint=endpoint,
+                json_lines=json_lines,
+                mirror=mirror,
+                cache=cache,
+                binary=binary,
+                lock_timeout=lock_timeout,
+            )
+            return
         options = deploy_options(
             workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
         )
         extra = {} if plan_file is None else {"plan_file": plan_file, "approved": auto_approve}
-        if plan_file is not None and verb != "apply":
-            raise UsageError(f"--plan is for tfgen apply; tfgen {verb} plans and shows its own plan")
         prompts.require_approval(auto_approve, verb)
         confirm = prompts.show_and_confirm(verb, auto_approve=auto_approve, json_lines=json_lines)
         run: Callable[..., deploy.Outcome] = getattr(api, verb)  # looked up now: tfgen.api imports deploy on first use
@@ -352,18 +368,22 @@ def backup(
     env: EnvOpt = None,
 ) -> None:
     """Copy a table to CSV safely: quoted names, no half-written file, row count and sha256."""
-    with output.backup_progress() as on_progress:
-        result = api.backup(
-            spec,
-            deploy_options(workdir, local, endpoint, env, binary=binary),
-            out,
-            table=table,
-            schema=schema,
-            query=query,
-            connection=api.ConnectionOverrides(host=host, port=port, user=user, dbname=dbname),
-            on_progress=on_progress,
-        )
-    output.print_backup(result)
+    copy.backup(
+        spec=spec,
+        out=out,
+        table=table,
+        schema=schema,
+        query=query,
+        host=host,
+        port=port,
+        user=user,
+        dbname=dbname,
+        workdir=workdir,
+        local=local,
+        endpoint=endpoint,
+        binary=binary,
+        env=env,
+    )
 
 
 @app.command()

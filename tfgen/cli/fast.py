@@ -1,7 +1,8 @@
-"""The fast parser: ``render``, ``validate`` and ``--version`` without importing Typer.
+"""The fast parser: ``render``, ``validate``, ``apply --plan --auto-approve``, ``backup``, ``--version`` without Typer.
 
 Importing Typer and parsing with it costs more than rendering a module (``tfgen render``
-runs in pre-commit hooks), so :func:`parse_fast` accepts only complete, well-formed
+runs in pre-commit hooks; ``apply SPEC --plan FILE --auto-approve`` runs in CI beside terraform's
+apply), so :func:`parse_fast` accepts only complete, well-formed
 invocations of the hot commands and declines everything else (help, an unknown, unusual
 or incomplete option, another command, a completion request), which then goes to Typer
 unchanged. ``tests/test_entry.py`` holds it to exactly the arguments Typer passes.
@@ -10,6 +11,7 @@ unchanged. ``tests/test_entry.py`` holds it to exactly the arguments Typer passe
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -20,12 +22,41 @@ from tfgen.cli import commands
 _ENV = {"--env": "env", "-e": "env"}
 _RENDER = {**_ENV, "--out": "out", "-o": "out"}
 _RENDER_FLAGS = {"--check": "check", "--force": "force"}
+_APPLY = {
+    **_ENV,
+    "--workdir": "workdir",
+    "--endpoint": "endpoint",
+    "--plugin-mirror": "mirror",
+    "--plugin-cache": "cache",
+    "--terraform": "binary",
+    "--lock-timeout": "lock_timeout",
+    "--plan": "plan_file",
+}
+_APPLY_FLAGS = {"--auto-approve": "auto_approve", "--local": "local", "--json": "json_lines", "--yes": "yes"}
+_APPLY_ENVVARS = {"mirror": "TFGEN_PLUGIN_MIRROR", "cache": "TFGEN_PLUGIN_CACHE_DIR", "binary": "TFGEN_TERRAFORM"}
+_BACKUP = {
+    **_ENV,
+    "--out": "out",
+    "--table": "table",
+    "--schema": "schema",
+    "--query": "query",
+    "--host": "host",
+    "--port": "port",
+    "--user": "user",
+    "--dbname": "dbname",
+    "--workdir": "workdir",
+    "--endpoint": "endpoint",
+    "--terraform": "binary",
+}
+_BACKUP_FLAGS = {"--local": "local"}
+"""The options Typer reads from the environment when they are not given (an empty variable is not given)."""
 
 
 def parse_fast(argv: Sequence[str]) -> functools.partial[int] | None:
     """The command function and arguments of a common invocation, or None to leave it to Typer.
 
-    Accepts ``--version``, and ``render`` / ``validate`` with their specs and options in any
+    Accepts ``--version``, ``render`` / ``validate``, ``apply`` with ``--plan`` and
+    ``--auto-approve`` (a reviewed plan, applied without a prompt) and ``backup``, with their specs and options in any
     order (``-o X``, ``-oX``, ``--out X``, ``--out=X``; the last of a repeated option wins;
     ``--`` ends the options). Declines, among others, help, unknown options, a missing,
     empty or dash-led option value, and a wrong number of specs.
@@ -54,7 +85,73 @@ def parse_fast(argv: Sequence[str]) -> functools.partial[int] | None:
             env=given.get("env"),
             force="force" in given,
         )
+    if command == "apply":
+        return _apply(words)
+    if command == "backup":
+        return _backup(words)
     return None
+
+
+def _backup(words: Sequence[str]) -> functools.partial[int] | None:
+    """``backup SPEC --out FILE`` with its options; a port that is not a plain number goes to Typer."""
+    parsed = _split(words, _BACKUP, _BACKUP_FLAGS)
+    if parsed is None or len(parsed[0]) != 1 or "out" not in parsed[1]:
+        return None
+    (spec,), given = parsed
+    port = given.get("port")
+    if port is not None and not (port.isascii() and port.isdigit()):
+        return None
+    if "binary" not in given and os.environ.get("TFGEN_TERRAFORM"):
+        given["binary"] = os.environ["TFGEN_TERRAFORM"]
+    from tfgen.cli import backup  # not on the path of render and validate
+
+    return functools.partial(
+        backup.backup,
+        spec=Path(spec),
+        out=Path(given["out"]),
+        table=given.get("table"),
+        schema=given.get("schema"),
+        query=given.get("query"),
+        host=given.get("host"),
+        port=None if port is None else int(port),
+        user=given.get("user"),
+        dbname=given.get("dbname"),
+        workdir=Path(given["workdir"]) if "workdir" in given else None,
+        local="local" in given,
+        endpoint=given.get("endpoint"),
+        binary=given.get("binary", "terraform"),
+        env=given.get("env"),
+    )
+
+
+def _apply(words: Sequence[str]) -> functools.partial[int] | None:
+    """``apply SPEC --plan FILE --auto-approve [options]``; without ``--plan`` or ``--auto-approve``, None."""
+    parsed = _split(words, _APPLY, _APPLY_FLAGS)
+    if parsed is None or len(parsed[0]) != 1 or not {"plan_file", "auto_approve"} <= parsed[1].keys():
+        return None
+    (spec,), given = parsed
+    for name, variable in _APPLY_ENVVARS.items():
+        if name not in given and os.environ.get(variable):
+            given[name] = os.environ[variable]
+    from tfgen.cli import reviewed  # not on the path of render and validate
+
+    def path(name: str) -> Path | None:
+        return Path(given[name]) if name in given else None
+
+    return functools.partial(
+        reviewed.apply_approved,
+        spec=Path(spec),
+        plan_file=Path(given["plan_file"]),
+        env=given.get("env"),
+        workdir=path("workdir"),
+        local="local" in given,
+        endpoint=given.get("endpoint"),
+        json_lines="json_lines" in given,
+        mirror=path("mirror"),
+        cache=path("cache"),
+        binary=given.get("binary", "terraform"),
+        lock_timeout=given.get("lock_timeout"),
+    )
 
 
 def _split(

@@ -2,9 +2,9 @@
 
 :mod:`tfgen.cli.app` is the command line: Typer declares every command and option and
 owns ``--help``, usage errors and shell completion. :func:`main` first tries
-:func:`tfgen.cli.fast.parse_fast`, which runs common ``render``, ``validate`` and
-``--version`` invocations through the same command bodies (:mod:`tfgen.cli.commands`)
-without importing Typer; anything else, and every shell-completion request, goes to
+:func:`tfgen.cli.fast.parse_fast`, which runs common ``render``, ``validate``,
+``apply --plan --auto-approve`` and ``--version`` invocations through the same command
+bodies (:mod:`tfgen.cli.commands`, :mod:`tfgen.cli.reviewed`) without importing Typer; anything else, and every shell-completion request, goes to
 :func:`tfgen.cli.app.main` as it came.
 """
 

@@ -1,18 +1,11 @@
-"""The options and arguments the commands of :mod:`tfgen.cli.app` share, and the deploy options they build."""
+"""The options and arguments the commands of :mod:`tfgen.cli.app` share (their deploy options: :mod:`tfgen.cli.reviewed`)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-from tfgen import api
-from tfgen.cli import commands
-
-if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: tfgen.api imports it on first use
-    from tfgen.deploy import operations as deploy
 
 SpecArg = Annotated[Path, typer.Argument(help="Spec file (YAML).", show_default=False)]
 EnvOpt = Annotated[
@@ -70,32 +63,6 @@ PlanFileOpt = Annotated[
 YesOpt = Annotated[
     bool, typer.Option("--yes", help="Migrate the state without asking when the spec's backend changed.")
 ]
-
-
-def deploy_options(
-    workdir: Path | None,
-    local: bool,
-    endpoint: str | None,
-    env_name: str | None,
-    *,
-    binary: str = "terraform",
-    mirror: Path | None = None,
-    cache: Path | None = None,
-    lock_timeout: str | None = None,
-) -> deploy.DeployOptions:
-    # the one place that reads the environment for terraform, AWS and libpq
-    return api.deploy_options(
-        os.environ,
-        environment=env_name,
-        workdir=workdir,
-        local=local,
-        endpoint=endpoint,
-        terraform=binary,
-        plugin_mirror=mirror,
-        plugin_cache=cache,
-        lock_timeout=lock_timeout,
-        notify=commands.note,  # what tfgen does on its own: the emulator started, resources adopted
-    )
 
 
 HostOpt = Annotated[str | None, typer.Option("--host", help="Database host (default: the endpoint output, PGHOST).")]

@@ -19,8 +19,8 @@ from tfgen.cli.options import (
     TerraformOpt,
     WorkdirOpt,
     YesOpt,
-    deploy_options,
 )
+from tfgen.cli.reviewed import deploy_options
 from tfgen.errors import ExitCode
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code: tfgen.api imports it on first use

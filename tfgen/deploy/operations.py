@@ -17,70 +17,53 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tfgen.deploy import advice, backend, imports, plans, recovery, review, safety, workdir
 from tfgen.deploy import migration as migration_
-from tfgen.deploy.progress import Event, Reporter
-from tfgen.emulator import background
-from tfgen.emulator.server import running_emulator
+from tfgen.deploy.basics import (
+    Confirm,
+    DeployOptions,
+    Outcome,
+    ReporterFactory,
+    check_lock_timeout,
+    emulator_endpoint,
+    load,
+    terraform_settings,
+    with_version_cache,
+)
+from tfgen.deploy.progress import Event
+from tfgen.deploy.saved import apply_saved, is_stale, origin
 from tfgen.errors import UsageError
-from tfgen.spec.loading import LoadedSpec, load_spec
+from tfgen.spec.loading import LoadedSpec
 from tfgen.spec.model import Spec
 from tfgen.terraform.commands import Terraform
-from tfgen.terraform.config import TerraformSettings
 from tfgen.terraform.errors import TerraformRunError
 from tfgen.terraform.results import ApplyResult, OutputValue, PlanResult
 
-ReporterFactory = Callable[[str], Reporter]
-"""Builds the reporter of one phase (``"init"``, ``"plan"``, ``"apply"``, ``"destroy"``)."""
-Confirm = Callable[[PlanResult], bool]
-"""Asked before applying a plan with changes (a :class:`~tfgen.deploy.review.ReviewedPlan`); False cancels."""
+__all__ = [  # the names the rest of tfgen imports from here, wherever they live
+    "Confirm",
+    "ConfirmMigration",
+    "DeployOptions",
+    "Migration",
+    "Outcome",
+    "ReporterFactory",
+    "apply",
+    "apply_saved",
+    "check_lock_timeout",
+    "destroy",
+    "emulator_endpoint",
+    "load",
+    "outputs",
+    "plan",
+    "plan_loaded",
+]
 
 Migration = migration_.Migration
 ConfirmMigration = migration_.ConfirmMigration
 _REPLANS = 2
 """How often apply plans again (and asks again) after another run changed the state first."""
-_DURATION = re.compile(r"\d+(ms|s|m|h)")
-
-
-@dataclass(frozen=True)
-class DeployOptions:
-    """Where and how to deploy; built by the CLI (which reads the environment once)."""
-
-    terraform: TerraformSettings
-    base_dir: Path = field(default_factory=Path.cwd)
-    """Parent of ``.tfgen/`` (working directories, the background emulator's record)."""
-    workdir: Path | None = None
-    """Working directory; default ``<base_dir>/.tfgen/<name>`` (the name differs per environment)."""
-    local: bool = False
-    """Deploy to the local AWS emulator instead of real AWS."""
-    endpoint: str | None = None
-    """Emulator URL to use instead of starting one (implies ``local``)."""
-    environment: str | None = None
-    """The spec's environment to deploy (``--env``); required when the spec has environments."""
-    lock_timeout: str | None = None
-    """How long to wait for the state lock (``--lock-timeout``, e.g. ``5m``); default: fail at once."""
-    notify: Callable[[str], None] = field(default=lambda line: None, compare=False)
-    """Told what tfgen does on its own (the emulator started, resources adopted, a password re-synced)."""
-
-    @property
-    def is_local(self) -> bool:
-        """True for the emulator."""
-        return self.local or self.endpoint is not None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What plan, apply or destroy did: the plan shown, and its result (None when nothing was applied)."""
-
-    loaded: LoadedSpec
-    directory: Path
-    plan: PlanResult
-    result: ApplyResult | None
-    migration: Migration | None = None
-    """The state migration this command made first, if any."""
 
 
 @dataclass(frozen=True)
@@ -90,33 +73,6 @@ class _Session:
     terraform: Terraform
     migration: Migration | None
     endpoint: str | None
-
-
-def load(spec_path: Path, environment: str | None) -> LoadedSpec:
-    """Load a spec for deploying: with ``environment`` merged; a spec with environments needs one.
-
-    Raises:
-        SpecError: If the spec (or any environment) is invalid.
-        UsageError: If the environment is missing, unknown, or given for a spec without environments.
-    """
-    loaded = load_spec(spec_path, environment)
-    if loaded.environments and environment is None:
-        names = ", ".join(loaded.environments)
-        raise UsageError(
-            f"{spec_path} has environments ({names}): choose one with --env",
-            hint=f"e.g. --env {loaded.environments[0]}; each environment is its own cluster and state",
-        )
-    return loaded
-
-
-def check_lock_timeout(value: str | None) -> None:
-    """Refuse a ``--lock-timeout`` terraform would not understand.
-
-    Raises:
-        UsageError: If ``value`` is not a duration such as ``30s`` or ``5m``.
-    """
-    if value is not None and not _DURATION.fullmatch(value):
-        raise UsageError(f"--lock-timeout {value!r} is not a duration such as 30s, 5m or 1h")
 
 
 @contextmanager
@@ -134,11 +90,11 @@ def _session(
     directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
     workdir.check_target(directory, "local" if options.is_local else "aws")
     with emulator_endpoint(options, persistent=persistent) as endpoint:
-        settings = _settings(options, endpoint)
+        settings = terraform_settings(options, endpoint)
         if endpoint is not None and backend.kind(spec, local=True) == "s3":
             backend.ensure_bucket(endpoint, spec)
         workdir.create(directory)  # terraform starts there, `version` too; 0700
-        tf = Terraform(directory, _with_version_cache(settings, directory))
+        tf = Terraform(directory, with_version_cache(settings, directory))
         version = tf.version()
         data_dir = Path(settings.env.get("TF_DATA_DIR") or ".terraform")
         before = workdir.recorded_backend(directory)  # not None: the directory exists
@@ -186,40 +142,6 @@ def _import_now(
         done.add(block.address)
     imports.write(directory, [b for b in imports.read(directory) if b.address not in done])
 
-
-def _settings(options: DeployOptions, endpoint: str | None) -> TerraformSettings:
-    """terraform's settings; with the emulator, its dummy AWS credentials."""
-    if endpoint is None:
-        return options.terraform
-    return dataclasses.replace(options.terraform, env=backend.emulator_env(options.terraform.env))
-
-
-def _with_version_cache(settings: TerraformSettings, directory: Path) -> TerraformSettings:
-    """``settings`` remembering terraform's version in the working directory, unless the caller chose a cache."""
-    if settings.version_cache is not None:
-        return settings
-    return dataclasses.replace(settings, version_cache=directory / workdir.VERSION_CACHE)
-
-
-@contextmanager
-def emulator_endpoint(options: DeployOptions, *, persistent: bool = False) -> Iterator[str | None]:
-    """The emulator's URL for ``--local`` (running while the context lasts), else None.
-
-    With ``persistent`` (apply: what it creates must outlive the command, for ``output`` and
-    ``destroy``), a missing background emulator is started (:func:`start_background`) and the user
-    told, instead of a throwaway one that stops with the command.
-    """
-    if not options.is_local:
-        yield None
-        return
-    if persistent and options.endpoint is None and background.status(options.base_dir) is None:
-        info = background.start_background(options.base_dir)
-        options.notify(
-            f"started the background emulator at {info.url} (pid {info.pid}): what apply creates outlives "
-            "this command; `tfgen emulator stop` stops it"
-        )
-    with running_emulator(options.base_dir, options.endpoint) as url:
-        yield url
 
 
 def _run_phase(reporters: ReporterFactory, phase: str, run: Callable[..., object]) -> None:
@@ -295,7 +217,7 @@ def plan_loaded(
         if review_changes and result.changes_present:
             result = review.reviewed(result, session.terraform.show_plan(result.plan_file))
         if out is not None:
-            saved = plans.save_plan(result.plan_file, out, _origin(session.loaded, options, session.endpoint))
+            saved = plans.save_plan(result.plan_file, out, origin(session.loaded, options, session.endpoint))
             result = dataclasses.replace(result, plan_file=saved)
         return Outcome(session.loaded, session.prepared.directory, result, None, session.migration)
 
@@ -363,7 +285,7 @@ def _plan_and_apply(
                 result = _apply(session, reporters, plan_file, planned, options, destroy=destroy)
                 imports.clear(directory)  # adopted: the state has them now
             except TerraformRunError as error:
-                if attempt < _REPLANS and _is_stale(error):
+                if attempt < _REPLANS and is_stale(error):
                     continue  # another run changed the state since this plan: plan (and ask) again
                 raise _explain(error, directory, session.loaded.spec) from None
             finally:
@@ -371,69 +293,6 @@ def _plan_and_apply(
                 plan_file.unlink(missing_ok=True)
             return Outcome(session.loaded, directory, planned, result, session.migration)
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def apply_saved(
-    spec_path: Path, plan_path: Path, options: DeployOptions, reporters: ReporterFactory, confirm: Confirm | None
-) -> Outcome:
-    """Apply exactly a plan saved by ``tfgen plan --out``, without planning again (nothing is rendered).
-
-    The plan must come from this spec (and environment), working directory, backend and emulator
-    (:func:`tfgen.deploy.plans.check_origin`); it is read (:mod:`tfgen.deploy.review`) and
-    ``confirm`` asked, as for :func:`apply`. With ``confirm`` None (approved beforehand, e.g. by
-    its reviewer), it is applied at once, without reading it again: ``terraform show`` starts the
-    providers, which costs more than tfgen itself.
-
-    Raises:
-        SavedPlanError: If the plan belongs elsewhere, or is stale (the state changed since); nothing changed.
-        SpecError, UsageError, TerraformError, EmulatorError: As their names say.
-    """
-    check_lock_timeout(options.lock_timeout)
-    loaded = load(spec_path, options.environment)
-    directory = (options.workdir or workdir.default_workdir(options.base_dir, loaded.spec)).absolute()
-    saved = plans.read_origin(plan_path)
-    workdir.check_target(directory, "local" if options.is_local else "aws")
-    with emulator_endpoint(options) as endpoint:
-        plans.check_origin(plan_path, saved, _origin(loaded, options, endpoint))
-        settings = _settings(options, endpoint)
-        tf = Terraform(directory, _with_version_cache(settings, directory))
-        planned: PlanResult = PlanResult(plan_path.absolute(), changes_present=True)
-        if confirm is not None:
-            planned = review.saved_plan(plan_path.absolute(), tf.show_plan(plan_path.absolute()))
-            if not planned.changes_present or not confirm(planned):
-                return Outcome(loaded, directory, planned, None)
-        reporter = reporters("apply")
-        reporter.expect([(change.address, change.action) for change in planned.resource_changes])
-        recovery.begin(directory)
-        try:
-            result = tf.apply(plan_path.absolute(), on_event=reporter.handle, lock_timeout=options.lock_timeout)
-            imports.clear(directory)  # adopted: the state has them now
-        except TerraformRunError as error:
-            if _is_stale(error):
-                raise plans.stale_plan_error(plan_path) from None
-            raise _explain(error, directory, loaded.spec) from None
-        finally:
-            reporter.close()
-        recovery.finish(directory)
-        return Outcome(loaded, directory, planned, result)
-
-
-def _origin(loaded: LoadedSpec, options: DeployOptions, endpoint: str | None) -> plans.PlanOrigin:
-    spec = loaded.spec
-    directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
-    return plans.PlanOrigin(
-        spec=loaded.label,
-        spec_digest=spec.digest(),
-        environment=options.environment,
-        workdir=str(directory.resolve()),
-        backend=backend.identity(spec, local=endpoint is not None),
-        target="local" if endpoint is not None else "aws",
-        endpoint=endpoint,
-    )
-
-
-def _is_stale(error: TerraformRunError) -> bool:
-    return any(d.summary.startswith(plans.STALE_PLAN) for d in error.errors)
 
 
 def _apply(
@@ -489,7 +348,7 @@ def outputs(spec_path: Path, options: DeployOptions) -> dict[str, OutputValue]:
         )
     workdir.check_target(directory, "local" if options.is_local else "aws")
     if backend.kind(loaded.spec, local=options.is_local) == "local":
-        return Terraform(directory, _with_version_cache(options.terraform, directory)).output()
+        return Terraform(directory, with_version_cache(options.terraform, directory)).output()
     # a remote state: the backend (and, with --local, the emulator's address) must be current
     with _session(loaded, options, lambda phase: _Quiet(), None, recover=False) as session:
         return session.terraform.output()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfgen.deploy import operations as deploy
+from tfgen.deploy import basics as deploy
 from tfgen.errors import TfgenError, UsageError
 from tfgen.ops import backup as backups
 from tfgen.ops import cluster, database, metrics
@@ -56,7 +56,9 @@ class DoctorReport:
 
 def _outputs(spec_path: Path, options: deploy.DeployOptions) -> dict[str, Any]:
     try:
-        return {name: item.value for name, item in deploy.outputs(spec_path, options).items()}
+        from tfgen.deploy import operations  # terraform output: not when the connection is given in full
+
+        return {name: item.value for name, item in operations.outputs(spec_path, options).items()}
     except UsageError:
         return {}  # nothing deployed through tfgen here: the options and environment must say where
 
