@@ -413,7 +413,7 @@ def test_a_role_association_is_adopted_when_it_holds_the_modules_role(tmp_path: 
 
 
 def test_a_global_cluster_is_adopted_only_with_the_specs_cluster_as_its_writer(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, engine_version="17.7", global_database={"identifier": "orders-global", "role": "primary"})
+    spec = _spec(tmp_path, engine_version="17.7", **{"global": {"identifier": "orders-global", "role": "primary"}})
     target = next(t for t in leftovers.targets(spec) if t.kind == "global_cluster")  # type: ignore[arg-type]
     assert target.address == "module.cluster.aws_rds_global_cluster.this"
     ours = {"global_cluster": [leftovers.Existing("orders-global", "orders-global", cluster="orders")]}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -141,7 +140,6 @@ def _import_now(
         tf.import_resource(block.address, block.id, lock_timeout=lock_timeout)
         done.add(block.address)
     imports.write(directory, [b for b in imports.read(directory) if b.address not in done])
-
 
 
 def _run_phase(reporters: ReporterFactory, phase: str, run: Callable[..., object]) -> None:
