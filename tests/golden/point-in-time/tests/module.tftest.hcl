@@ -12,9 +12,9 @@ mock_provider "aws" {
   mock_data "aws_region" {
     defaults = { name = "eu-west-1" }
   }
-  # the secret RDS makes: the rotation schedule is set on it
   mock_resource "aws_rds_cluster" {
     defaults = {
+      # the secret RDS makes: the rotation schedule is set on it
       master_user_secret = [{
         secret_arn    = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!cluster-mock"
         kms_key_id    = null
