@@ -106,6 +106,44 @@ def _refused(host: str, port: int) -> bool:
         return True
 
 
+def _listeners(host: str, port: int) -> set[int]:
+    """The pids of processes listening on ``host:port`` (IPv4), read from /proc (all of them as root)."""
+    # /proc/net/tcp prints the address little-endian: "0100007F:1538" is 127.0.0.1:5432
+    local = f"{socket.inet_aton(host)[::-1].hex().upper()}:{port:04X}"
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local and fields[3] == "0A":  # 0A: LISTEN
+            inodes.add(f"socket:[{fields[9]}]")
+    pids = set()
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) in inodes:
+                pids.add(int(fd.parent.parent.name))
+        except OSError:
+            continue  # gone meanwhile, or another user's
+    return pids
+
+
+def _released(host: str, port: int, data: Path) -> bool:
+    """Whether nothing of the cluster whose data was ``data`` listens on ``host:port`` any more.
+
+    Every emulated cluster asks for port 5432, so once ours is gone another test's cluster (another
+    pytest worker, another emulator) may rightly take the same address: a connection is refused, or
+    whoever accepts it serves other data.
+    """
+    if _refused(host, port):
+        return True
+    for pid in _listeners(host, port):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if str(data).encode() in command:  # pg_ctl starts it as "postgres -D DATA ..."
+            return False
+    return True  # the listener serves other data (one we cannot read runs as another user: not ours)
+
+
 def _create_cluster(url: str, identifier: str, **extra: Any) -> dict[str, Any]:
     """CreateDBCluster of an aurora-postgresql 16.6 cluster on port 5432; its description."""
     found: dict[str, Any] = aws(url, REGION, "rds").create_db_cluster(
@@ -162,19 +200,19 @@ def test_a_cluster_is_a_database_with_its_master_user_and_password(sql_url: str)
     assert "password authentication failed" in str(refused.value)
     assert _connect(host, port, "appadmin", "second-password", "app")[0] == "appadmin"
 
+    root = _root(sql_url)
+    (directory,) = [d for d in _servers(root) if "sql-a" in str(d)]
     events.pause(sql_url, "sql-a")  # a paused cluster refuses connections until it resumes
-    assert _refused(host, port)
+    assert _released(host, port, directory)
     events.resume(sql_url, "sql-a")
     assert _connect(host, port, "appadmin", "second-password", "app")[0] == "appadmin"
 
-    root = _root(sql_url)
-    (directory,) = [d for d in _servers(root) if "sql-a" in str(d)]
     pid = _servers(root)[directory]
     rds.delete_db_instance(DBInstanceIdentifier="sql-a-1", SkipFinalSnapshot=True)
     rds.delete_db_cluster(DBClusterIdentifier="sql-a", SkipFinalSnapshot=True)
     assert _wait(lambda: not _alive(pid)), "the cluster's server outlived it"
     assert not directory.parent.exists()
-    assert _refused(host, port)
+    assert _released(host, port, directory)
 
 
 @pytest.mark.emulator
@@ -226,8 +264,9 @@ def test_an_rds_managed_password_is_generated_kept_in_the_secret_and_rotated(sql
     second = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
     assert second["password"] != first["password"]
     assert _connect(host, port, "postgres", second["password"], "postgres")[0] == "postgres"
+    (directory,) = [d for d in _servers(_root(sql_url)) if "sql-b" in str(d)]
     rds.delete_db_cluster(DBClusterIdentifier="sql-b", SkipFinalSnapshot=True)
-    assert _refused(host, port)
+    assert _released(host, port, directory)
 
 
 @NEEDS_BINARIES
@@ -344,4 +383,4 @@ def test_apply_then_psql_doctor_backup_and_destroy(
     ok(applied.run("destroy", spec_path, "--auto-approve"))
     assert _wait(lambda: not _alive(pid)), "the cluster's server outlived it"
     assert not directory.parent.exists(), "the cluster's data outlived it"
-    assert _refused(host, port)
+    assert _released(host, port, directory)
