@@ -30,6 +30,8 @@ ACCEPTED = [
     ["validate", "a.yaml", "--env", "dev", "-e", "prod"],
     ["validate", "--", "a.yaml"],
     ["validate", "-e", "prod", "--", "-a.yaml"],
+    ["validate", "a.yaml", "--workdir", "w"],
+    ["validate", "--workdir=w", "-e", "prod", "a.yaml"],
     ["render", "a.yaml"],
     ["render", "a.yaml", "-o", "out"],
     ["render", "a.yaml", "-oout"],
@@ -174,7 +176,7 @@ def test_fast_path_knows_every_option_typer_declares() -> None:
     }
     assert declared == {
         "render": set(fast._RENDER) | set(fast._RENDER_FLAGS),
-        "validate": set(fast._ENV),
+        "validate": set(fast._VALIDATE),
         "apply": set(fast._APPLY) | set(fast._APPLY_FLAGS),
         "backup": set(fast._BACKUP) | set(fast._BACKUP_FLAGS),
     }

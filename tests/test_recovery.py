@@ -78,6 +78,21 @@ def test_what_the_interrupted_apply_created_is_adopted(tmp_path: Path) -> None:
     assert "master_password_version 2" in adoption.describe()[1]
 
 
+def test_an_instance_named_by_an_override_is_looked_up_by_that_name(tmp_path: Path) -> None:
+    """``instance_overrides[].identifier`` (an adopted instance's own name) is the name AWS is asked for."""
+    serverless = {"min_capacity": 0.5, "max_capacity": 4, "instances": 2}
+    overrides = [{"instance": 2, "identifier": "orders-reader-b"}]
+    spec = _spec(tmp_path, serverless={**serverless, "instance_overrides": overrides})
+    assert [c.id for c in recovery.candidates(spec) if c.kind == "instance"] == ["orders-1", "orders-reader-b"]  # type: ignore[arg-type]
+    tags = {"purpose": "tfgen-demo"}
+    found = {"orders-reader-b": recovery.Found(NOW + datetime.timedelta(seconds=9), tags, "orders")}
+    in_state = {recovery.CLUSTER_ADDRESS, "module.cluster.aws_rds_cluster_instance.this[0]"}
+    blocks = recovery.adopt(spec, in_state, NOW, _lookup(found))  # type: ignore[arg-type]
+    assert [(b.address, b.id) for b in blocks] == [
+        ("module.cluster.aws_rds_cluster_instance.this[1]", "orders-reader-b")
+    ]
+
+
 @pytest.mark.parametrize(
     ("found", "reason"),
     [

@@ -114,6 +114,72 @@ def test_review_refuses_a_major_aws_does_not_offer() -> None:
     assert caught.value.hint is not None and "ValidUpgradeTarget" in caught.value.hint
 
 
+# --------------------------------------------------------------- validate, against the state
+
+
+def _deployed(directory: Path, version: str) -> Path:
+    """A working directory whose local state records the module's cluster running ``version``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cluster = {
+        "engine": "aurora-postgresql",
+        "engine_version": version.split(".", maxsplit=1)[0],
+        "engine_version_actual": version,
+    }
+    resources = [
+        {"module": "module.cluster", "mode": "managed", "type": "aws_rds_cluster", "name": "this",
+         "instances": [{"attributes": cluster}]},
+    ]  # fmt: skip
+    (directory / "terraform.tfstate").write_text(json.dumps({"version": 4, "resources": resources}), encoding="utf-8")
+    return directory
+
+
+def _validate(tmp_path: Path, *argv: str) -> Run:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tfgen", "validate", *argv], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    return Run(("validate", *argv), done.returncode, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize("version", ["15", "15.10"])
+def test_validate_refuses_a_downgrade_of_the_deployed_cluster(tmp_path: Path, version: str) -> None:
+    """The default working directory's state says 16.8 runs: a spec asking for 15 is refused, with its line."""
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="orders", engine_version=version)
+    _deployed(tmp_path / ".tfgen" / "orders", "16.8")
+    done = _validate(tmp_path, str(spec))
+    assert done.code == 2, done.out + done.err
+    line = next(
+        n for n, text in enumerate(spec.read_text(encoding="utf-8").splitlines(), 1) if "engine_version" in text
+    )
+    first = done.err.splitlines()[0]
+    assert first.startswith(f"error: {spec}:{line}: engine_version: engine_version '{version}' is a downgrade"), first
+    assert "running aurora-postgresql 16.8" in first and "terraform.tfstate" in first
+    assert "Traceback" not in done.err
+
+
+def test_validate_accepts_an_upgrade_and_refuses_a_skip_aws_does_not_offer(tmp_path: Path) -> None:
+    work = _deployed(tmp_path / "elsewhere", "16.8")
+    upgrade = derive_spec(V2_SPEC, tmp_path / "specs", name="orders", engine_version="17")
+    done = _validate(tmp_path, str(upgrade), "--workdir", str(work))
+    assert done.code == 0, done.out + done.err
+    skip = derive_spec(V2_SPEC, tmp_path / "skip", name="orders", engine_version="17.7")
+    done = _validate(tmp_path, str(skip), "--workdir", str(_deployed(tmp_path / "older", "17.9")))
+    assert done.code == 0, done.out + done.err  # within a major: AWS decides (a lower minor is its refusal)
+    nothing = _validate(tmp_path, str(upgrade), "--workdir", str(tmp_path / "never-deployed"))
+    assert nothing.code == 0, nothing.out + nothing.err
+
+
+def test_a_move_to_a_major_aws_does_not_offer_is_refused_by_the_same_rule() -> None:
+    from tfgen.deploy import upgrade
+
+    refused = upgrade.move_refused("17.7", "18")
+    assert refused is not None and "upgrade targets of 17: none tfgen knows" in refused[0]
+    assert upgrade.move_refused("16.8", "17.4") is None
+    assert upgrade.deployed_version("") is None and upgrade.deployed_version("not json") is None
+
+
 # ------------------------------------------------------------------------ the template
 
 

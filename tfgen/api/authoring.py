@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import tfgen
-from tfgen.errors import UsageError
+from tfgen.errors import SpecError, UsageError
 from tfgen.render import manifest as _manifest
 from tfgen.render import merge as _merge
 from tfgen.render import templates as _render
@@ -31,8 +31,14 @@ class RenderOutcome:
     """None when ``check`` was requested (nothing is written)."""
 
 
-def validate(spec_path: Path, environment: str | None = None) -> list[_spec.LoadedSpec]:
+def validate(spec_path: Path, environment: str | None = None, workdir: Path | None = None) -> list[_spec.LoadedSpec]:
     """Validate a spec: the base and every environment, or only ``environment``.
+
+    Where a cluster is deployed from a working directory with a local state (``workdir``, or
+    each spec's default ``.tfgen/<name>``), its running engine version is compared with the
+    spec's: a move AWS refuses (a lower major, a major that is not an upgrade target) is a
+    problem of the spec's ``engine_version`` (:func:`tfgen.deploy.upgrade.move_refused`).
+    A remote state is not read here: ``plan`` refuses such a move there.
 
     Returns:
         The base spec, then each environment (merged), in file order; or the one environment.
@@ -42,9 +48,36 @@ def validate(spec_path: Path, environment: str | None = None) -> list[_spec.Load
         UsageError: If ``environment`` is not one of the spec's.
     """
     if environment is not None:
-        return [_spec.load_spec(spec_path, environment)]
-    base = _spec.load_spec(spec_path)
-    return [base, *_spec.load_environments(spec_path).values()] if base.environments else [base]
+        found = [_spec.load_spec(spec_path, environment)]
+    else:
+        base = _spec.load_spec(spec_path)
+        found = [base, *_spec.load_environments(spec_path).values()] if base.environments else [base]
+    problems = [p for loaded in found if (p := _version_move(loaded, workdir if len(found) == 1 else None))]
+    if problems:
+        raise SpecError(problems)
+    return found
+
+
+def _version_move(loaded: _spec.LoadedSpec, workdir: Path | None) -> str | None:
+    """The spec's engine version against the one its working directory's local state records (one problem line)."""
+    state = (workdir or Path(".tfgen") / loaded.spec.name) / "terraform.tfstate"
+    try:
+        text = state.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # nothing deployed from here (or not readable): nothing to compare
+    from tfgen.deploy import upgrade  # json and the facts only; not on the path of a spec never deployed
+
+    running = upgrade.deployed_version(text)
+    refused = None if running is None else upgrade.move_refused(running, loaded.spec.effective_engine_version)
+    if refused is None:
+        return None
+    document = loaded.document
+    locations = [("environments", loaded.environment, "engine_version")] if loaded.environment else []
+    line = next(
+        (document.lines[loc] for loc in [*locations, ("engine_version",)] if loc in document.lines),
+        document.line_of(("engine_version",)),
+    )
+    return f"{loaded.path}:{line}: engine_version: {refused[0]} (deployed, per {state})"
 
 
 def render(

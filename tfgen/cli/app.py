@@ -74,9 +74,9 @@ def _root(
 
 
 @app.command()
-def validate(spec: SpecArg, env: EnvOpt = None) -> None:
+def validate(spec: SpecArg, env: EnvOpt = None, workdir: WorkdirOpt = None) -> None:
     """Validate a spec and every environment: exit 0, or 2 with one FILE:LINE: field: message per problem."""
-    commands.validate_spec(spec=spec, env=env)
+    commands.validate_spec(spec=spec, env=env, workdir=workdir)
 
 
 @app.command()

@@ -100,15 +100,18 @@ def show_version() -> int:
     return ExitCode.OK
 
 
-def validate_spec(spec: Path, env: str | None) -> int:
+def validate_spec(spec: Path, env: str | None, workdir: Path | None = None) -> int:
     """``tfgen validate``: validate a spec and each of its environments (or only ``env``).
+
+    A deployed cluster's engine version (the local state in ``workdir`` or the default working
+    directory) is checked against the spec's (:func:`tfgen.api.validate`).
 
     Raises:
         SpecError: If the spec or an environment is invalid.
         UsageError: If ``env`` is not one of the spec's environments.
     """
     shown: set[str] = set()
-    for loaded in api.validate(spec, env):
+    for loaded in api.validate(spec, env, workdir):
         # an environment repeats what the base spec already warned about
         warn([line for line in loaded.warnings if line not in shown])
         shown.update(loaded.warnings)

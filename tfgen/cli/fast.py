@@ -20,6 +20,7 @@ from tfgen.cli import commands
 
 # The options of the hot commands as tfgen.cli.app declares them for Typer: spelling -> parameter.
 _ENV = {"--env": "env", "-e": "env"}
+_VALIDATE = {**_ENV, "--workdir": "workdir"}
 _RENDER = {**_ENV, "--out": "out", "-o": "out"}
 _RENDER_FLAGS = {"--check": "check", "--force": "force"}
 _APPLY = {
@@ -67,11 +68,12 @@ def parse_fast(argv: Sequence[str]) -> functools.partial[int] | None:
         return None
     command, *words = argv
     if command == "validate":
-        parsed = _split(words, _ENV, {})
+        parsed = _split(words, _VALIDATE, {})
         if parsed is None or len(parsed[0]) != 1:
             return None
         (spec,), given = parsed
-        return functools.partial(commands.validate_spec, spec=Path(spec), env=given.get("env"))
+        workdir = Path(given["workdir"]) if "workdir" in given else None
+        return functools.partial(commands.validate_spec, spec=Path(spec), env=given.get("env"), workdir=workdir)
     if command == "render":
         parsed = _split(words, _RENDER, _RENDER_FLAGS)
         if parsed is None or not parsed[0]:

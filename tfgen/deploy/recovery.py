@@ -216,8 +216,13 @@ def candidates(spec: Spec) -> list[Candidate]:
         found.append(Candidate("module.cluster.aws_cloudwatch_log_group.postgresql", spec.log_group_name, "log_group"))
     if spec.is_v2:
         count = getattr(spec.serverless, "instances", 1)
+        named = {o.instance: o.identifier for o in getattr(spec.serverless, "instance_overrides", ()) if o.identifier}
         found += [
-            Candidate(f"module.cluster.aws_rds_cluster_instance.this[{i}]", f"{spec.name}-{i + 1}", "instance")
+            Candidate(
+                f"module.cluster.aws_rds_cluster_instance.this[{i}]",
+                named.get(i + 1) or f"{spec.name}-{i + 1}",
+                "instance",
+            )
             for i in range(count)
         ]
     return found

@@ -12,6 +12,7 @@ with AWS's rule in the message. A major upgrade takes the cluster offline for a 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,27 +75,69 @@ def major_upgrade(address: str, action: str, details: Mapping[str, Any]) -> Majo
     wanted = after.get("engine_version")
     if before.get("engine") != "aurora-postgresql" or not isinstance(running, str) or not isinstance(wanted, str):
         return None
+    refused = move_refused(running, wanted)
+    if refused is not None:
+        reason, hint = refused
+        raise UsageError(f"{address}: {reason}", hint=hint)
+    current, target = _major(running), _major(wanted)
+    if current is None or target is None or current == target:
+        return None
+    return MajorUpgrade(address, running, wanted)
+
+
+def move_refused(running: str, wanted: str) -> tuple[str, str] | None:
+    """Why AWS refuses to move a cluster running ``running`` to ``wanted`` in place (reason, hint), or None.
+
+    A lower major is refused, and so is a major that is not among the upgrade targets of the
+    running one (``[major_upgrade] targets``); a move within a major is left to AWS.
+    """
     current, target = _major(running), _major(wanted)
     if current is None or target is None or current == target:
         return None
     if target < current:
-        raise UsageError(
-            f"{address}: engine_version {wanted!r} is a downgrade of the running aurora-postgresql {running}: "
+        return (
+            f"engine_version {wanted!r} is a downgrade of the running aurora-postgresql {running}: "
             "AWS never moves a cluster to a lower major",
-            hint=f'keep engine_version "{current}" (or the running minor); to go back, restore a snapshot taken '
+            f'keep engine_version "{current}" (or the running minor); to go back, restore a snapshot taken '
             "before the upgrade into a new cluster (RUNBOOK.md, 'Major version upgrade')",
         )
     allowed = facts.upgrade_targets(current)
     if target not in allowed:
         offered = ", ".join(str(major) for major in allowed) or "none tfgen knows"
-        raise UsageError(
-            f"{address}: AWS does not upgrade aurora-postgresql {running} to {wanted} in place "
+        return (
+            f"AWS does not upgrade aurora-postgresql {running} to {wanted} in place "
             f"(upgrade targets of {current}: {offered})",
-            hint="upgrade one allowed major at a time, applying each; "
+            "upgrade one allowed major at a time, applying each; "
             "`aws rds describe-db-engine-versions --engine aurora-postgresql "
             f"--engine-version {running}` lists ValidUpgradeTarget",
         )
-    return MajorUpgrade(address, running, wanted)
+    return None
+
+
+def deployed_version(state: str) -> str | None:
+    """The engine version the module's cluster runs, as a state (``terraform.tfstate``'s text) records it.
+
+    ``engine_version_actual`` (what AWS reports), else ``engine_version``; None when the state
+    holds no cluster or cannot be read.
+    """
+    try:
+        document = json.loads(state) if state.strip() else {}
+    except ValueError:
+        return None
+    resources = document.get("resources") if isinstance(document, dict) else None
+    for resource in resources or ():
+        if (resource.get("module"), resource.get("type"), resource.get("name")) != CLUSTER:
+            continue
+        for instance in resource.get("instances") or ():
+            attributes = instance.get("attributes") or {}
+            version = attributes.get("engine_version_actual") or attributes.get("engine_version")
+            if isinstance(version, str) and version:
+                return version
+    return None
+
+
+CLUSTER = ("module.cluster", "aws_rds_cluster", "this")
+"""The module's cluster in a state: module, type, name."""
 
 
 def _major(version: str) -> int | None:
