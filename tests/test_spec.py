@@ -850,6 +850,7 @@ INVALID = [
         "orders-db-reporting-for-the-finance-department-quarterly-close-xx is longer than 63 characters",
     ),
     ("invalid-endpoint-type.yaml", 9, "endpoints.reporting.type: must be 'READER' or 'ANY'"),
+    ("invalid-endpoint-too-many.yaml", 10, "endpoints: 6 endpoints: a cluster has at most 5"),
     ("invalid-endpoint-v1.yaml", 11, "endpoints: Aurora Serverless v1 has no instances for custom endpoints"),
     ("invalid-yaml-set-tag.yaml", 11, "invalid YAML: unsupported tag 'tag:yaml.org,2002:set'"),
     ("invalid-yaml-number-key.yaml", 12, "key 2024 must be a string; put it in quotes"),

@@ -45,7 +45,7 @@ class CustomEndpoint(Record):
 
 
 def endpoint_problems(spec: Spec) -> list[Problem]:
-    """Custom endpoints: v2 only, existing instances, members or excluded, identifiers AWS accepts."""
+    """Custom endpoints: v2 only, at most five, existing instances, members or excluded, identifiers AWS accepts."""
     from tfgen.spec.model import ServerlessV2  # model imports this module's records
 
     if not spec.endpoints:
@@ -53,8 +53,13 @@ def endpoint_problems(spec: Spec) -> list[Problem]:
     if not isinstance(spec.serverless, ServerlessV2):
         return [(("endpoints",), "Aurora Serverless v1 has no instances for custom endpoints")]
     instances = spec.serverless.instances
-    limit = facts.raw()["custom_endpoints"]["identifier_max_length"]
+    rules = facts.raw()["custom_endpoints"]
+    limit = rules["identifier_max_length"]
     problems: list[Problem] = []
+    if len(spec.endpoints) > rules["max_per_cluster"]:
+        problems.append(
+            (("endpoints",), f"{len(spec.endpoints)} endpoints: a cluster has at most {rules['max_per_cluster']}")
+        )
     for key, endpoint in spec.endpoints.items():
         loc = ("endpoints", key)
         identifier = f"{spec.name}-{key}"
