@@ -119,18 +119,32 @@ def _get(url: str, timeout: float) -> bytes:
             return body
     host = parts.hostname or HOST
     request = f"GET {parts.path or '/'} HTTP/1.0\r\nHost: {parts.netloc}\r\nAccept: application/json\r\n\r\n"
-    chunks = []
+    received = b""
     with socket.create_connection((host, parts.port or 80), timeout=timeout) as sock:
         sock.sendall(request.encode("ascii"))
-        while chunk := sock.recv(65536):  # HTTP/1.0: the server closes the connection after its answer
-            chunks.append(chunk)
-    head, separator, body = b"".join(chunks).partition(b"\r\n\r\n")
+        # HTTP/1.0: the server closes the connection after its answer; one that keeps it open is
+        # read up to its Content-Length
+        while (chunk := sock.recv(65536)) and not _complete(received := received + chunk):
+            pass
+    head, separator, body = received.partition(b"\r\n\r\n")
     status = head.split(b"\r\n", 1)[0].split()
     if not separator or len(status) < 2 or not status[0].startswith(b"HTTP/"):
         raise ValueError(f"not an HTTP answer from {url}")
     if status[1] != b"200":
         raise OSError(f"{url}: HTTP {status[1].decode(errors='replace')}")
     return body
+
+
+def _complete(received: bytes) -> bool:
+    """True once ``received`` holds an answer's head and as many body bytes as its Content-Length says."""
+    head, separator, body = received.partition(b"\r\n\r\n")
+    if not separator:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            return len(body) >= int(value.strip())
+    return False  # no length: until the server closes
 
 
 def no_database_reason(url: str) -> str | None:
