@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ import pytest
 from tfgen import facts
 from tfgen.emulator import background
 from tfgen.emulator.background import EmulatorInfo, start_background, state_path, status, stop_background
-from tfgen.emulator.endpoint import post, reset
+from tfgen.emulator.endpoint import health, post, reset
 from tfgen.emulator.fixes import apply_moto_fixes
 from tfgen.emulator.provider import AWS_SERVICES, OVERRIDE_FILENAME, provider_override, write_provider_override
 from tfgen.emulator.server import Emulator, running_emulator
@@ -1200,3 +1201,46 @@ def test_terraform_v2_cluster_plans_no_changes_after_apply(tmp_path: Path, local
     plan = _run([terraform, "plan", "-detailed-exitcode", "-no-color"], work, env)
     assert plan.returncode == 0, f"the second plan is not empty (exit {plan.returncode}):\n{plan.stdout}\n{plan.stderr}"
     assert "No changes." in plan.stdout
+
+
+def _one_answer(answer: bytes, *, close: bool) -> tuple[str, threading.Thread]:
+    """A server on 127.0.0.1 that sends ``answer`` to one request, then closes or keeps the connection a while."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with server:
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(4096)
+                connection.sendall(answer)
+                if not close:
+                    connection.recv(1)  # until the client hangs up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{server.getsockname()[1]}", thread
+
+
+@pytest.mark.parametrize("close", [True, False], ids=["closed", "kept-open"])
+def test_health_reads_the_document_whether_or_not_the_server_closes(close: bool) -> None:
+    body = json.dumps({"service": "tfgen-emulator", "fixes": []}).encode()
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    url, thread = _one_answer(head.encode() + body, close=close)
+    assert health(url, timeout=30) == {"service": "tfgen-emulator", "fixes": []}
+    thread.join(timeout=30)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.0 404 NOT FOUND\r\nContent-Length: 2\r\n\r\n{}",
+        b'HTTP/1.0 200 OK\r\n\r\n{"service": "another"}',
+        b"HTTP/1.0 200 OK\r\n\r\nnot json",
+        b"garbage",
+    ],
+    ids=["404", "another-service", "not-json", "not-http"],
+)
+def test_health_is_none_for_anything_but_a_tfgen_emulator(answer: bytes) -> None:
+    url, thread = _one_answer(answer, close=True)
+    assert health(url, timeout=30) is None
+    thread.join(timeout=30)

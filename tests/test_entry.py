@@ -14,7 +14,7 @@ import pytest
 from tests.goldens import spec_path
 from tfgen.cli import app as cli
 from tfgen.cli import backup as copy
-from tfgen.cli import commands, fast, reviewed
+from tfgen.cli import commands, fast, planning, reviewed
 from tfgen.cli import main as entry
 from tfgen.render.templates import MODULE_FILES
 
@@ -61,6 +61,10 @@ ACCEPTED = [
     ["apply", "a.yaml", "--plan", "p", "--auto-approve", "-eprod", "--lock-timeout", "5m", "--yes"],
     ["apply", "a.yaml", "--plan", "p", "--auto-approve", "--plugin-mirror", "m", "--plugin-cache=c", "--local"],
     ["apply", "--plan", "p", "--plan", "q", "--auto-approve", "--auto-approve", "--", "-a.yaml"],
+    ["plan", "a.yaml"],
+    ["plan", "a.yaml", "--local", "--workdir", "W", "--terraform", "/bin/tf", "--detailed-exitcode"],
+    ["plan", "--out=p.tfplan", "-eprod", "a.yaml", "--lock-timeout", "5m", "--yes"],
+    ["plan", "a.yaml", "--endpoint", "http://127.0.0.1:5000", "--json", "--plugin-mirror", "m", "--plugin-cache=c"],
     ["backup", "a.yaml", "--out", "t.csv", "--table", "t"],
     ["backup", "a.yaml", "--out=t.csv", "--query", "SELECT 1", "--host", "h", "--port", "5432", "--user", "u"],
     ["backup", "--dbname", "d", "--schema", "s", "--table", "t", "a.yaml", "--out", "x", "--local", "-e", "prod"],
@@ -100,7 +104,6 @@ DECLINED = [
     ["Render", "a.yaml"],
     ["schema"],
     ["new", "a.yaml"],
-    ["plan", "a.yaml"],
     ["emulator", "start"],
     ["apply", "a.yaml"],
     ["apply", "a.yaml", "--plan", "p"],  # shows the plan and asks: Typer's prompts
@@ -113,7 +116,13 @@ DECLINED = [
     ["apply", "a.yaml", "--plan=", "--auto-approve"],
     ["apply", "a.yaml", "--plan", "p", "--auto-approve=yes"],
     ["destroy", "a.yaml", "--plan", "p", "--auto-approve"],
-    ["plan", "a.yaml", "--out", "p"],
+    ["plan"],
+    ["plan", "a.yaml", "b.yaml"],
+    ["plan", "a.yaml", "--jobs", "2"],  # the option of a directory
+    ["plan", "tests", "--local"],  # a directory of specs
+    ["plan", "a.yaml", "--auto-approve"],
+    ["plan", "a.yaml", "--plan", "p"],
+    ["plan", "a.yaml", "--help"],
     ["backup", "a.yaml", "--table", "t"],
     ["backup", "a.yaml", "--out", "-", "--table", "t"],  # stdout: written through by Typer's path
     ["backup", "a.yaml", "--out", "x", "--port", "5o"],
@@ -146,7 +155,7 @@ def _same_call(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
         parsed = fast.parse_fast(argv)
         assert parsed is not None
         name = parsed.func.__name__
-        module = {"apply_approved": reviewed, "backup": copy}.get(name, commands)
+        module = {"apply_approved": reviewed, "backup": copy, "plan_spec": planning}.get(name, commands)
         assert parsed.func is getattr(module, name)
         assert parsed.args == ()
 
@@ -172,11 +181,12 @@ def test_fast_path_knows_every_option_typer_declares() -> None:
     assert isinstance(group, typer.core.TyperGroup)
     declared = {
         name: {opt for param in group.commands[name].params for opt in param.opts if opt.startswith("-")}
-        for name in ("render", "validate", "apply", "backup")
+        for name in ("render", "validate", "plan", "apply", "backup")
     }
     assert declared == {
         "render": set(fast._RENDER) | set(fast._RENDER_FLAGS),
         "validate": set(fast._VALIDATE),
+        "plan": set(fast._PLAN) | set(fast._PLAN_FLAGS) | {"--jobs", "-j"},  # --jobs: Typer's (a directory)
         "apply": set(fast._APPLY) | set(fast._APPLY_FLAGS),
         "backup": set(fast._BACKUP) | set(fast._BACKUP_FLAGS),
     }

@@ -20,7 +20,7 @@ import typer
 from typer.exceptions import TyperException
 
 from tfgen import DEFAULT_MODULE_DIR, api
-from tfgen.cli import adopt, commands, output, prompts, reviewed, rotation
+from tfgen.cli import adopt, commands, output, planning, prompts, reviewed, rotation
 from tfgen.cli import backup as copy
 from tfgen.cli.options import (
     AutoApproveOpt,
@@ -177,53 +177,56 @@ def plan(
     With a directory, plans every spec in it (every environment, or the one --env names),
     in parallel, and ends with a summary table; the exit code is the worst plan's.
     """
-    try:
-        options = deploy_options(
-            workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
+    if not spec.is_dir():  # one spec: the body the fast parser runs too
+        code = planning.plan_spec(
+            spec=spec,
+            env=env,
+            workdir=workdir,
+            local=local,
+            endpoint=endpoint,
+            json_lines=json_lines,
+            mirror=mirror,
+            cache=cache,
+            binary=binary,
+            lock_timeout=lock_timeout,
+            yes=yes,
+            out=out,
+            detailed_exitcode=detailed_exitcode,
         )
-        code, changes = _plan(spec, options, json_lines=json_lines, yes=yes, jobs=jobs, out=out)
-    except TfgenError as error:
-        if detailed_exitcode and error.exit_code != ExitCode.INTERRUPTED:
-            error.exit_code = ExitCode.FAILED  # 2 means "changes" there: a bad spec is an error like any other
-        raise
-    code = commands.detailed_plan_exit_code(code, changes) if detailed_exitcode else code
+    else:
+        try:
+            options = deploy_options(
+                workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
+            )
+            code, changes = _plan_directory(spec, options, json_lines=json_lines, yes=yes, jobs=jobs, out=out)
+        except TfgenError as error:
+            if detailed_exitcode and error.exit_code != ExitCode.INTERRUPTED:
+                error.exit_code = ExitCode.FAILED  # 2 means "changes" there: a bad spec is an error like any other
+            raise
+        code = commands.detailed_plan_exit_code(code, changes) if detailed_exitcode else code
     if code:
         raise typer.Exit(code)
 
 
-def _plan(
+def _plan_directory(
     spec: Path, options: deploy.DeployOptions, *, json_lines: bool, yes: bool, jobs: int, out: Path | None
 ) -> tuple[int, bool]:
-    """Plan one spec or a directory; the exit code as documented, and whether any plan has changes."""
-    if spec.is_dir():
-        if out is not None:
-            raise UsageError("--out saves the plan of one spec; plan the specs of a directory one by one")
-        if json_lines:
-            raise UsageError("--json shows the events of one plan; plan the specs of a directory one by one")
-        # several plans at once cannot share a terminal prompt: a migration needs --yes
-        result = api.plan_directory(
-            spec,
-            options,
-            jobs=jobs,
-            on_done=output.print_row,
-            confirm_migration=prompts.confirm_migration(yes) if yes else None,
-        )
-        output.print_summary(result)
-        changes = any(row.outcome is not None and row.outcome.plan.changes_present for row in result.rows)
-        return int(result.exit_code), changes
-    outcome = api.plan(
-        spec, options, output.reporters(json_lines), confirm_migration=prompts.confirm_migration(yes), out=out
-    )
-    commands.warn(outcome.loaded.warnings)
-    output.print_migration(outcome)
-    output.print_plan(outcome, json_lines=json_lines)
+    """Plan the specs of a directory; the exit code as documented, and whether any plan has changes."""
     if out is not None:
-        commands.echo(
-            f"plan saved to {outcome.plan.plan_file}; apply exactly it with: tfgen apply {spec} --plan {out} "
-            "(and the same --env, --workdir and --local or --endpoint)",
-            err=True,
-        )
-    return int(ExitCode.OK), outcome.plan.changes_present
+        raise UsageError("--out saves the plan of one spec; plan the specs of a directory one by one")
+    if json_lines:
+        raise UsageError("--json shows the events of one plan; plan the specs of a directory one by one")
+    # several plans at once cannot share a terminal prompt: a migration needs --yes
+    result = api.plan_directory(
+        spec,
+        options,
+        jobs=jobs,
+        on_done=output.print_row,
+        confirm_migration=prompts.confirm_migration(yes) if yes else None,
+    )
+    output.print_summary(result)
+    changes = any(row.outcome is not None and row.outcome.plan.changes_present for row in result.rows)
+    return int(result.exit_code), changes
 
 
 def _plan_and_apply_command(verb: str, doc: str) -> Callable[..., None]:

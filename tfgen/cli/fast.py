@@ -1,8 +1,8 @@
-"""The fast parser: ``render``, ``validate``, ``apply --plan --auto-approve``, ``backup``, ``--version`` without Typer.
+"""The fast parser: ``render``, ``validate``, ``plan``, ``apply --plan --auto-approve``, ``backup``, ``--version`` without Typer.
 
 Importing Typer and parsing with it costs more than rendering a module (``tfgen render``
-runs in pre-commit hooks; ``apply SPEC --plan FILE --auto-approve`` runs in CI beside terraform's
-apply), so :func:`parse_fast` accepts only complete, well-formed
+runs in pre-commit hooks; ``plan SPEC`` and ``apply SPEC --plan FILE --auto-approve`` run in CI
+beside terraform's plan and apply), so :func:`parse_fast` accepts only complete, well-formed
 invocations of the hot commands and declines everything else (help, an unknown, unusual
 or incomplete option, another command, a completion request), which then goes to Typer
 unchanged. ``tests/test_entry.py`` holds it to exactly the arguments Typer passes.
@@ -34,6 +34,11 @@ _APPLY = {
     "--plan": "plan_file",
 }
 _APPLY_FLAGS = {"--auto-approve": "auto_approve", "--local": "local", "--json": "json_lines", "--yes": "yes"}
+_PLAN = {**{k: v for k, v in _APPLY.items() if k != "--plan"}, "--out": "out"}  # --jobs: a directory's
+_PLAN_FLAGS = {
+    **{k: v for k, v in _APPLY_FLAGS.items() if k != "--auto-approve"},
+    "--detailed-exitcode": "detailed_exitcode",
+}
 _APPLY_ENVVARS = {"mirror": "TFGEN_PLUGIN_MIRROR", "cache": "TFGEN_PLUGIN_CACHE_DIR", "binary": "TFGEN_TERRAFORM"}
 _BACKUP = {
     **_ENV,
@@ -56,7 +61,7 @@ _BACKUP_FLAGS = {"--local": "local"}
 def parse_fast(argv: Sequence[str]) -> functools.partial[int] | None:
     """The command function and arguments of a common invocation, or None to leave it to Typer.
 
-    Accepts ``--version``, ``render`` / ``validate``, ``apply`` with ``--plan`` and
+    Accepts ``--version``, ``render`` / ``validate``, ``plan`` of a spec file, ``apply`` with ``--plan`` and
     ``--auto-approve`` (a reviewed plan, applied without a prompt) and ``backup``, with their specs and options in any
     order (``-o X``, ``-oX``, ``--out X``, ``--out=X``; the last of a repeated option wins;
     ``--`` ends the options). Declines, among others, help, unknown options, a missing,
@@ -87,6 +92,8 @@ def parse_fast(argv: Sequence[str]) -> functools.partial[int] | None:
             env=given.get("env"),
             force="force" in given,
         )
+    if command == "plan":
+        return _plan(words)
     if command == "apply":
         return _apply(words)
     if command == "backup":
@@ -126,15 +133,47 @@ def _backup(words: Sequence[str]) -> functools.partial[int] | None:
     )
 
 
+def _plan(words: Sequence[str]) -> functools.partial[int] | None:
+    """``plan SPEC [options]`` of a spec file; a directory (and ``--jobs``, its option) goes to Typer."""
+    parsed = _split(words, _PLAN, _PLAN_FLAGS)
+    if parsed is None or len(parsed[0]) != 1 or Path(parsed[0][0]).is_dir():
+        return None
+    (spec,), given = parsed
+    _from_environment(given)
+    from tfgen.cli import planning  # not on the path of render and validate
+
+    return functools.partial(
+        planning.plan_spec,
+        spec=Path(spec),
+        env=given.get("env"),
+        workdir=Path(given["workdir"]) if "workdir" in given else None,
+        local="local" in given,
+        endpoint=given.get("endpoint"),
+        json_lines="json_lines" in given,
+        mirror=Path(given["mirror"]) if "mirror" in given else None,
+        cache=Path(given["cache"]) if "cache" in given else None,
+        binary=given.get("binary", "terraform"),
+        lock_timeout=given.get("lock_timeout"),
+        yes="yes" in given,
+        out=Path(given["out"]) if "out" in given else None,
+        detailed_exitcode="detailed_exitcode" in given,
+    )
+
+
+def _from_environment(given: dict[str, str]) -> None:
+    """The options Typer reads from the environment (``envvar``) when the command line lacks them."""
+    for name, variable in _APPLY_ENVVARS.items():
+        if name not in given and os.environ.get(variable):
+            given[name] = os.environ[variable]
+
+
 def _apply(words: Sequence[str]) -> functools.partial[int] | None:
     """``apply SPEC --plan FILE --auto-approve [options]``; without ``--plan`` or ``--auto-approve``, None."""
     parsed = _split(words, _APPLY, _APPLY_FLAGS)
     if parsed is None or len(parsed[0]) != 1 or not {"plan_file", "auto_approve"} <= parsed[1].keys():
         return None
     (spec,), given = parsed
-    for name, variable in _APPLY_ENVVARS.items():
-        if name not in given and os.environ.get(variable):
-            given[name] = os.environ[variable]
+    _from_environment(given)
     from tfgen.cli import reviewed  # not on the path of render and validate
 
     def path(name: str) -> Path | None:

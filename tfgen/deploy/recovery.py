@@ -31,18 +31,20 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tfgen.deploy import backend, imports, leftovers, searches
+from tfgen.deploy import backend, imports
 from tfgen.errors import TfgenError
 from tfgen.spec.model import Spec
+
+if TYPE_CHECKING:  # imported when an interrupted apply is found: not on the path of every apply
+    from tfgen.deploy import leftovers
 
 MARKER = ".tfgen-apply.json"
 """Written before terraform applies, removed when the apply succeeds: found later, an apply was interrupted."""
 VERSION_FILE = "tfgen_password.auto.tfvars.json"
 """``{"master_password_version": N}``: the write-only password's version (absent: 1)."""
 VERSION_VARIABLE = "master_password_version"
-CLOCK_SKEW = leftovers.CLOCK_SKEW
 
 CLUSTER_ADDRESS = "module.cluster.aws_rds_cluster.this"
 SECRET_VERSION_ADDRESS = "module.cluster.aws_secretsmanager_secret_version.master"  # noqa: S105  (an address)
@@ -230,6 +232,8 @@ def candidates(spec: Spec) -> list[Candidate]:
 
 def state_addresses(state: str) -> set[str]:
     """Every resource instance address of a state (``terraform state pull``'s JSON)."""
+    from tfgen.deploy import leftovers
+
     return set(leftovers.state_ids(state))
 
 
@@ -254,6 +258,8 @@ def adopt(spec: Spec, in_state: Iterable[str], since: datetime.datetime, lookup:
 
 
 def _check_ours(spec: Spec, candidate: Candidate, found: Found, since: datetime.datetime) -> None:
+    from tfgen.deploy.leftovers import CLOCK_SKEW
+
     what = f"{candidate.kind} {candidate.id}"
     problems = []
     if found.created is None or found.created < since - CLOCK_SKEW:
@@ -394,6 +400,8 @@ def recover(
 def _sweep(spec: Spec, state: str, since: datetime.datetime, endpoint: str | None) -> leftovers.Sweep:
     from botocore.exceptions import BotoCoreError, ClientError
     from botocore.parsers import ResponseParserError  # an emulator without the API answers HTML
+
+    from tfgen.deploy import leftovers, searches
 
     try:
         search = searches.aws_search(client_options(spec.region, endpoint))

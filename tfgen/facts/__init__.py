@@ -10,9 +10,12 @@ from __future__ import annotations
 import datetime
 import functools
 import itertools
-import tomllib
+import marshal
+import os
+import sys
+import tempfile
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -53,10 +56,59 @@ class Major:
     end_of_standard_support: datetime.date
 
 
+_SOURCE = Path(__file__).with_name("aws.toml")
+_CACHE_FORMAT = 1
+
+
 @functools.cache
 def raw() -> dict[str, Any]:
-    """The parsed data file."""
-    return tomllib.loads(resources.files(__package__).joinpath("aws.toml").read_text(encoding="utf-8"))
+    """The parsed data file.
+
+    Parsing its TOML costs more than the rest of loading a spec (10–40 ms), so the parsed form is
+    kept beside the package's bytecode, as Python keeps a module's (``__pycache__``, unless
+    bytecode is not written), and used while the file's modification time and size are those it
+    was parsed from.
+    """
+    stat = _SOURCE.stat()
+    key = (_CACHE_FORMAT, stat.st_mtime_ns, stat.st_size)
+    cache = _cache_path()
+    try:
+        cached_key, data = marshal.loads(cache.read_bytes())  # noqa: S302 (trusted as the .pyc files beside it are)
+        if cached_key == key and isinstance(data, dict):
+            return data
+    except (OSError, ValueError, EOFError, TypeError):
+        pass  # no cache yet, or an unreadable one: parse
+    import tomllib
+
+    data = tomllib.loads(_SOURCE.read_text(encoding="utf-8"))
+    if not sys.dont_write_bytecode:
+        _write_cache(cache, marshal.dumps((key, data)), stat.st_mode & 0o666)
+    return data
+
+
+def _cache_path() -> Path:
+    """Where Python would keep the bytecode of a module beside the data file (``sys.pycache_prefix`` honoured)."""
+    name = f"{_SOURCE.name}.{sys.implementation.cache_tag}.marshal"
+    if sys.pycache_prefix:
+        return Path(sys.pycache_prefix, *_SOURCE.parent.absolute().parts[1:], name)
+    return _SOURCE.parent / "__pycache__" / name
+
+
+def _write_cache(path: Path, content: bytes, mode: int) -> None:
+    """Write ``content`` to ``path`` atomically (readable as the data file is); a folder that cannot be written is no error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            os.fchmod(handle, mode)  # as Python gives a .pyc its source's mode: every user may read it
+            with os.fdopen(handle, "wb") as file:
+                file.write(content)
+            os.replace(name, path)
+        except BaseException:
+            os.unlink(name)
+            raise
+    except OSError:
+        pass
 
 
 def _version(text: str) -> tuple[int, int]:
