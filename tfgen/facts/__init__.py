@@ -143,16 +143,19 @@ def default_engine_version(serverless_version: str) -> str:
     return str(raw()["engine_default"][serverless_version])
 
 
+@functools.cache
 def force_new(resource: str) -> frozenset[str]:
     """Arguments of ``resource`` (e.g. ``aws_rds_cluster``) whose change makes the provider replace it."""
     return frozenset(raw()["provider"]["force_new"][resource])
 
 
-def max_connections_rows() -> list[tuple[float, int]]:
+@functools.cache
+def max_connections_rows() -> tuple[tuple[float, int], ...]:
     """AWS's table of Serverless v2 ``max_connections`` by maximum ACU (Aurora PostgreSQL)."""
-    return [(float(acu), int(value)) for acu, value in raw()["max_connections"]["rows"]]
+    return tuple((float(acu), int(value)) for acu, value in raw()["max_connections"]["rows"])
 
 
+@functools.cache  # a pure function of the data file, asked several times per spec (alarms, view, README)
 def max_connections(min_capacity: float, max_capacity: float) -> int:
     """``max_connections`` of a Serverless v2 instance with this capacity range.
 

@@ -7,6 +7,7 @@ alignment of ``=`` in runs of single-line map entries — is done here.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -119,3 +120,19 @@ def _aligned(run: list[tuple[str, str]]) -> list[str]:
     widths = [display_width(name) for name, _ in run]
     width = max(widths)
     return [f"{name}{' ' * (width - own)} = {text}" for (name, text), own in zip(run, widths, strict=True)]
+
+
+@functools.lru_cache(maxsize=4096)
+def block(
+    header: str, entries: tuple[tuple[str, str], ...], nested: tuple[tuple[str, tuple[str, ...]], ...] = ()
+) -> str:
+    """``header {``, its ``entries`` aligned, each nested block (a name, its lines) after a blank line, ``}``.
+
+    No final newline. Memoised: a batch of specs renders the same blocks (a variable whose default
+    is the same) again and again, and a block is a pure function of its text.
+    """
+    lines = [f"{header} {{", *(f"  {line}" for line in align(entries))]
+    for name, inner in nested:
+        lines += ["", f"  {name} {{", *(f"    {line}" for line in inner), "  }"]
+    lines.append("}")
+    return "\n".join(lines)

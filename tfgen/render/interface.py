@@ -36,29 +36,36 @@ class Variable:
     validations: tuple[Validation, ...] = ()
     nullable: bool = True
 
-    @functools.cached_property
+    @property
     def _default(self) -> str:
         # rendered once for both uses: a value that fits on one line is the same at any indent
-        return hcl.value(self.default, 2)
+        # (kept in the instance's dict by hand: functools.cached_property takes a lock per call)
+        text: str | None = self.__dict__.get("_default_text")
+        if text is None:
+            text = self.__dict__["_default_text"] = hcl.value(self.default, 2)
+        return text
+
+    def _entries(self) -> tuple[tuple[str, str], ...]:
+        entries = (("description", hcl.string(self.description)), ("type", self.type), ("default", self._default))
+        return entries if self.nullable else (*entries, ("nullable", "false"))
 
     def attribute_lines(self) -> list[str]:
         """The block's attribute lines, aligned as ``terraform fmt`` aligns them."""
-        entries = [
-            ("description", hcl.string(self.description)),
-            ("type", self.type),
-            ("default", self._default),
-        ]
-        if not self.nullable:
-            entries.append(("nullable", "false"))
-        return hcl.align(entries)
+        return hcl.align(self._entries())
+
+    @property
+    def block(self) -> str:
+        """The whole ``variable`` block, validations included, in ``terraform fmt`` style."""
+        checks = tuple(
+            ("validation", (f"condition     = {check.condition}", f"error_message = {hcl.string(check.error_message)}"))
+            for check in self.validations
+        )
+        return hcl.block(f'variable "{self.name}"', self._entries(), checks)
 
     @property
     def type_text(self) -> str:
         """The type on one line for the README, as terraform reads it (``list(object({a = string, b = number}))``)."""
-        text = ""
-        for line in (re.sub(r"\s+=\s+", " = ", line.strip()) for line in self.type.splitlines()):
-            text += line if not text or text.endswith("{") or line.startswith("}") else f", {line}"
-        return text
+        return _one_line(self.type)
 
     @property
     def default_text(self) -> str:
@@ -76,12 +83,26 @@ class Output:
     value: str
     sensitive: bool = False
 
+    def _entries(self) -> tuple[tuple[str, str], ...]:
+        entries = (("description", hcl.string(self.description)), ("value", self.value))
+        return (*entries, ("sensitive", "true")) if self.sensitive else entries
+
     def attribute_lines(self) -> list[str]:
         """The block's attribute lines, aligned as ``terraform fmt`` aligns them."""
-        entries = [("description", hcl.string(self.description)), ("value", self.value)]
-        if self.sensitive:
-            entries.append(("sensitive", "true"))
-        return hcl.align(entries)
+        return hcl.align(self._entries())
+
+    @property
+    def block(self) -> str:
+        """The whole ``output`` block in ``terraform fmt`` style."""
+        return hcl.block(f'output "{self.name}"', self._entries())
+
+
+@functools.lru_cache(maxsize=1024)
+def _one_line(hcl_type: str) -> str:
+    text = ""
+    for line in (re.sub(r"\s+=\s+", " = ", line.strip()) for line in hcl_type.splitlines()):
+        text += line if not text or text.endswith("{") or line.startswith("}") else f", {line}"
+    return text
 
 
 _ID_LIST = "list(string)"

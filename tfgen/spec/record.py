@@ -323,8 +323,13 @@ def _is_float(hint: Any) -> bool:
     return hint is float
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def dump(value: Any, exclude_none: bool = False) -> Any:
     """``value`` as plain data: records (nested too) become mappings of their fields."""
+    if type(value) in _SCALARS:  # most values: one lookup instead of three isinstance checks
+        return value
     if isinstance(value, Record):
         return _dump_record(value, set(), exclude_none)
     if isinstance(value, list):

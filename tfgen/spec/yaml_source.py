@@ -25,6 +25,7 @@ MAX_DEPTH = 50
 """Upper bound on nesting; a spec is a few levels deep."""
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 """Lists and mappings are built as plain data; any other tag on them (!!set, !!python/...) is refused."""
 _Pair = tuple[yaml.Node, yaml.Node, bool]
@@ -158,6 +159,8 @@ class _Builder:
             raise YamlSourceError(line, f"more than {MAX_NODES} values (alias expansion?)")
         self.doc.lines.setdefault(loc, line)
         if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if node.tag == _STR_TAG:
+                return node.value  # what SafeConstructor.construct_yaml_str returns, without its dispatch
             try:
                 return self.loader.construct_object(node, deep=True)
             except yaml.constructor.ConstructorError as exc:
@@ -205,7 +208,7 @@ class _Builder:
             kind = "a mapping" if isinstance(node, yaml.MappingNode) else "a list"
             raise YamlSourceError(line, f"keys must be strings, not {kind}")
         try:
-            key = self.loader.construct_object(node, deep=True)
+            key = node.value if node.tag == _STR_TAG else self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             raise YamlSourceError(line, f"invalid YAML: {exc.problem}") from None
         except (ValueError, OverflowError, TypeError) as exc:
