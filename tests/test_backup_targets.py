@@ -8,6 +8,7 @@ is only ever opened for writing, never replaced, by the fixed code.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import signal
@@ -22,6 +23,7 @@ import pytest
 
 from tests.test_database import connect
 from tfgen.errors import ExitCode
+from tfgen.ops import backup
 from tfgen.ops.backup import backup_table
 from tfgen.ops.database import ConnectionSettings
 
@@ -141,6 +143,34 @@ def test_a_full_disk_is_one_line(postgres_server: ConnectionSettings, table: str
         stdout = tfgen_backup(postgres_server, "--table", table, "--out", "-", stdout=full, stderr=subprocess.PIPE)
     assert stdout.returncode == ExitCode.FAILED
     assert stdout.stderr.decode() == "error: could not write standard output: No space left on device\n"
+
+
+def test_a_failed_background_sync_is_an_error_not_lost() -> None:
+    """The digest thread syncs a file now and then; its error reaches the copy (which reports it), not the void.
+
+    A pipe cannot be synced (EINVAL), which stands in for an I/O error of the disk: an error
+    that fsync reports once per open file, so the final fsync would not see it again.
+    """
+    read_end, write_end = os.pipe()
+    blocks = backup._SYNC_EVERY // backup._BLOCK + backup._WAITING_BLOCKS + 1
+    try:
+        with pytest.raises(OSError) as raised:  # from update() or from hexdigest(), as the thread goes
+            with backup._Digest(write_end) as digest:
+                for _ in range(blocks):
+                    digest.update(bytearray(backup._BLOCK))
+            digest.hexdigest()
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert raised.value.errno == errno.EINVAL
+
+
+def test_the_digest_is_the_sha256_of_every_block() -> None:
+    blocks = [bytearray(f"block {n}\n".encode()) * 1000 for n in range(40)]
+    with backup._Digest(None) as digest:
+        for block in blocks:
+            digest.update(block)
+    assert digest.hexdigest() == hashlib.sha256(b"".join(blocks)).hexdigest()
 
 
 def test_sigterm_removes_the_partial_file(postgres_server: ConnectionSettings, tmp_path: Path) -> None:
