@@ -82,7 +82,11 @@ def raw() -> dict[str, Any]:
 
     data = tomllib.loads(_SOURCE.read_text(encoding="utf-8"))
     if not sys.dont_write_bytecode:
-        _write_cache(cache, marshal.dumps((key, data)), stat.st_mode & 0o666)
+        try:
+            content = marshal.dumps((key, data))
+        except ValueError:  # a value marshal cannot keep (a TOML date): parse each time instead
+            return data
+        _write_cache(cache, content, stat.st_mode & 0o666)
     return data
 
 
