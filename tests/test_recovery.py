@@ -270,6 +270,7 @@ def test_the_targets_descriptions_are_the_modules(tmp_path: Path) -> None:
         "kms_alias",
         "subnet_group",
         "security_group",
+        "security_group_rule",
         "cluster_parameter_group",
         "parameter_group",
         "secret",
@@ -288,6 +289,37 @@ def test_the_targets_descriptions_are_the_modules(tmp_path: Path) -> None:
     for target in leftovers.targets(spec):  # type: ignore[arg-type]
         expected = names.get(target.name) or (f'"{target.name}"' if target.name else "")
         assert expected in text, target
+    # the rules' descriptions, as recovery writes them out, are the module's
+    assert 'description       = "PostgreSQL from ${each.value}"' in text
+    assert 'description                  = "PostgreSQL from security group ${each.value}"' in text
+    template = (Path(__file__).parents[1] / "templates" / "module" / "network.tf.j2").read_text(encoding="utf-8")
+    assert 'coalesce(each.value.description, "TCP ${each.value.port} to ${each.value.cidr}")' in template
+
+
+def test_a_rule_of_the_modules_group_left_by_an_interrupted_apply_is_adopted(tmp_path: Path) -> None:
+    network = {"allowed_cidr_blocks": ["10.0.0.0/16"], "egress": [{"cidr": "10.9.0.0/16", "port": 443}]}
+    spec = _spec(tmp_path, network=network)
+    rules = [t for t in leftovers.targets(spec) if t.kind == "security_group_rule"]  # type: ignore[arg-type]
+    assert [(t.address, t.description, t.rule) for t in rules] == [
+        ('module.cluster.aws_vpc_security_group_ingress_rule.cidr["10.0.0.0/16"]', "PostgreSQL from 10.0.0.0/16",
+         ("ingress", "10.0.0.0/16", spec.port)),
+        ('module.cluster.aws_vpc_security_group_egress_rule.this["10.9.0.0/16 443"]', "TCP 443 to 10.9.0.0/16",
+         ("egress", "10.9.0.0/16", 443)),
+    ]  # fmt: skip
+    rule = leftovers.Existing("sgr-1", "", None, {}, "PostgreSQL from 10.0.0.0/16", "vpc-0a1b2c3d4e5f60001", "sg-1")
+
+    def search(target: leftovers.Target) -> list[leftovers.Existing]:  # AWS answers the ingress rule's query only
+        return [rule] if target.rule is not None and target.rule[0] == "ingress" else []
+
+    in_state = {"module.cluster.aws_security_group.this": "sg-1"}
+    swept = leftovers.sweep(spec, in_state, NOW, search)  # type: ignore[arg-type]
+    assert ('module.cluster.aws_vpc_security_group_ingress_rule.cidr["10.0.0.0/16"]', "sgr-1") in [
+        (b.address, b.id) for b in swept.blocks
+    ]
+    # the same rule on a group that is not the module's (in the state): never adopted
+    swept = leftovers.sweep(spec, {"module.cluster.aws_security_group.this": "sg-2"}, NOW, search)  # type: ignore[arg-type]
+    assert not [b for b in swept.blocks if b.id == "sgr-1"]
+    assert ("security group rule sgr-1", "it points to sg-1, not to sg-2") in swept.foreign
 
 
 def test_named_groups_of_the_interrupted_apply_are_adopted_others_refused(tmp_path: Path) -> None:
@@ -776,6 +808,23 @@ def test_a_subnet_group_left_by_an_interrupted_apply_is_adopted(tmp_path: Path, 
     assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
     ok(run("destroy", spec, "--auto-approve", *local))
     assert leftovers_at_aws(db_endpoint, "adopt-subnets") == NOTHING
+
+
+@on_the_emulator
+def test_a_security_group_rule_left_by_an_interrupted_apply_is_adopted(tmp_path: Path, db_endpoint: str) -> None:
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name="adopt-rule")
+    directory = tmp_path / "work"
+    local = interrupt_when_held(spec, db_endpoint, directory, "AuthorizeSecurityGroupIngress")
+    address = 'module.cluster.aws_vpc_security_group_ingress_rule.cidr["10.0.0.0/16"]'
+    state = recovery.state_addresses((directory / "terraform.tfstate").read_text(encoding="utf-8"))
+    assert "module.cluster.aws_security_group.this" in state and address not in state
+
+    again = ok(run("apply", spec, "--auto-approve", *local))  # without adoption: InvalidPermission.Duplicate
+    assert f"{address} (sgr-" in again.stderr
+    assert "apply complete: " in again.stdout
+    assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
+    ok(run("destroy", spec, "--auto-approve", *local))
+    assert leftovers_at_aws(db_endpoint, "adopt-rule") == NOTHING
 
 
 @on_the_emulator

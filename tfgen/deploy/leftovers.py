@@ -83,6 +83,9 @@ class Target:
     parent: str | None = None
     """What it must point to: a fixed ID (the spec's ``role_arn``), else the address of the
     module's resource (the KMS key, an integration role) whose ID the state or an adoption gives."""
+    rule: tuple[str, str, int] | None = None
+    """A security group rule's direction (``ingress``, ``egress``), peer (a CIDR or a group ID) and
+    TCP port; :attr:`name` is then the name of the module's group that holds it."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,8 @@ def targets(spec: Spec) -> list[Target]:
                 vpc=spec.vpc_id,
             )
         )
+    if spec.network.create_security_group:  # after the group: a rule must be on the group that is tfgen's
+        found += _rules(spec, f"{m}aws_security_group.this")
     found.append(
         Target(
             f"{m}aws_rds_cluster_parameter_group.this",
@@ -238,6 +243,30 @@ def targets(spec: Spec) -> list[Target]:
             )
         )
     return found  # fmt: skip
+
+
+def _rules(spec: Spec, group: str) -> list[Target]:
+    """The rules of the module's security group (``group`` its address), described as network.tf.j2 does."""
+    m = "module.cluster."
+    network = spec.network
+    found = [
+        Target(f'{m}aws_vpc_security_group_ingress_rule.cidr["{cidr}"]', "security_group_rule", spec.name,
+               description=f"PostgreSQL from {cidr}", vpc=spec.vpc_id, parent=group, rule=("ingress", cidr, spec.port))
+        for cidr in network.allowed_cidr_blocks
+    ]  # fmt: skip
+    found += [
+        Target(f'{m}aws_vpc_security_group_ingress_rule.security_group["{index}"]', "security_group_rule", spec.name,
+               description=f"PostgreSQL from security group {peer}", vpc=spec.vpc_id, parent=group,
+               rule=("ingress", peer, spec.port))
+        for index, peer in enumerate(network.allowed_security_group_ids)
+    ]  # fmt: skip
+    found += [
+        Target(f'{m}aws_vpc_security_group_egress_rule.this["{rule.cidr} {rule.port}"]', "security_group_rule",
+               spec.name, description=rule.description or f"TCP {rule.port} to {rule.cidr}", vpc=spec.vpc_id,
+               parent=group, rule=("egress", rule.cidr, rule.port))
+        for rule in network.egress
+    ]  # fmt: skip
+    return found
 
 
 def named_at(target: Target, name: str) -> datetime.datetime | None:
@@ -337,6 +366,10 @@ def removal(target: Target, existing: Existing) -> str:
         "endpoint": f"aws rds delete-db-cluster-endpoint --db-cluster-endpoint-identifier {existing.id}",
         "subnet_group": f"aws rds delete-db-subnet-group --db-subnet-group-name {existing.id}",
         "security_group": f"aws ec2 delete-security-group --group-id {existing.id}",
+        "security_group_rule": (
+            f"aws ec2 revoke-security-group-{target.rule[0] if target.rule else 'ingress'} "
+            f"--group-id {existing.parent} --security-group-rule-ids {existing.id}"
+        ),
         "cluster_parameter_group": (
             f"aws rds delete-db-cluster-parameter-group --db-cluster-parameter-group-name {existing.id}"
         ),

@@ -36,6 +36,7 @@ def aws_search(options: Mapping[str, Any]) -> Search:
             "endpoint": _endpoints,
             "subnet_group": _subnet_groups,
             "security_group": _security_groups,
+            "security_group_rule": _security_group_rules,
             "cluster_parameter_group": _parameter_groups("DBCluster"),
             "parameter_group": _parameter_groups("DB"),
             "secret": _secrets,
@@ -87,6 +88,27 @@ def _security_groups(client: Callable[[str], Any], target: Target) -> list[Exist
         Existing(g["GroupId"], g["GroupName"], None, {t["Key"]: t.get("Value", "") for t in g.get("Tags") or []},
                  g.get("Description"), g.get("VpcId"))
         for g in groups
+    ]  # fmt: skip
+
+
+def _security_group_rules(client: Callable[[str], Any], target: Target) -> list[Existing]:
+    """The rules of the group named ``target.name`` (in its VPC) with the target's direction, peer and port."""
+    assert target.rule is not None
+    direction, peer, port = target.rule
+    ec2 = client("ec2")
+    groups = [group.id for group in _security_groups(client, target)]
+    if not groups:
+        return []
+    rules = _pages(ec2, "describe_security_group_rules", "SecurityGroupRules",
+                   Filters=[{"Name": "group-id", "Values": groups}])  # fmt: skip
+    return [
+        Existing(r["SecurityGroupRuleId"], r.get("Description") or "", None,
+                 {t["Key"]: t.get("Value", "") for t in r.get("Tags") or []}, r.get("Description"), target.vpc,
+                 r.get("GroupId"))
+        for r in rules
+        if bool(r.get("IsEgress")) == (direction == "egress") and r.get("IpProtocol") == "tcp"
+        and r.get("FromPort") == port and r.get("ToPort") == port
+        and peer in (r.get("CidrIpv4"), r.get("CidrIpv6"), (r.get("ReferencedGroupInfo") or {}).get("GroupId"))
     ]  # fmt: skip
 
 
