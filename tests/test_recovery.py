@@ -39,7 +39,7 @@ from tests.test_deploy import (  # noqa: F401  (shared_dir, deploy_env: fixtures
 )
 from tests.test_local_sql import NEEDS_BINARIES
 from tests.test_signals import Apply
-from tfgen.deploy import imports, leftovers, recovery
+from tfgen.deploy import imports, leftovers, recovery, standin
 from tfgen.emulator import background
 from tfgen.spec.loading import load_spec
 
@@ -470,6 +470,95 @@ def test_state_ids() -> None:
     }
     assert leftovers.state_ids(json.dumps(state)) == {"module.cluster.aws_db_parameter_group.this[0]": "orders-1"}
     assert leftovers.state_ids("") == {}
+
+
+# ----------------------------------------------------------------------------- fast: the stand-in network
+
+
+def _piece(kind: str, id: str, vpc: str, tagged: str | None = "orders-1a2b", **fields: object) -> standin.Piece:
+    tags = {standin.TAG: tagged} if tagged else {}
+    return standin.Piece(kind, id, vpc, tags=tags, **fields)  # type: ignore[arg-type]
+
+
+def test_the_stand_in_network_is_rendered_with_the_tag_recovery_looks_for(tmp_path: Path) -> None:
+    from tfgen.deploy import workdir
+
+    spec = _spec(tmp_path / "specs")
+    directory = tmp_path / "work"
+    workdir.prepare(spec, directory, local_endpoint="http://127.0.0.1:1")  # type: ignore[arg-type]
+    text = (directory / standin.FILENAME).read_text(encoding="utf-8")
+    stand = standin.of(spec, directory, "local")  # type: ignore[arg-type]
+    assert text.count(f'"{standin.TAG}" = "{stand.tag}"') == 3  # the VPC, the subnets, the client group
+    assert f'cidr_block = "{stand.cidr}"' in text and f'name        = "{stand.clients}"' in text
+    assert f'description = "{standin.CLIENTS_DESCRIPTION}"' in text
+    assert 'availability_zone = "us-east-1${["a", "b"][count.index]}"' in text and standin.ZONES == ("a", "b")
+    assert [stand.subnet_cidr(i) for i in (0, 1)] == ["10.0.0.0/24", "10.0.1.0/24"]  # cidrsubnet(cidr, 8, i)
+    # each deployment its own: another working directory (local state), another state location
+    assert standin.of(spec, tmp_path / "other", "local").tag != stand.tag  # type: ignore[arg-type]
+    assert standin.of(spec, tmp_path / "other", "s3://b/k").tag == standin.of(spec, directory, "s3://b/k").tag  # type: ignore[arg-type]
+
+
+def test_the_stand_in_left_by_an_interrupted_apply_is_adopted_by_its_tag(tmp_path: Path) -> None:
+    stand = standin.StandIn("orders", "orders-1a2b", REGION)
+    clients = {"name": "orders-local-clients", "description": standin.CLIENTS_DESCRIPTION}
+    found = [
+        _piece("vpc", "vpc-empty", "vpc-empty", cidr="10.0.0.0/16"),  # an apply interrupted twice at CreateVpc
+        _piece("vpc", "vpc-held", "vpc-held", cidr="10.0.0.0/16"),
+        _piece("subnet", "subnet-a", "vpc-held", cidr="10.0.0.0/24", zone="us-east-1a"),
+        _piece("security_group", "sg-c", "vpc-held", **clients),
+    ]
+    swept = standin.sweep(stand, {}, found, NOW)
+    assert [(b.address, b.id) for b in swept.blocks] == [
+        ("aws_vpc.local", "vpc-held"),  # the one the apply went on with: it holds the subnet
+        ("aws_subnet.local[0]", "subnet-a"),
+        ("aws_security_group.local_clients", "sg-c"),
+    ]
+    assert not swept.foreign and [e.id for _, e in swept.orphans] == ["vpc-empty"]
+    (warning,) = swept.describe()
+    assert "vpc vpc-empty was created by an interrupted apply" in warning
+    assert "aws ec2 delete-vpc --vpc-id vpc-empty" in warning
+
+    # the state has the VPC and the first subnet: the second one (CreateSubnet in flight) is adopted
+    found.append(_piece("subnet", "subnet-b", "vpc-held", cidr="10.0.1.0/24", zone="us-east-1b"))
+    in_state = {
+        "aws_vpc.local": "vpc-held",
+        "aws_subnet.local[0]": "subnet-a",
+        "aws_security_group.local_clients": "sg-c",
+    }
+    swept = standin.sweep(stand, in_state, found, NOW)
+    assert [(b.address, b.id) for b in swept.blocks] == [("aws_subnet.local[1]", "subnet-b")]
+
+
+def test_a_vpc_or_subnet_that_is_not_the_stand_ins_is_never_adopted(tmp_path: Path) -> None:
+    stand = standin.StandIn("orders", "orders-1a2b", REGION)
+    found = [
+        _piece("vpc", "vpc-untagged", "vpc-untagged", None, cidr="10.0.0.0/16"),
+        _piece("vpc", "vpc-other-deployment", "vpc-other-deployment", "orders-ffff", cidr="10.0.0.0/16"),
+        _piece("vpc", "vpc-other-cidr", "vpc-other-cidr", cidr="10.9.0.0/16"),
+        _piece("subnet", "subnet-x", "vpc-untagged", cidr="10.0.0.0/24", zone="us-east-1a"),
+    ]
+    assert standin.sweep(stand, {}, found, NOW) == leftovers.Sweep()
+    # in the state's VPC, where the next CreateSubnet would collide (InvalidSubnet.Conflict): refused
+    found = [
+        _piece("subnet", "subnet-hand", "vpc-s", None, cidr="10.0.0.0/24", zone="us-east-1a"),
+        _piece("subnet", "subnet-zone", "vpc-s", cidr="10.0.1.0/24", zone="us-east-1c"),
+    ]
+    swept = standin.sweep(stand, {"aws_vpc.local": "vpc-s"}, found, NOW)
+    assert not swept.blocks
+    assert swept.foreign == (
+        (
+            "subnet subnet-hand (in the stand-in VPC vpc-s)",
+            "it does not carry the stand-in's tag (tfgen:stand-in = orders-1a2b)",
+        ),
+        ("subnet subnet-zone (in the stand-in VPC vpc-s)", "its zone is 'us-east-1c', not 'us-east-1b'"),
+    )
+
+
+def test_the_modules_security_group_is_looked_for_in_the_stand_in_vpc(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    groups = {t.kind: t for t in leftovers.targets(spec, "vpc-stand-in")}  # type: ignore[arg-type]
+    assert groups["security_group"].vpc == "vpc-stand-in"
+    assert {t.kind: t for t in leftovers.targets(spec)}["security_group"].vpc == "vpc-0a1b2c3d4e5f60001"  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- slow: real terraform, real signals

@@ -114,6 +114,9 @@ class Sweep:
     foreign: tuple[tuple[str, str], ...] = ()
     """(what, why it is not tfgen's) for each resource under a module's name that is someone else's."""
 
+    def __add__(self, other: Sweep) -> Sweep:
+        return Sweep(self.blocks + other.blocks, self.orphans + other.orphans, self.foreign + other.foreign)
+
     def describe(self) -> list[str]:
         """A warning per orphan: what it is and how to remove it (tfgen does not)."""
         return [
@@ -137,8 +140,12 @@ def descriptions(name: str, port: int) -> dict[str, str]:
     }
 
 
-def targets(spec: Spec) -> list[Target]:
-    """The spec's resources that a repeated create refuses (by name) or duplicates (by prefix)."""
+def targets(spec: Spec, vpc: str | None = None) -> list[Target]:
+    """The spec's resources that a repeated create refuses (by name) or duplicates (by prefix).
+
+    ``vpc``: the VPC of the module's security group when it is not the spec's (the stand-in's
+    on the emulator, :mod:`tfgen.deploy.standin`; empty when that VPC does not exist yet).
+    """
     said = descriptions(spec.name, spec.port)
     tags = dict(spec.tags)
     m = "module.cluster."
@@ -162,7 +169,7 @@ def targets(spec: Spec) -> list[Target]:
                 spec.name,
                 description=said["security_group"],
                 tags={**tags, "Name": spec.name},
-                vpc=spec.vpc_id,
+                vpc=spec.vpc_id if vpc is None else vpc,
             )
         )
     found.append(
@@ -278,16 +285,18 @@ def problems(target: Target, existing: Existing, since: datetime.datetime) -> li
     return found
 
 
-def sweep(spec: Spec, in_state: Mapping[str, str], since: datetime.datetime, search: Search) -> Sweep:
+def sweep(
+    spec: Spec, in_state: Mapping[str, str], since: datetime.datetime, search: Search, *, vpc: str | None = None
+) -> Sweep:
     """Import blocks for what the interrupted apply created and the state lacks; orphans; foreign resources.
 
-    ``in_state`` maps each address of the state to its ID (:func:`state_ids`).
+    ``in_state`` maps each address of the state to its ID (:func:`state_ids`); ``vpc`` as for :func:`targets`.
     """
     blocks: list[imports.ImportBlock] = []
     orphans: list[tuple[Target, Existing]] = []
     foreign: list[tuple[str, str]] = []
     reason = f"created by the apply interrupted at {since:%Y-%m-%d %H:%M:%S} UTC, not in the state"
-    for target in targets(spec):
+    for target in targets(spec, vpc):
         if target.address in in_state and not target.prefixed:
             continue
         found = search(target)
@@ -337,6 +346,7 @@ def removal(target: Target, existing: Existing) -> str:
         "endpoint": f"aws rds delete-db-cluster-endpoint --db-cluster-endpoint-identifier {existing.id}",
         "subnet_group": f"aws rds delete-db-subnet-group --db-subnet-group-name {existing.id}",
         "security_group": f"aws ec2 delete-security-group --group-id {existing.id}",
+        "vpc": f"aws ec2 delete-vpc --vpc-id {existing.id}",
         "cluster_parameter_group": (
             f"aws rds delete-db-cluster-parameter-group --db-cluster-parameter-group-name {existing.id}"
         ),
