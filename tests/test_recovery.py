@@ -614,10 +614,13 @@ class HoldingProxy:
     as long as the test needs to interrupt the apply there.
     """
 
-    def __init__(self, upstream: str, action: str) -> None:
+    def __init__(self, upstream: str, action: str, hold: int | None = None) -> None:
         self.upstream = urllib.parse.urlsplit(upstream)
         self.action = f"Action={action}&".encode()
         self.target = f".{action}"
+        self.left = hold
+        """How many more ``action`` calls to hold (None: every one); the others pass."""
+        self.lock = threading.Lock()
         self.held = threading.Event()
         self.release = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -638,7 +641,7 @@ class HoldingProxy:
                 answer = upstream.getresponse()
                 data = answer.read()
                 target = self.headers.get("X-Amz-Target") or ""  # JSON protocols (Secrets Manager)
-                if proxy.action in body + b"&" or target.endswith(proxy.target):
+                if (proxy.action in body + b"&" or target.endswith(proxy.target)) and proxy.take():
                     proxy.held.set()
                     proxy.release.wait(900)  # never answered: the client gives up first
                     return
@@ -658,15 +661,27 @@ class HoldingProxy:
 
         return Handler
 
+    def take(self) -> bool:
+        """Whether to hold this call of ``action``."""
+        with self.lock:
+            if self.left is None:
+                return True
+            self.left -= 1
+            return self.left >= 0
+
     def close(self) -> None:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
 
-def interrupt_when_held(spec: Path, url: str, directory: Path, action: str) -> tuple[str, ...]:
-    """``tfgen apply`` through a :class:`HoldingProxy`, SIGTERM once AWS did ``action``; the next commands' options."""
-    proxy = HoldingProxy(url, action)
+def interrupt_when_held(spec: Path, url: str, directory: Path, action: str, hold: int | None = None) -> tuple[str, ...]:
+    """``tfgen apply`` through a :class:`HoldingProxy`, SIGTERM once AWS did ``action``; the next commands' options.
+
+    ``hold``: how many ``action`` calls the proxy holds (None: all); one of two parallel creates
+    held, the other done, the held one is soon the only create in flight.
+    """
+    proxy = HoldingProxy(url, action, hold)
     job = Apply(spec, proxy.url, directory, umask=0o022)
     try:
         _held_alone(job, proxy, action)
@@ -921,3 +936,58 @@ def test_a_kms_key_left_by_an_interrupted_apply_is_adopted_not_duplicated(tmp_pa
     assert "aws_kms" not in plan and ("no changes" in plan or ("0 to add" in plan and "0 to destroy" in plan)), plan
     ok(run("destroy", spec, "--auto-approve", *local))
     assert keys() == []
+
+
+def stand_in_at_aws(url: str, tag: str) -> dict[str, list[str]]:
+    """The stand-in pieces AWS holds with the deployment's tag (a VPC's CIDR, a subnet's, a group's name)."""
+    ec2 = aws(url, REGION, "ec2")
+    tagged = [{"Name": f"tag:{standin.TAG}", "Values": [tag]}]
+    groups = ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]
+    return {
+        "vpcs": sorted(v["CidrBlock"] for v in ec2.describe_vpcs(Filters=tagged)["Vpcs"]),
+        "subnets": sorted(s["CidrBlock"] for s in ec2.describe_subnets(Filters=tagged)["Subnets"]),
+        "groups": sorted(g["GroupName"] for g in groups),
+    }
+
+
+@on_the_emulator
+@pytest.mark.parametrize(
+    ("action", "addresses"),
+    [
+        ("CreateSubnet", ("aws_subnet.local[0]", "aws_subnet.local[1]")),  # CI: InvalidSubnet.Conflict
+        ("CreateVpc", ("aws_vpc.local",)),  # nothing refuses a second VPC: it would be duplicated
+        # the stand-in's client group or the module's (in the stand-in VPC), whichever AWS got first
+        ("CreateSecurityGroup", ("aws_security_group.local_clients", "module.cluster.aws_security_group.this")),
+    ],
+    ids=["subnet", "vpc", "security-group"],
+)
+def test_the_stand_in_network_left_by_an_interrupted_apply_is_adopted_not_duplicated(
+    tmp_path: Path, db_endpoint: str, action: str, addresses: tuple[str, ...]
+) -> None:
+    name = f"stand-in-{action[6:].lower()}"
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name=name, master_password={"source": "rds_managed"})
+    directory = tmp_path / "work"
+    local = interrupt_when_held(spec, db_endpoint, directory, action, hold=1)
+    tag = standin.of(load_spec(spec).spec, directory, "local").tag
+    whole = {
+        "vpcs": ["10.0.0.0/16"],
+        "subnets": ["10.0.0.0/24", "10.0.1.0/24"],
+        "groups": sorted([f"{name}-local-clients"]),
+    }
+    state = recovery.state_addresses((directory / "terraform.tfstate").read_text(encoding="utf-8"))
+    (missing,) = [a for a in addresses if a not in state]  # the held one: created at AWS, not recorded
+
+    again = ok(run("apply", spec, "--auto-approve", *local))
+    assert f"left by an interrupted apply: {missing} (" in again.stderr or f", {missing} (" in again.stderr, (
+        again.stderr
+    )
+    assert "apply complete: " in again.stdout
+    assert stand_in_at_aws(db_endpoint, tag) == whole  # nothing twice
+    module_groups = aws(db_endpoint, REGION, "ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [name]}]
+    )["SecurityGroups"]
+    assert len(module_groups) == 1
+    assert not (directory / imports.IMPORTS_FILE).exists() and not (directory / recovery.MARKER).exists()
+    assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
+    ok(run("destroy", spec, "--auto-approve", *local))
+    assert stand_in_at_aws(db_endpoint, tag) == {"vpcs": [], "subnets": [], "groups": []}
