@@ -39,7 +39,7 @@ from tests.test_deploy import (  # noqa: F401  (shared_dir, deploy_env: fixtures
 )
 from tests.test_local_sql import NEEDS_BINARIES
 from tests.test_signals import Apply
-from tfgen.deploy import imports, leftovers, recovery
+from tfgen.deploy import imports, leftovers, recovery, standin
 from tfgen.emulator import background
 from tfgen.spec.loading import load_spec
 
@@ -504,6 +504,95 @@ def test_state_ids() -> None:
     assert leftovers.state_ids("") == {}
 
 
+# ----------------------------------------------------------------------------- fast: the stand-in network
+
+
+def _piece(kind: str, id: str, vpc: str, tagged: str | None = "orders-1a2b", **fields: object) -> standin.Piece:
+    tags = {standin.TAG: tagged} if tagged else {}
+    return standin.Piece(kind, id, vpc, tags=tags, **fields)  # type: ignore[arg-type]
+
+
+def test_the_stand_in_network_is_rendered_with_the_tag_recovery_looks_for(tmp_path: Path) -> None:
+    from tfgen.deploy import workdir
+
+    spec = _spec(tmp_path / "specs")
+    directory = tmp_path / "work"
+    workdir.prepare(spec, directory, local_endpoint="http://127.0.0.1:1")  # type: ignore[arg-type]
+    text = (directory / standin.FILENAME).read_text(encoding="utf-8")
+    stand = standin.of(spec, directory, "local")  # type: ignore[arg-type]
+    assert text.count(f'"{standin.TAG}" = "{stand.tag}"') == 3  # the VPC, the subnets, the client group
+    assert f'cidr_block = "{stand.cidr}"' in text and f'name        = "{stand.clients}"' in text
+    assert f'description = "{standin.CLIENTS_DESCRIPTION}"' in text
+    assert 'availability_zone = "us-east-1${["a", "b"][count.index]}"' in text and standin.ZONES == ("a", "b")
+    assert [stand.subnet_cidr(i) for i in (0, 1)] == ["10.0.0.0/24", "10.0.1.0/24"]  # cidrsubnet(cidr, 8, i)
+    # each deployment its own: another working directory (local state), another state location
+    assert standin.of(spec, tmp_path / "other", "local").tag != stand.tag  # type: ignore[arg-type]
+    assert standin.of(spec, tmp_path / "other", "s3://b/k").tag == standin.of(spec, directory, "s3://b/k").tag  # type: ignore[arg-type]
+
+
+def test_the_stand_in_left_by_an_interrupted_apply_is_adopted_by_its_tag(tmp_path: Path) -> None:
+    stand = standin.StandIn("orders", "orders-1a2b", REGION)
+    clients = {"name": "orders-local-clients", "description": standin.CLIENTS_DESCRIPTION}
+    found = [
+        _piece("vpc", "vpc-empty", "vpc-empty", cidr="10.0.0.0/16"),  # an apply interrupted twice at CreateVpc
+        _piece("vpc", "vpc-held", "vpc-held", cidr="10.0.0.0/16"),
+        _piece("subnet", "subnet-a", "vpc-held", cidr="10.0.0.0/24", zone="us-east-1a"),
+        _piece("security_group", "sg-c", "vpc-held", **clients),
+    ]
+    swept = standin.sweep(stand, {}, found, NOW)
+    assert [(b.address, b.id) for b in swept.blocks] == [
+        ("aws_vpc.local", "vpc-held"),  # the one the apply went on with: it holds the subnet
+        ("aws_subnet.local[0]", "subnet-a"),
+        ("aws_security_group.local_clients", "sg-c"),
+    ]
+    assert not swept.foreign and [e.id for _, e in swept.orphans] == ["vpc-empty"]
+    (warning,) = swept.describe()
+    assert "vpc vpc-empty was created by an interrupted apply" in warning
+    assert "aws ec2 delete-vpc --vpc-id vpc-empty" in warning
+
+    # the state has the VPC and the first subnet: the second one (CreateSubnet in flight) is adopted
+    found.append(_piece("subnet", "subnet-b", "vpc-held", cidr="10.0.1.0/24", zone="us-east-1b"))
+    in_state = {
+        "aws_vpc.local": "vpc-held",
+        "aws_subnet.local[0]": "subnet-a",
+        "aws_security_group.local_clients": "sg-c",
+    }
+    swept = standin.sweep(stand, in_state, found, NOW)
+    assert [(b.address, b.id) for b in swept.blocks] == [("aws_subnet.local[1]", "subnet-b")]
+
+
+def test_a_vpc_or_subnet_that_is_not_the_stand_ins_is_never_adopted(tmp_path: Path) -> None:
+    stand = standin.StandIn("orders", "orders-1a2b", REGION)
+    found = [
+        _piece("vpc", "vpc-untagged", "vpc-untagged", None, cidr="10.0.0.0/16"),
+        _piece("vpc", "vpc-other-deployment", "vpc-other-deployment", "orders-ffff", cidr="10.0.0.0/16"),
+        _piece("vpc", "vpc-other-cidr", "vpc-other-cidr", cidr="10.9.0.0/16"),
+        _piece("subnet", "subnet-x", "vpc-untagged", cidr="10.0.0.0/24", zone="us-east-1a"),
+    ]
+    assert standin.sweep(stand, {}, found, NOW) == leftovers.Sweep()
+    # in the state's VPC, where the next CreateSubnet would collide (InvalidSubnet.Conflict): refused
+    found = [
+        _piece("subnet", "subnet-hand", "vpc-s", None, cidr="10.0.0.0/24", zone="us-east-1a"),
+        _piece("subnet", "subnet-zone", "vpc-s", cidr="10.0.1.0/24", zone="us-east-1c"),
+    ]
+    swept = standin.sweep(stand, {"aws_vpc.local": "vpc-s"}, found, NOW)
+    assert not swept.blocks
+    assert swept.foreign == (
+        (
+            "subnet subnet-hand (in the stand-in VPC vpc-s)",
+            "it does not carry the stand-in's tag (tfgen:stand-in = orders-1a2b)",
+        ),
+        ("subnet subnet-zone (in the stand-in VPC vpc-s)", "its zone is 'us-east-1c', not 'us-east-1b'"),
+    )
+
+
+def test_the_modules_security_group_is_looked_for_in_the_stand_in_vpc(tmp_path: Path) -> None:
+    spec = _spec(tmp_path)
+    groups = {t.kind: t for t in leftovers.targets(spec, "vpc-stand-in")}  # type: ignore[arg-type]
+    assert groups["security_group"].vpc == "vpc-stand-in"
+    assert {t.kind: t for t in leftovers.targets(spec)}["security_group"].vpc == "vpc-0a1b2c3d4e5f60001"  # type: ignore[arg-type]
+
+
 # ----------------------------------------------------------------------------- slow: real terraform, real signals
 
 
@@ -557,10 +646,13 @@ class HoldingProxy:
     as long as the test needs to interrupt the apply there.
     """
 
-    def __init__(self, upstream: str, action: str) -> None:
+    def __init__(self, upstream: str, action: str, hold: int | None = None) -> None:
         self.upstream = urllib.parse.urlsplit(upstream)
         self.action = f"Action={action}&".encode()
         self.target = f".{action}"
+        self.left = hold
+        """How many more ``action`` calls to hold (None: every one); the others pass."""
+        self.lock = threading.Lock()
         self.held = threading.Event()
         self.release = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -581,7 +673,7 @@ class HoldingProxy:
                 answer = upstream.getresponse()
                 data = answer.read()
                 target = self.headers.get("X-Amz-Target") or ""  # JSON protocols (Secrets Manager)
-                if proxy.action in body + b"&" or target.endswith(proxy.target):
+                if (proxy.action in body + b"&" or target.endswith(proxy.target)) and proxy.take():
                     proxy.held.set()
                     proxy.release.wait(900)  # never answered: the client gives up first
                     return
@@ -601,15 +693,27 @@ class HoldingProxy:
 
         return Handler
 
+    def take(self) -> bool:
+        """Whether to hold this call of ``action``."""
+        with self.lock:
+            if self.left is None:
+                return True
+            self.left -= 1
+            return self.left >= 0
+
     def close(self) -> None:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
 
-def interrupt_when_held(spec: Path, url: str, directory: Path, action: str) -> tuple[str, ...]:
-    """``tfgen apply`` through a :class:`HoldingProxy`, SIGTERM once AWS did ``action``; the next commands' options."""
-    proxy = HoldingProxy(url, action)
+def interrupt_when_held(spec: Path, url: str, directory: Path, action: str, hold: int | None = None) -> tuple[str, ...]:
+    """``tfgen apply`` through a :class:`HoldingProxy`, SIGTERM once AWS did ``action``; the next commands' options.
+
+    ``hold``: how many ``action`` calls the proxy holds (None: all); one of two parallel creates
+    held, the other done, the held one is soon the only create in flight.
+    """
+    proxy = HoldingProxy(url, action, hold)
     job = Apply(spec, proxy.url, directory, umask=0o022)
     try:
         _held_alone(job, proxy, action)
@@ -881,3 +985,58 @@ def test_a_kms_key_left_by_an_interrupted_apply_is_adopted_not_duplicated(tmp_pa
     assert "aws_kms" not in plan and ("no changes" in plan or ("0 to add" in plan and "0 to destroy" in plan)), plan
     ok(run("destroy", spec, "--auto-approve", *local))
     assert keys() == []
+
+
+def stand_in_at_aws(url: str, tag: str) -> dict[str, list[str]]:
+    """The stand-in pieces AWS holds with the deployment's tag (a VPC's CIDR, a subnet's, a group's name)."""
+    ec2 = aws(url, REGION, "ec2")
+    tagged = [{"Name": f"tag:{standin.TAG}", "Values": [tag]}]
+    groups = ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]
+    return {
+        "vpcs": sorted(v["CidrBlock"] for v in ec2.describe_vpcs(Filters=tagged)["Vpcs"]),
+        "subnets": sorted(s["CidrBlock"] for s in ec2.describe_subnets(Filters=tagged)["Subnets"]),
+        "groups": sorted(g["GroupName"] for g in groups),
+    }
+
+
+@on_the_emulator
+@pytest.mark.parametrize(
+    ("action", "addresses"),
+    [
+        ("CreateSubnet", ("aws_subnet.local[0]", "aws_subnet.local[1]")),  # CI: InvalidSubnet.Conflict
+        ("CreateVpc", ("aws_vpc.local",)),  # nothing refuses a second VPC: it would be duplicated
+        # the stand-in's client group or the module's (in the stand-in VPC), whichever AWS got first
+        ("CreateSecurityGroup", ("aws_security_group.local_clients", "module.cluster.aws_security_group.this")),
+    ],
+    ids=["subnet", "vpc", "security-group"],
+)
+def test_the_stand_in_network_left_by_an_interrupted_apply_is_adopted_not_duplicated(
+    tmp_path: Path, db_endpoint: str, action: str, addresses: tuple[str, ...]
+) -> None:
+    name = f"stand-in-{action[6:].lower()}"
+    spec = derive_spec(V2_SPEC, tmp_path / "specs", name=name, master_password={"source": "rds_managed"})
+    directory = tmp_path / "work"
+    local = interrupt_when_held(spec, db_endpoint, directory, action, hold=1)
+    tag = standin.of(load_spec(spec).spec, directory, "local").tag
+    whole = {
+        "vpcs": ["10.0.0.0/16"],
+        "subnets": ["10.0.0.0/24", "10.0.1.0/24"],
+        "groups": sorted([f"{name}-local-clients"]),
+    }
+    state = recovery.state_addresses((directory / "terraform.tfstate").read_text(encoding="utf-8"))
+    (missing,) = [a for a in addresses if a not in state]  # the held one: created at AWS, not recorded
+
+    again = ok(run("apply", spec, "--auto-approve", *local))
+    assert f"left by an interrupted apply: {missing} (" in again.stderr or f", {missing} (" in again.stderr, (
+        again.stderr
+    )
+    assert "apply complete: " in again.stdout
+    assert stand_in_at_aws(db_endpoint, tag) == whole  # nothing twice
+    module_groups = aws(db_endpoint, REGION, "ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [name]}]
+    )["SecurityGroups"]
+    assert len(module_groups) == 1
+    assert not (directory / imports.IMPORTS_FILE).exists() and not (directory / recovery.MARKER).exists()
+    assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
+    ok(run("destroy", spec, "--auto-approve", *local))
+    assert stand_in_at_aws(db_endpoint, tag) == {"vpcs": [], "subnets": [], "groups": []}

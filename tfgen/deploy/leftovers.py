@@ -117,6 +117,9 @@ class Sweep:
     foreign: tuple[tuple[str, str], ...] = ()
     """(what, why it is not tfgen's) for each resource under a module's name that is someone else's."""
 
+    def __add__(self, other: Sweep) -> Sweep:
+        return Sweep(self.blocks + other.blocks, self.orphans + other.orphans, self.foreign + other.foreign)
+
     def describe(self) -> list[str]:
         """A warning per orphan: what it is and how to remove it (tfgen does not)."""
         return [
@@ -140,8 +143,12 @@ def descriptions(name: str, port: int) -> dict[str, str]:
     }
 
 
-def targets(spec: Spec) -> list[Target]:
-    """The spec's resources that a repeated create refuses (by name) or duplicates (by prefix)."""
+def targets(spec: Spec, vpc: str | None = None) -> list[Target]:
+    """The spec's resources that a repeated create refuses (by name) or duplicates (by prefix).
+
+    ``vpc``: the VPC of the module's security group when it is not the spec's (the stand-in's
+    on the emulator, :mod:`tfgen.deploy.standin`; empty when that VPC does not exist yet).
+    """
     said = descriptions(spec.name, spec.port)
     tags = dict(spec.tags)
     m = "module.cluster."
@@ -165,11 +172,11 @@ def targets(spec: Spec) -> list[Target]:
                 spec.name,
                 description=said["security_group"],
                 tags={**tags, "Name": spec.name},
-                vpc=spec.vpc_id,
+                vpc=spec.vpc_id if vpc is None else vpc,
             )
         )
     if spec.network.create_security_group:  # after the group: a rule must be on the group that is tfgen's
-        found += _rules(spec, f"{m}aws_security_group.this")
+        found += _rules(spec, f"{m}aws_security_group.this", spec.vpc_id if vpc is None else vpc)
     found.append(
         Target(
             f"{m}aws_rds_cluster_parameter_group.this",
@@ -245,24 +252,24 @@ def targets(spec: Spec) -> list[Target]:
     return found  # fmt: skip
 
 
-def _rules(spec: Spec, group: str) -> list[Target]:
-    """The rules of the module's security group (``group`` its address), described as network.tf.j2 does."""
+def _rules(spec: Spec, group: str, vpc: str | None) -> list[Target]:
+    """The rules of the module's security group (``group`` its address, in ``vpc``), described as network.tf.j2 does."""
     m = "module.cluster."
     network = spec.network
     found = [
         Target(f'{m}aws_vpc_security_group_ingress_rule.cidr["{cidr}"]', "security_group_rule", spec.name,
-               description=f"PostgreSQL from {cidr}", vpc=spec.vpc_id, parent=group, rule=("ingress", cidr, spec.port))
+               description=f"PostgreSQL from {cidr}", vpc=vpc, parent=group, rule=("ingress", cidr, spec.port))
         for cidr in network.allowed_cidr_blocks
     ]  # fmt: skip
     found += [
         Target(f'{m}aws_vpc_security_group_ingress_rule.security_group["{index}"]', "security_group_rule", spec.name,
-               description=f"PostgreSQL from security group {peer}", vpc=spec.vpc_id, parent=group,
+               description=f"PostgreSQL from security group {peer}", vpc=vpc, parent=group,
                rule=("ingress", peer, spec.port))
         for index, peer in enumerate(network.allowed_security_group_ids)
     ]  # fmt: skip
     found += [
         Target(f'{m}aws_vpc_security_group_egress_rule.this["{rule.cidr} {rule.port}"]', "security_group_rule",
-               spec.name, description=rule.description or f"TCP {rule.port} to {rule.cidr}", vpc=spec.vpc_id,
+               spec.name, description=rule.description or f"TCP {rule.port} to {rule.cidr}", vpc=vpc,
                parent=group, rule=("egress", rule.cidr, rule.port))
         for rule in network.egress
     ]  # fmt: skip
@@ -307,16 +314,18 @@ def problems(target: Target, existing: Existing, since: datetime.datetime) -> li
     return found
 
 
-def sweep(spec: Spec, in_state: Mapping[str, str], since: datetime.datetime, search: Search) -> Sweep:
+def sweep(
+    spec: Spec, in_state: Mapping[str, str], since: datetime.datetime, search: Search, *, vpc: str | None = None
+) -> Sweep:
     """Import blocks for what the interrupted apply created and the state lacks; orphans; foreign resources.
 
-    ``in_state`` maps each address of the state to its ID (:func:`state_ids`).
+    ``in_state`` maps each address of the state to its ID (:func:`state_ids`); ``vpc`` as for :func:`targets`.
     """
     blocks: list[imports.ImportBlock] = []
     orphans: list[tuple[Target, Existing]] = []
     foreign: list[tuple[str, str]] = []
     reason = f"created by the apply interrupted at {since:%Y-%m-%d %H:%M:%S} UTC, not in the state"
-    for target in targets(spec):
+    for target in targets(spec, vpc):
         if target.address in in_state and not target.prefixed:
             continue
         found = search(target)
@@ -370,6 +379,7 @@ def removal(target: Target, existing: Existing) -> str:
             f"aws ec2 revoke-security-group-{target.rule[0] if target.rule else 'ingress'} "
             f"--group-id {existing.parent} --security-group-rule-ids {existing.id}"
         ),
+        "vpc": f"aws ec2 delete-vpc --vpc-id {existing.id}",
         "cluster_parameter_group": (
             f"aws rds delete-db-cluster-parameter-group --db-cluster-parameter-group-name {existing.id}"
         ),

@@ -12,7 +12,8 @@ state lacks, AWS is asked; one that exists is adopted with a terraform ``import`
 began, in this cluster, with every tag the module sets. Anything else with that identifier is
 refused (:class:`ForeignResourceError`): tfgen never takes over what it did not create. The
 module's other resources that a repeated create refuses or duplicates (subnet and security
-groups, parameter groups, the secret, the monitoring role) are :mod:`tfgen.deploy.leftovers`'.
+groups, parameter groups, the secret, the monitoring role) are :mod:`tfgen.deploy.leftovers`';
+the stand-in network of ``--local`` (``local_network.tf``) is :mod:`tfgen.deploy.standin`'s.
 
 The write-only master password (``master_password.source: write_only``) is written to the
 cluster and to its secret only when ``master_password_version`` changes. The version lives in
@@ -38,7 +39,7 @@ from tfgen.errors import TfgenError
 from tfgen.spec.model import Spec
 
 if TYPE_CHECKING:  # imported when an interrupted apply is found: not on the path of every apply
-    from tfgen.deploy import leftovers
+    from tfgen.deploy import leftovers, standin
 
 MARKER = ".tfgen-apply.json"
 """Written before terraform applies, removed when the apply succeeds: found later, an apply was interrupted."""
@@ -379,7 +380,12 @@ def recover(
     state = pull_state()
     addresses = state_addresses(state)
     blocks = adopt(spec, addresses, since, aws_lookup(spec.region, endpoint))
-    swept = _sweep(spec, state, since, endpoint)
+    from tfgen.deploy import standin
+
+    stand = None
+    if (directory / standin.FILENAME).exists():
+        stand = standin.of(spec, directory, backend.identity(spec, local=True))
+    swept = _sweep(spec, state, since, endpoint, stand)
     for line in swept.describe():
         notify(line)
     blocks += swept.blocks
@@ -397,15 +403,23 @@ def recover(
     return adoption
 
 
-def _sweep(spec: Spec, state: str, since: datetime.datetime, endpoint: str | None) -> leftovers.Sweep:
+def _sweep(
+    spec: Spec, state: str, since: datetime.datetime, endpoint: str | None, stand: standin.StandIn | None
+) -> leftovers.Sweep:
     from botocore.exceptions import BotoCoreError, ClientError
     from botocore.parsers import ResponseParserError  # an emulator without the API answers HTML
 
-    from tfgen.deploy import leftovers, searches
+    from tfgen.deploy import leftovers, searches, standin
 
+    options = client_options(spec.region, endpoint)
+    ids = leftovers.state_ids(state)
     try:
-        search = searches.aws_search(client_options(spec.region, endpoint))
-        swept = leftovers.sweep(spec, leftovers.state_ids(state), since, search)
+        network, vpc = leftovers.Sweep(), None
+        if stand is not None:  # the module's security group is in the stand-in VPC (none yet: no group either)
+            vpc = ids.get(standin.VPC_ADDRESS)
+            network = standin.sweep(stand, ids, searches.stand_in_pieces(options, stand, vpc), since)
+            vpc = vpc or next((b.id for b in network.blocks if b.address == standin.VPC_ADDRESS), "")
+        swept = network + leftovers.sweep(spec, ids, since, searches.aws_search(options), vpc=vpc)
     except (BotoCoreError, ClientError, ResponseParserError) as exc:
         raise RecoveryError(f"cannot look for what an interrupted apply left: {exc}") from None
     if swept.foreign:

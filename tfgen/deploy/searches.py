@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tfgen.deploy.leftovers import Existing, Search, Target, named_at
+from tfgen.deploy.standin import TAG, Piece, StandIn
 
 
 def aws_search(options: Mapping[str, Any]) -> Search:
@@ -45,6 +46,38 @@ def aws_search(options: Mapping[str, Any]) -> Search:
         return finders[target.kind](client, target)
 
     return search
+
+
+def stand_in_pieces(options: Mapping[str, Any], stand: StandIn, vpc: str | None) -> list[Piece]:
+    """Every VPC tagged as ``stand``'s, and the subnets and groups of those and of ``vpc`` (the state's).
+
+    Errors are botocore's; the caller turns them into a ``RecoveryError``.
+    """
+    import boto3  # heavy: only a working directory with an interrupted apply needs it
+
+    ec2 = boto3.session.Session().client("ec2", **options)
+    vpcs = _pages(ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": f"tag:{TAG}", "Values": [stand.tag]}])
+    found = [Piece("vpc", v["VpcId"], v["VpcId"], v.get("CidrBlock", ""), tags=_ec2_tags(v)) for v in vpcs]
+    ids = sorted({p.id for p in found} | ({vpc} if vpc else set()))
+    if not ids:
+        return found
+    within = [{"Name": "vpc-id", "Values": ids}]
+    found += [
+        Piece("subnet", s["SubnetId"], s["VpcId"], s.get("CidrBlock", ""), s.get("AvailabilityZone", ""),
+              tags=_ec2_tags(s))
+        for s in _pages(ec2, "describe_subnets", "Subnets", Filters=within)
+    ]  # fmt: skip
+    groups = ec2.describe_security_groups(Filters=[*within, {"Name": "group-name", "Values": [stand.clients]}])
+    found += [
+        Piece("security_group", g["GroupId"], g.get("VpcId", ""), name=g["GroupName"],
+              description=g.get("Description", ""), tags=_ec2_tags(g))
+        for g in groups["SecurityGroups"]
+    ]  # fmt: skip
+    return found
+
+
+def _ec2_tags(item: Mapping[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in item.get("Tags") or []}
 
 
 def _pages(client: Any, operation: str, key: str, **arguments: Any) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tfgen.deploy import backend
+from tfgen.deploy import backend, standin
 from tfgen.emulator import provider
 from tfgen.errors import UsageError
 from tfgen.spec.model import Spec
@@ -172,10 +172,13 @@ def prepare(
     block = backend.block(spec, endpoint=local_endpoint)
     record = _read_record(directory)
     adopted = bool(record.get("adopted"))
-    key = _render_key(spec, target, local_endpoint, block, identity + ("\0adopted" if adopted else ""))
+    stand = standin.of(spec, directory, identity)  # its tag follows the state's location
+    key = _render_key(
+        spec, target, local_endpoint, block, f"{identity}\0{stand.tag}" + ("\0adopted" if adopted else "")
+    )
     written = _rendered(directory, record, key)
     if written is None:
-        written = _render(spec, directory, target, local_endpoint, block, identity, adopted=adopted)
+        written = _render(spec, directory, target, local_endpoint, block, identity, stand=stand, adopted=adopted)
     hashes = {name: _digest(text) for name, text in written.items()}
     data = directory / (data_dir or Path(".terraform"))
     fingerprint = _fingerprint(written["module/versions.tf"], written["main.tf"], data, tool)
@@ -198,9 +201,10 @@ def _render(
     block: str | None,
     identity: str,
     *,
+    stand: standin.StandIn,
     adopted: bool = False,
 ) -> dict[str, str]:
-    """Render and write the module and the root files.
+    """Render and write the module and the root files (``stand``: the stand-in network's, with ``local_endpoint``).
 
     With ``adopted`` (a cluster ``tfgen import`` took over), the spec's VPC pieces are the
     emulator's own: no stand-in network, as for a spec that names existing pieces.
@@ -222,6 +226,7 @@ def _render(
         Output(o.name, o.description, f"module.cluster.{o.name}", o.sensitive) for o in outputs.outputs(spec)
     ]
     values["existing_network"] = spec.network.names_existing_pieces or adopted
+    values["stand_in"] = stand
     root = {"main.tf": env.get_template("root/main.tf.j2").render(values)}
     if local_endpoint and not values["existing_network"]:  # else the spec's pieces are the emulator's
         root["local_network.tf"] = env.get_template("root/local_network.tf.j2").render(values)
