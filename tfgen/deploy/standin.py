@@ -67,8 +67,10 @@ class StandIn:
 
 
 def of(spec: Spec, directory: Path, identity: str) -> StandIn:
-    """The stand-in of the deployment whose state is at ``identity`` (``local``: in ``directory``)."""
-    where = str(directory.resolve()) if identity == "local" else identity
+    """The stand-in of the working directory ``directory`` (``identity``, where its state lives, is not
+    part of it: a state moved from local to S3 keeps its stand-in network and its tags)."""
+    del identity
+    where = str(directory.resolve())
     digest = hashlib.sha256(where.encode()).hexdigest()[:12]
     return StandIn(spec.name, f"{spec.name}-{digest}", spec.region)
 
