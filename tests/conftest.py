@@ -198,6 +198,9 @@ _started_before = pytest.StashKey[int]()
 def pytest_sessionstart(session: pytest.Session) -> None:
     _install_guard()
     _Guard.shims = _make_shims()
+    # every emulator a test starts logs its requests (action, status, time) next to its record:
+    # after a failure, <shared_dir>/emulator/.tfgen/emulator.log says what AWS was asked and when
+    os.environ.setdefault("TFGEN_EMULATOR_TRACE", "1")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -2,7 +2,7 @@
 
 moto's backends are not thread-safe (moto's FAQ: "Is Moto concurrency safe? No.") and the
 emulator serves from a threaded server, so it runs one request at a time inside moto
-(``tfgen.emulator.server._serialised``). Without that, a ListSecrets or DescribeSecret walking
+(``tfgen.emulator.dispatch.serialised``). Without that, a ListSecrets or DescribeSecret walking
 the secrets while a CreateSecret added one failed with an HTTP 500 ("dictionary changed size
 during iteration"), and so did CreateDBSubnetGroup beside DescribeDBSubnetGroups.
 
@@ -127,9 +127,9 @@ def test_concurrent_creates_and_reads_all_succeed_and_all_are_listed(local_url: 
 
 def test_health_answers_while_a_request_is_inside_moto(local_url: str) -> None:
     """The health route bypasses the lock: ``tfgen`` finds a busy emulator running."""
-    from tfgen.emulator import server
+    from tfgen.emulator import dispatch
 
-    with server._DISPATCH:  # as a long request (a cluster's database starting) holds it
+    with dispatch.DISPATCH:  # as a long request (a cluster's database starting) holds it
         address = urllib.parse.urlsplit(local_url).netloc
         connection = http.client.HTTPConnection(address, timeout=30)
         try:
@@ -159,3 +159,29 @@ def test_a_client_that_stops_sending_holds_no_other_request_up(local_url: str) -
         assert rds.describe_db_clusters()["DBClusters"] == []
     finally:
         stalled.close()
+
+
+def test_a_retry_of_a_request_the_emulator_did_gets_the_same_answer(local_url: str) -> None:
+    """An SDK retry (same ``amz-sdk-invocation-id``, a later attempt) of a create that was done is not done twice.
+
+    The retry comes when the client lost the first answer: terraform then failed with "already
+    exists" for the resource it had just created (CI: CreateDBSubnetGroup, CreateSubnet). A new
+    invocation for the same name is still refused, as AWS refuses it.
+    """
+    secrets = _client(local_url, "secretsmanager")
+    attempt = [1]
+
+    def one_invocation(request: Any, **_: object) -> None:
+        request.headers["amz-sdk-invocation-id"] = "6f1c3a52-5d0b-4c1e-9f6a-2b7d1e0c9a41"
+        request.headers["amz-sdk-request"] = f"attempt={attempt[0]}; max=25"
+
+    secrets.meta.events.register("before-send.secrets-manager.CreateSecret", one_invocation)
+    first = secrets.create_secret(Name="retried", SecretString="s3cr3t-value")
+    attempt[0] = 2
+    again = secrets.create_secret(Name="retried", SecretString="s3cr3t-value")
+    assert (again["ARN"], again["VersionId"]) == (first["ARN"], first["VersionId"])
+    assert len(secrets.list_secrets()["SecretList"]) == 1
+
+    secrets.meta.events.unregister("before-send.secrets-manager.CreateSecret", one_invocation)
+    with pytest.raises(secrets.exceptions.ResourceExistsException):
+        secrets.create_secret(Name="retried", SecretString="s3cr3t-value")

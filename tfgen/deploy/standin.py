@@ -67,10 +67,14 @@ class StandIn:
 
 
 def of(spec: Spec, directory: Path, identity: str) -> StandIn:
-    """The stand-in of the working directory ``directory`` (``identity``, where its state lives, is not
-    part of it: a state moved from local to S3 keeps its stand-in network and its tags)."""
-    del identity
-    where = str(directory.resolve())
+    """The stand-in of the deployment whose state is at ``identity`` (``local``: in ``directory``).
+
+    Two checkouts sharing a state share it. The tag is written when a piece is created and never
+    updated (``ignore_changes`` in ``local_network.tf``): a state moved from local to S3 keeps its
+    stand-in network as it is, and what an apply interrupted after the move creates carries the
+    new value, the one recovery looks for.
+    """
+    where = str(directory.resolve()) if identity == "local" else identity
     digest = hashlib.sha256(where.encode()).hexdigest()[:12]
     return StandIn(spec.name, f"{spec.name}-{digest}", spec.region)
 

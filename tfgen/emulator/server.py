@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import signal
@@ -32,6 +31,8 @@ from typing import TYPE_CHECKING
 from tfgen.emulator.background import EXIT_ADDRESS_IN_USE, status
 from tfgen.emulator.backing import attach, detach, release_all
 from tfgen.emulator.databases import Databases
+from tfgen.emulator.dispatch import action, serialised
+from tfgen.emulator.dispatch import log as _log
 from tfgen.emulator.endpoint import (
     HEALTH_PATH,
     HEALTH_SERVICE,
@@ -85,61 +86,20 @@ def _make_server(
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             pass
 
+        def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
+            # a client that went away before its answer: rare, and the first thing to look for when
+            # an apply finds a resource "already exists" (its SDK retried a request AWS had done)
+            _log(f"connection dropped: {action(environ or {})}: {error!r}")
+
     app = _with_tfgen_routes(DomainDispatcherApplication(create_backend_app), applied, databases)
     return make_server(host, port, app, threaded=True, request_handler=QuietHandler)
-
-
-_DISPATCH = threading.Lock()
-
-
-def _serialised(app: WSGIApplication) -> WSGIApplication:
-    """``app`` for one request at a time: moto's state is never touched by two requests at once.
-
-    The server is threaded and the aws provider sends up to 10 requests at once (terraform's
-    ``-parallelism``), but moto's backends are plain dicts with no lock of their own ("Is Moto
-    concurrency safe? No. Moto is not designed for multithreaded access", moto's FAQ,
-    docs/docs/faq.rst). Unserialised, a ListSecrets or DescribeSecret walking the secrets while
-    a CreateSecret adds one, or a DescribeDBSubnetGroups while a CreateDBSubnetGroup adds a
-    group, fails with ``RuntimeError: dictionary changed size during iteration`` (an HTTP 500;
-    tests/test_emulator_concurrency.py). The lock covers moto's work only: the request's body
-    is read from the socket before it is taken and the answer is written after it is released,
-    so a slow or stopped client (or a test's proxy holding an answer) holds no other request up.
-    What moto's call itself waits for does: a cluster's database server starting
-    (:mod:`tfgen.emulator.backing`) or a lifecycle event.
-    """
-
-    def serialised_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        _buffer_body(environ)
-        with _DISPATCH:
-            answer = app(environ, start_response)
-            try:
-                return list(answer)
-            finally:
-                close = getattr(answer, "close", None)
-                if close is not None:
-                    close()
-
-    return serialised_app
-
-
-def _buffer_body(environ: WSGIEnvironment) -> None:
-    """Read the request's body from the socket now, so that the app reads it from memory."""
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return
-    if environ.get("wsgi.input_terminated"):  # chunked: werkzeug ends the stream
-        body = stream.read()
-    else:
-        length = str(environ.get("CONTENT_LENGTH") or "")
-        body = stream.read(int(length)) if length.isdigit() and int(length) > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)
 
 
 def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...], databases: tuple[bool, str]) -> WSGIApplication:
     """Answer ``GET /_tfgen/health`` with who is serving, ``POST /_tfgen/reset`` with
     :func:`reset_moto` and ``POST /_tfgen/events/<event>`` with a lifecycle event
     (:mod:`tfgen.emulator.lifecycle`); pass the rest to moto. All but the health route run
-    one at a time (:func:`_serialised`).
+    one at a time (:func:`tfgen.emulator.dispatch.serialised`).
     """
     import moto
 
@@ -163,12 +123,12 @@ def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...], databases: 
             return _lifecycle_event(environ, start_response, path.removeprefix(EVENTS_PATH))
         return app(environ, start_response)
 
-    serialised = _serialised(routes)
+    serialised_routes = serialised(routes)
 
     def tfgen_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")) == ("GET", HEALTH_PATH):
             return _json(start_response, body)  # answered while a long request runs
-        return serialised(environ, start_response)
+        return serialised_routes(environ, start_response)
 
     return tfgen_app
 
@@ -218,10 +178,6 @@ def reset_moto() -> None:
                     if type(backend).reset is BaseBackend.reset:
                         del account[region]
         moto_api_backend.reset()
-
-
-def _log(message: str) -> None:
-    print(f"tfgen emulator: {message}", file=sys.stderr, flush=True)
 
 
 def open_databases(data_dir: Path | None) -> tuple[bool, str]:
