@@ -185,3 +185,10 @@ def test_a_retry_of_a_request_the_emulator_did_gets_the_same_answer(local_url: s
     secrets.meta.events.unregister("before-send.secrets-manager.CreateSecret", one_invocation)
     with pytest.raises(secrets.exceptions.ResourceExistsException):
         secrets.create_secret(Name="retried", SecretString="s3cr3t-value")
+
+
+def test_the_attempt_is_read_from_either_sdks_header() -> None:
+    """Go's SDK writes ``attempt=N; max=M``, botocore ``attempt=N``: only a later attempt is a retry."""
+    from tfgen.emulator import dispatch
+
+    assert [dispatch._attempt(h) for h in ("attempt=2; max=25", "attempt=1", "", "attempt=x")] == [2, 1, 1, 1]

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 import threading
 import time
@@ -31,7 +30,7 @@ _ANSWERED: OrderedDict[str, tuple[str, tuple[tuple[str, str], ...], bytes]] = Or
 _ANSWERS_KEPT = 256
 
 
-def serialised(app: WSGIApplication) -> WSGIApplication:
+def serialised(app: WSGIApplication, *, logged: bool = False, trace: bool = False) -> WSGIApplication:
     """``app`` for one request at a time: moto's state is never touched by two requests at once.
 
     The server is threaded and the aws provider sends up to 10 requests at once (terraform's
@@ -50,20 +49,24 @@ def serialised(app: WSGIApplication) -> WSGIApplication:
     and ``amz-sdk-request: attempt=N``) gets the answer the first attempt got, not a second
     create: the client retried because it lost that answer (DEVELOPERS.md, "A retried request
     is done once").
+
+    ``logged`` (a server with a log of its own): such a retry is noted; ``trace``: so is every
+    request (action, status, time taken).
     """
 
     def serialised_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         _buffer_body(environ)
         invocation = str(environ.get("HTTP_AMZ_SDK_INVOCATION_ID") or "")
         attempt = str(environ.get("HTTP_AMZ_SDK_REQUEST") or "")
-        retried = bool(invocation) and bool(attempt) and not attempt.startswith("attempt=1;")
+        retried = bool(invocation) and _attempt(attempt) > 1
         with DISPATCH:
             if retried:
                 done = _ANSWERED.get(invocation)
-                log(
-                    f"retried by its client ({attempt}): {action(environ)}"
-                    + (", done already: its answer again" if done else "")
-                )
+                if logged:
+                    log(
+                        f"retried by its client ({attempt}): {action(environ)}"
+                        + (", done already: its answer again" if done else "")
+                    )
                 if done is not None:
                     start_response(done[0], list(done[1]))
                     return [done[2]]
@@ -86,7 +89,7 @@ def serialised(app: WSGIApplication) -> WSGIApplication:
                     _ANSWERED.popitem(last=False)
             return body
 
-    if os.environ.get(TRACE_VARIABLE) != "1":
+    if not trace:
         return serialised_app
 
     def traced_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -120,6 +123,15 @@ def action(environ: WSGIEnvironment) -> str:
             if pair.startswith(b"Action="):
                 return pair[7:].decode("ascii", "replace")
     return f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '?')}"
+
+
+def _attempt(header: str) -> int:
+    """The attempt an ``amz-sdk-request`` header names: ``attempt=2; max=25`` (Go SDK), ``attempt=1`` (botocore)."""
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == "attempt" and value.isdigit():
+            return int(value)
+    return 1
 
 
 def _changes(environ: WSGIEnvironment) -> bool:

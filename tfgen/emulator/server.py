@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from tfgen.emulator.background import EXIT_ADDRESS_IN_USE, status
 from tfgen.emulator.backing import attach, detach, release_all
 from tfgen.emulator.databases import Databases
-from tfgen.emulator.dispatch import action, serialised
+from tfgen.emulator.dispatch import TRACE_VARIABLE, action, serialised
 from tfgen.emulator.dispatch import log as _log
 from tfgen.emulator.endpoint import (
     HEALTH_PATH,
@@ -63,9 +63,14 @@ __all__ = ["Emulator", "main", "reset_moto", "running_emulator", "serve"]
 
 
 def _make_server(
-    host: str, port: int, *, fixes: bool = True, databases: tuple[bool, str] = (False, "")
+    host: str, port: int, *, fixes: bool = True, databases: tuple[bool, str] = (False, ""), logged: bool = False
 ) -> BaseWSGIServer:
     """Build (bind, not start) a threaded moto WSGI server with tfgen's routes.
+
+    ``logged``: the server writes to a log of its own (the background process), so it notes a
+    client that went away before its answer and, with ``TFGEN_EMULATOR_TRACE=1``, every request.
+    An in-process server (``--local`` without a background emulator) writes nothing: its
+    standard error is the user's terminal.
 
     ``databases`` says whether real databases back its clusters, and which or why not (for
     the health document).
@@ -89,13 +94,16 @@ def _make_server(
         def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
             # a client that went away before its answer: rare, and the first thing to look for when
             # an apply finds a resource "already exists" (its SDK retried a request AWS had done)
-            _log(f"connection dropped: {action(environ or {})}: {error!r}")
+            if logged:
+                _log(f"connection dropped: {action(environ or {})}: {error!r}")
 
-    app = _with_tfgen_routes(DomainDispatcherApplication(create_backend_app), applied, databases)
+    app = _with_tfgen_routes(DomainDispatcherApplication(create_backend_app), applied, databases, logged)
     return make_server(host, port, app, threaded=True, request_handler=QuietHandler)
 
 
-def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...], databases: tuple[bool, str]) -> WSGIApplication:
+def _with_tfgen_routes(
+    app: WSGIApplication, fixes: tuple[str, ...], databases: tuple[bool, str], logged: bool = False
+) -> WSGIApplication:
     """Answer ``GET /_tfgen/health`` with who is serving, ``POST /_tfgen/reset`` with
     :func:`reset_moto` and ``POST /_tfgen/events/<event>`` with a lifecycle event
     (:mod:`tfgen.emulator.lifecycle`); pass the rest to moto. All but the health route run
@@ -123,7 +131,7 @@ def _with_tfgen_routes(app: WSGIApplication, fixes: tuple[str, ...], databases: 
             return _lifecycle_event(environ, start_response, path.removeprefix(EVENTS_PATH))
         return app(environ, start_response)
 
-    serialised_routes = serialised(routes)
+    serialised_routes = serialised(routes, logged=logged, trace=logged and os.environ.get(TRACE_VARIABLE) == "1")
 
     def tfgen_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")) == ("GET", HEALTH_PATH):
@@ -370,7 +378,7 @@ def serve(port: int, *, fixes: bool = True, databases: bool = True, data_dir: Pa
         print(f"tfgen emulator: {exc}", file=sys.stderr)
         return 1
     try:
-        server = _make_server(HOST, port, fixes=fixes, databases=backing)
+        server = _make_server(HOST, port, fixes=fixes, databases=backing, logged=True)
     except OSError as exc:
         detach()
         print(f"tfgen emulator: cannot listen on {HOST}:{port}: {exc}", file=sys.stderr)
