@@ -55,57 +55,60 @@ def serialised(app: WSGIApplication, *, logged: bool = False, trace: bool = Fals
     """
 
     def serialised_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        _buffer_body(environ)
-        invocation = str(environ.get("HTTP_AMZ_SDK_INVOCATION_ID") or "")
-        attempt = str(environ.get("HTTP_AMZ_SDK_REQUEST") or "")
-        retried = bool(invocation) and _attempt(attempt) > 1
-        with DISPATCH:
-            if retried:
-                done = _ANSWERED.get(invocation)
-                if logged:
-                    log(
-                        f"retried by its client ({attempt}): {action(environ)}"
-                        + (", done already: its answer again" if done else "")
-                    )
-                if done is not None:
-                    start_response(done[0], list(done[1]))
-                    return [done[2]]
-            answered: list[tuple[str, list[tuple[str, str]]]] = []
-
-            def recorded(status: str, headers: list[tuple[str, str]], *rest: object) -> object:
-                answered.append((status, headers))
-                return start_response(status, headers, *rest)  # type: ignore[arg-type]
-
-            answer = app(environ, recorded)  # type: ignore[arg-type]
-            try:
-                body = list(answer)
-            finally:
-                close = getattr(answer, "close", None)
-                if close is not None:
-                    close()
-            if invocation and answered and answered[0][0].startswith("2") and _changes(environ):
-                _ANSWERED[invocation] = (answered[0][0], tuple(answered[0][1]), b"".join(body))
-                while len(_ANSWERED) > _ANSWERS_KEPT:
-                    _ANSWERED.popitem(last=False)
-            return body
-
-    if not trace:
-        return serialised_app
-
-    def traced_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        status: list[str] = []
-
-        def recorded(code: str, headers: list[tuple[str, str]], *rest: object) -> object:
-            status.append(code)
-            return start_response(code, headers, *rest)  # type: ignore[arg-type]
-
         began = time.monotonic()
-        try:
-            return serialised_app(environ, recorded)  # type: ignore[arg-type]
-        finally:
-            log(f"{action(environ)} -> {(status or ['(none)'])[0]} in {time.monotonic() - began:.3f}s")
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
 
-    return traced_app
+        def recorded(status: str, headers: list[tuple[str, str]], *rest: object) -> object:
+            answered.append((status, headers))
+            return start_response(status, headers, *rest)  # type: ignore[arg-type]
+
+        try:
+            _buffer_body(environ)
+            with DISPATCH:
+                return _answer(app, environ, recorded, answered, logged)  # type: ignore[arg-type]
+        finally:
+            if trace:
+                status = answered[0][0] if answered else "(none)"
+                log(f"{action(environ)} -> {status} in {time.monotonic() - began:.3f}s")
+
+    return serialised_app
+
+
+def _answer(
+    app: WSGIApplication,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    answered: list[tuple[str, list[tuple[str, str]]]],
+    logged: bool,
+) -> list[bytes]:
+    """moto's answer (under :data:`DISPATCH`), or for a retry of a request done, the answer it got.
+
+    ``start_response`` appends the status and headers to ``answered``.
+    """
+    invocation = str(environ.get("HTTP_AMZ_SDK_INVOCATION_ID") or "")
+    attempt = str(environ.get("HTTP_AMZ_SDK_REQUEST") or "")
+    if invocation and _attempt(attempt) > 1:
+        done = _ANSWERED.get(invocation)
+        if logged:
+            log(
+                f"retried by its client ({attempt}): {action(environ)}"
+                + (", done already: its answer again" if done else "")
+            )
+        if done is not None:
+            start_response(done[0], list(done[1]))
+            return [done[2]]
+    answer = app(environ, start_response)
+    try:
+        body = list(answer)
+    finally:
+        close = getattr(answer, "close", None)
+        if close is not None:
+            close()
+    if invocation and answered and answered[0][0].startswith("2") and _changes(environ):
+        _ANSWERED[invocation] = (answered[0][0], tuple(answered[0][1]), b"".join(body))
+        while len(_ANSWERED) > _ANSWERS_KEPT:
+            _ANSWERED.popitem(last=False)
+    return body
 
 
 TRACE_VARIABLE = "TFGEN_EMULATOR_TRACE"
