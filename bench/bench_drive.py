@@ -127,7 +127,7 @@ def run_benchmark(bench: Bench) -> Section:
                     tf.median,
                 ),
                 _own_row(
-                    "of which other terraform commands (`version`, `init`)", [p.others for p in inside], tf.median
+                    "of which other terraform commands (`version`, `init`)", [p.others() for p in inside], tf.median
                 ),
                 _own_row("after `terraform plan` exits", [p.end - p.plan[1] for p in inside], tf.median),
             ],
@@ -251,22 +251,25 @@ class Probe:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise BenchError(f"the tfgen probe wrote no timings to {path}: {exc}") from None
 
-    @property
-    def plan(self) -> tuple[float, float]:
-        """When ``terraform plan`` started and ended.
+    def span(self, command: str) -> tuple[float, float]:
+        """When the terraform child ``command`` (``plan``, ``apply``) started and ended.
 
         Raises:
-            BenchError: If tfgen ran no plan.
+            BenchError: If tfgen ran no such command.
         """
         for name, start, end in self.spans:
-            if name == "plan":
+            if name == command:
                 return start, end
-        raise BenchError(f"tfgen ran no `terraform plan`, only {[name for name, _, _ in self.spans]}")
+        raise BenchError(f"tfgen ran no `terraform {command}`, only {[name for name, _, _ in self.spans]}")
 
     @property
-    def others(self) -> float:
-        """Seconds in terraform children other than ``plan`` (``version``, ``init``): tfgen's, not the plan's."""
-        return sum(end - start for name, start, end in self.spans if name != "plan")
+    def plan(self) -> tuple[float, float]:
+        """When ``terraform plan`` started and ended (:meth:`span`)."""
+        return self.span("plan")
+
+    def others(self, command: str = "plan") -> float:
+        """Seconds in terraform children other than ``command`` (``version``, ``init``): tfgen's, not terraform's."""
+        return sum(end - start for name, start, end in self.spans if name != command)
 
 
 def _own_row(label: str, values: list[float], reference: float) -> list[str]:

@@ -12,11 +12,15 @@ from typing import Any
 import pytest
 
 from tests.goldens import spec_path
+from tests.test_plans import terraform_plan
 from tfgen.cli import app as cli
 from tfgen.cli import backup as copy
 from tfgen.cli import commands, fast, planning, reviewed
 from tfgen.cli import main as entry
+from tfgen.deploy import backend, plans
+from tfgen.deploy.plans import PlanOrigin
 from tfgen.render.templates import MODULE_FILES
+from tfgen.spec.loading import load_spec
 
 # Every spelling, order and repetition the fast path accepts for the hot commands.
 ACCEPTED = [
@@ -334,6 +338,67 @@ def test_an_approved_plan_imports_neither_typer_nor_the_planning_code(tmp_path: 
     heavy = {"tfgen.deploy.operations", "tfgen.deploy.review", "tfgen.deploy.advice", "tfgen.deploy.migration"}
     assert not imported & heavy
     assert not {name for name in imported if name.partition(".")[0] in ("typer", "click", "rich", "pydantic")}
+
+
+STAND_IN_TERRAFORM = """\
+#!/bin/sh
+case "$1" in
+version) echo '{"terraform_version": "1.11.4", "platform": "linux_amd64"}' ;;
+apply) echo '{"type": "change_summary", "@message": "Apply complete!", "changes": {"add": 0, "change": 1, "remove": 0, "import": 0, "operation": "apply"}}' ;;
+*) exit 1 ;;
+esac
+"""
+"""Answers ``version -json`` and applies a plan in one event: what is left to time or trace is tfgen's."""
+
+
+def _imported(stderr: str) -> set[str]:
+    return {line.rpartition("|")[2].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_an_approved_plan_of_the_very_text_planned_loads_no_spec(tmp_path: Path) -> None:
+    spec = tmp_path / "local.yaml"
+    spec.write_text(spec_path("local").read_text(encoding="utf-8"), encoding="utf-8")
+    loaded = load_spec(spec)
+    work = tmp_path / "W"
+    work.mkdir()
+    origin = PlanOrigin(
+        spec=str(spec),
+        spec_digest=loaded.spec.digest(),
+        environment=None,
+        workdir=str(work.resolve()),
+        backend=backend.identity(loaded.spec, local=False),
+        target="aws",
+        endpoint=None,
+        source=loaded.source_digest,
+        name=loaded.spec.name,
+        warnings=("recorded with the plan",),
+    )
+    plan = plans.save_plan(terraform_plan(tmp_path / "tfplan.zip"), tmp_path / "p.tfplan", origin)
+    terraform = tmp_path / "terraform"
+    terraform.write_text(STAND_IN_TERRAFORM, encoding="utf-8")
+    terraform.chmod(0o755)
+    argv = [*map(str, ["apply", spec, "--plan", plan, "--auto-approve", "--workdir", work, "--terraform", terraform])]
+
+    def run() -> subprocess.CompletedProcess[str]:
+        found = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "tfgen", *argv], capture_output=True, text=True, check=False
+        )
+        assert found.returncode == 0, found.stderr
+        assert "apply complete: 0 added, 1 changed, 0 destroyed." in found.stdout
+        return found
+
+    applied = run()
+    assert "warning: recorded with the plan" in applied.stderr  # the spec's warnings, as the plan recorded them
+    imported = _imported(applied.stderr)
+    assert "tfgen.deploy.saved" in imported
+    assert not {name for name in imported if name.partition(".")[0] == "yaml" or name.startswith("tfgen.spec.")} - {
+        "tfgen.spec.source"
+    }
+    # a comment added since: another text, so the spec is loaded, and it is still the spec planned
+    spec.write_text(spec.read_text(encoding="utf-8") + "# reviewed\n", encoding="utf-8")
+    applied = run()
+    assert "tfgen.spec.loading" in _imported(applied.stderr)
+    assert "recorded with the plan" not in applied.stderr  # the loaded spec's own warnings instead
 
 
 TYPER_MAIN = "import sys; from tfgen.cli.app import main; sys.exit(main())"

@@ -119,3 +119,29 @@ def test_terraforms_stale_plan_is_said_plainly() -> None:
         "terraform applied nothing"
     )
     assert error.exit_code is ExitCode.FAILED
+
+
+def test_the_record_keeps_the_specs_text_name_and_warnings(tmp_path: Path) -> None:
+    origin = dataclasses.replace(ORIGIN, source="c" * 64, name="orders-db", warnings=("orders.yaml:3: v1 is retired",))
+    saved = plans.save_plan(terraform_plan(tmp_path / "p"), tmp_path / "p.tfplan", origin)
+    assert plans.read_origin(saved) == origin
+    assert plans.read_origin(plans.save_plan(terraform_plan(tmp_path / "q"), tmp_path / "q.tfplan", ORIGIN)) == ORIGIN
+
+
+@pytest.mark.parametrize(
+    ("record", "digest", "environment", "expected"),
+    [
+        ({}, "c" * 64, None, True),
+        ({}, "d" * 64, None, False),  # the file was edited since: load it (a comment changes nothing, then)
+        ({}, None, None, False),  # unreadable: loading says why
+        ({}, "c" * 64, "prod", False),
+        ({"source": ""}, "", None, False),  # a plan saved before the record had the text
+        ({"name": ""}, "c" * 64, None, False),
+        ({"tfgen": "0.0.1"}, "c" * 64, None, False),  # another tfgen may load the same text otherwise
+    ],
+)
+def test_the_very_text_planned_need_not_be_loaded_again(
+    record: dict[str, str], digest: str | None, environment: str | None, expected: bool
+) -> None:
+    saved = dataclasses.replace(ORIGIN, **{"source": "c" * 64, "name": "orders-db", **record})
+    assert plans.unchanged(saved, digest, environment) is expected

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 
 from tests import strategies
 from tfgen.cli import app as cli
-from tfgen.spec import yaml_source as yamlsrc
+from tfgen.spec import source
 from tfgen.spec.loading import load_spec
 from tfgen.spec.model import ServerlessV1, ServerlessV2, Spec
 
@@ -384,8 +384,8 @@ def test_valid_1mb_spec_renders(tmp_path: Path) -> None:
     """The size limit's boundary: a spec of exactly MAX_BYTES renders."""
     text = yaml.safe_dump(VALID_SPEC).encode()
     spec = tmp_path / "spec.yaml"
-    spec.write_bytes(text + b"#" + b"x" * (yamlsrc.MAX_BYTES - len(text) - 2) + b"\n")
-    assert spec.stat().st_size == yamlsrc.MAX_BYTES
+    spec.write_bytes(text + b"#" + b"x" * (source.MAX_BYTES - len(text) - 2) + b"\n")
+    assert spec.stat().st_size == source.MAX_BYTES
     code, _, stderr = run_cli(["render", str(spec), "-o", str(tmp_path / "out")])
     assert code == 0, stderr
 
@@ -676,7 +676,7 @@ def test_binary_garbage_and_random_text_exit_2(content: bytes, scratch: Path, pr
 def test_invalid_utf8_after_a_bom_is_reported_on_its_own_line(tmp_path: Path) -> None:
     """Regression: with a UTF-8 BOM, the line of an invalid byte is still the line it is on.
 
-    yamlsrc.read_text decodes with "utf-8-sig", whose ``exc.start`` counts from after the
+    source.read_text decodes with "utf-8-sig", whose ``exc.start`` counts from after the
     3-byte BOM; counting newlines in the raw bytes up to that offset once reported the line
     one too low. The garbage property puts a BOM in front of one file in five.
     """
@@ -688,7 +688,7 @@ def test_invalid_utf8_after_a_bom_is_reported_on_its_own_line(tmp_path: Path) ->
 
 
 @settings(COMMON, max_examples=min(10, INVALID_EXAMPLES))
-@given(content=strategies.huge_files(yamlsrc.MAX_BYTES))
+@given(content=strategies.huge_files(source.MAX_BYTES))
 def test_files_over_1mb_exit_2(content: bytes, scratch: Path, previous_render: PreviousRender) -> None:
     lines = assert_rejected(scratch, previous_render, content, "over 1 MB")
     assert len(lines) == 1 and re.search(r":1: file is larger than 1 MB", lines[0]), lines

@@ -26,6 +26,7 @@ import pytest
 from tests.test_deploy import STATE_FILE, _deploy_env, aws, ok, tfgen, v1_spec
 from tfgen.deploy import plans, workdir
 from tfgen.errors import ExitCode
+from tfgen.spec import loading
 from tfgen.spec.loading import load_spec
 from tfgen.terraform.commands import Terraform
 
@@ -210,10 +211,20 @@ def test_an_approved_plan_is_applied_at_once_and_a_stale_one_refused(
     first, saved = tmp_path / "first.tfplan", tmp_path / "stale.tfplan"
     ok(tfgen("plan", spec, "--out", first, *deployed.args()))
     ok(tfgen("plan", spec, "--out", saved, *deployed.args()))
-    # --auto-approve: terraform apply of that file, nothing else (the plan was reviewed when saved)
+    # --auto-approve: terraform apply of that file, nothing else (the plan was reviewed when saved);
+    # the spec file holds the very text planned, so it is not even parsed again
     seen = commands_run(monkeypatch)
+    parsed: list[Path] = []
+    parse = loading.parse_spec
+
+    def counted(text: str, path: Path, environment: str | None = None) -> loading.LoadedSpec:
+        parsed.append(path)
+        return parse(text, path, environment)
+
+    monkeypatch.setattr(loading, "parse_spec", counted)
     applied = ok(tfgen("apply", spec, "--plan", first, "--auto-approve", *deployed.args()))
     assert seen == ["apply"]
+    assert parsed == []
     assert "apply complete: 0 added, " in applied.out
     # the second plan was made from the state before that apply
     state = deployed.state()

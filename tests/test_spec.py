@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tfgen.errors import ExitCode, SpecError
+from tfgen.spec import source
 from tfgen.spec import yaml_source as yamlsrc
 from tfgen.spec.fields import V1_CAPACITIES
 from tfgen.spec.loading import LoadedSpec, load_spec, parse_spec
@@ -1403,7 +1404,7 @@ def test_directory_instead_of_a_file(tmp_path: Path) -> None:
 
 def test_file_larger_than_1_mb(tmp_path: Path) -> None:
     path = tmp_path / "spec.yaml"
-    path.write_text(BASE + "#" * (yamlsrc.MAX_BYTES - len(BASE) + 1))
+    path.write_text(BASE + "#" * (source.MAX_BYTES - len(BASE) + 1))
     assert path.stat().st_size == 1_000_001
     with pytest.raises(SpecError) as info:
         load_spec(path)
@@ -1412,7 +1413,7 @@ def test_file_larger_than_1_mb(tmp_path: Path) -> None:
 
 def test_file_of_exactly_1_mb_is_read(tmp_path: Path) -> None:
     path = tmp_path / "spec.yaml"
-    path.write_text(BASE + "#" * (yamlsrc.MAX_BYTES - len(BASE) - 1) + "\n")
+    path.write_text(BASE + "#" * (source.MAX_BYTES - len(BASE) - 1) + "\n")
     assert path.stat().st_size == 1_000_000
     assert load_spec(path).spec.name == "orders-db"
 

@@ -353,7 +353,7 @@ def test_each_environment_has_its_own_working_directory(tmp_path: Path) -> None:
     made = {}
     for name in ("dev", "staging"):
         spec = load_spec(MERGING, name).spec
-        directory = workdir.default_workdir(tmp_path, spec)
+        directory = workdir.default_workdir(tmp_path, spec.name)
         prepared = workdir.prepare(spec, directory, local_endpoint=None)
         made[name] = prepared
         assert prepared.backend == spec.state_location

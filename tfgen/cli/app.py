@@ -279,7 +279,7 @@ def _plan_and_apply_command(verb: str, doc: str) -> Callable[..., None]:
             confirm_migration=prompts.confirm_migration(yes),
             **extra,
         )
-        commands.warn(outcome.loaded.warnings)
+        commands.warn(outcome.warnings)
         output.print_migration(outcome)
         if outcome.result is None:
             if outcome.plan.changes_present:

@@ -175,7 +175,7 @@ def describe_migration(migration: deploy.Migration) -> str:
 def print_row(row: fleet.Row) -> None:
     """One plan of a directory, as it ends: its warnings, then its counts or its error."""
     if row.outcome is not None:
-        warn(row.outcome.loaded.warnings)
+        warn(row.outcome.warnings)
     if row.result == "skipped":
         return
     if row.error is not None:

@@ -53,7 +53,7 @@ def plan_spec(
         if detailed_exitcode and error.exit_code != ExitCode.INTERRUPTED:
             error.exit_code = ExitCode.FAILED  # 2 means "changes" there: a bad spec is an error like any other
         raise
-    commands.warn(outcome.loaded.warnings)
+    commands.warn(outcome.warnings)
     output.print_migration(outcome)
     output.print_plan(outcome, json_lines=json_lines)
     if out is not None:

@@ -35,7 +35,7 @@ def apply_approved(
         workdir, local, endpoint, env, binary=binary, mirror=mirror, cache=cache, lock_timeout=lock_timeout
     )
     outcome = api.apply_reviewed(spec, plan_file, options, output.reporters(json_lines))
-    commands.warn(outcome.loaded.warnings)
+    commands.warn(outcome.warnings)
     output.print_migration(outcome)
     if outcome.result is not None:  # always, without a confirm: applied, or an error raised
         output.print_applied("apply", outcome.result, json_lines=json_lines)

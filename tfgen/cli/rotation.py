@@ -63,7 +63,7 @@ def rotate(
         return 0
     outcome = done.outcome
     assert outcome is not None  # write_only rotates by applying
-    commands.warn(outcome.loaded.warnings)
+    commands.warn(outcome.warnings)
     output.print_migration(outcome)
     if outcome.result is None:
         commands.echo("rotate cancelled; nothing was changed", err=True)

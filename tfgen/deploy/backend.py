@@ -21,12 +21,13 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfgen.errors import EmulatorError
 from tfgen.render import hcl
-from tfgen.spec.backends import CloudBackend, S3Backend
-from tfgen.spec.model import Spec
+
+if TYPE_CHECKING:
+    from tfgen.spec.model import Spec
 
 EMULATOR_SERVICES = ("s3", "sts", "iam")
 """The ``endpoints`` the S3 backend may call (sts and iam only for assumed roles)."""
@@ -39,7 +40,7 @@ _REAL_CREDENTIALS = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "
 
 def kind(spec: Spec, *, local: bool) -> str:
     """The backend terraform uses: ``local``, ``s3`` or ``cloud`` (``local`` for a cloud spec with ``--local``)."""
-    if isinstance(spec.backend, CloudBackend) and local:
+    if spec.backend.type == "cloud" and local:
         return "local"
     return spec.backend.type
 
@@ -63,6 +64,8 @@ def block(spec: Spec, *, endpoint: str | None) -> str | None:
     Returns:
         The block (``terraform fmt`` style, no trailing newline), or None for the local backend.
     """
+    from tfgen.spec.backends import CloudBackend, S3Backend  # with the spec: not for emulator_env
+
     backend = spec.backend
     if isinstance(backend, S3Backend):
         entries: list[tuple[str, Any]] = [
@@ -136,6 +139,8 @@ def ensure_bucket(endpoint: str, spec: Spec) -> bool:
     """
     import boto3  # heavy: only --local with an S3 backend needs it
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from tfgen.spec.backends import S3Backend
 
     assert isinstance(spec.backend, S3Backend)
     bucket, region = spec.backend.bucket, spec.state_region

@@ -9,6 +9,7 @@ needs only these, not the planning, rendering and migration code of
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tfgen.deploy import backend, workdir
+from tfgen.deploy import workdir
 from tfgen.errors import UsageError
-from tfgen.spec.loading import LoadedSpec, load_spec
 from tfgen.terraform.config import TerraformSettings
 
 if TYPE_CHECKING:
     from tfgen.deploy.migration import Migration
     from tfgen.deploy.progress import Reporter
+    from tfgen.spec.loading import LoadedSpec
     from tfgen.terraform.results import ApplyResult, PlanResult
 
 ReporterFactory = Callable[[str], "Reporter"]
@@ -64,12 +65,25 @@ class DeployOptions:
 class Outcome:
     """What plan, apply or destroy did: the plan shown, and its result (None when nothing was applied)."""
 
-    loaded: LoadedSpec
+    spec_source: LoadedSpec | Callable[[], LoadedSpec]
+    """The spec, or how to load it: ``apply --plan`` of the very text planned does not (:attr:`loaded`)."""
     directory: Path
     plan: PlanResult
     result: ApplyResult | None
     migration: Migration | None = None
     """The state migration this command made first, if any."""
+    recorded_warnings: tuple[str, ...] | None = field(default=None, kw_only=True, repr=False)
+    """The spec's warnings when it was not loaded (recorded with the plan); None: the loaded spec's."""
+
+    @functools.cached_property
+    def loaded(self) -> LoadedSpec:
+        """The spec, loaded now if it was not (it may raise :class:`~tfgen.errors.SpecError` then)."""
+        return self.spec_source() if callable(self.spec_source) else self.spec_source
+
+    @property
+    def warnings(self) -> list[str]:
+        """What to warn about the spec: without loading it when the plan recorded it."""
+        return list(self.recorded_warnings) if self.recorded_warnings is not None else self.loaded.warnings
 
 
 def load(spec_path: Path, environment: str | None) -> LoadedSpec:
@@ -79,6 +93,8 @@ def load(spec_path: Path, environment: str | None) -> LoadedSpec:
         SpecError: If the spec (or any environment) is invalid.
         UsageError: If the environment is missing, unknown, or given for a spec without environments.
     """
+    from tfgen.spec.loading import load_spec  # the parser and the model: not for apply --plan of the text planned
+
     loaded = load_spec(spec_path, environment)
     if loaded.environments and environment is None:
         names = ", ".join(loaded.environments)
@@ -103,6 +119,8 @@ def terraform_settings(options: DeployOptions, endpoint: str | None) -> Terrafor
     """terraform's settings; with the emulator, its dummy AWS credentials."""
     if endpoint is None:
         return options.terraform
+    from tfgen.deploy import backend
+
     return dataclasses.replace(options.terraform, env=backend.emulator_env(options.terraform.env))
 
 

@@ -127,7 +127,7 @@ def plan_all(
             rows[index] = problem
             continue
         assert loaded is not None
-        where = workdir.default_workdir(options.base_dir, loaded.spec)
+        where = workdir.default_workdir(options.base_dir, loaded.spec.name)
         owner = owners.setdefault(where, loaded.label)
         if owner != loaded.label:
             error = UsageError(f"cluster {loaded.spec.name} is also {owner}'s (working directory {where})")

@@ -86,7 +86,7 @@ def _session(
     destroying: bool = False,
 ) -> Iterator[_Session]:
     spec = loaded.spec
-    directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
+    directory = options.workdir or workdir.default_workdir(options.base_dir, spec.name)
     workdir.check_target(directory, "local" if options.is_local else "aws")
     with emulator_endpoint(options, persistent=persistent) as endpoint:
         settings = terraform_settings(options, endpoint)
@@ -339,7 +339,7 @@ def outputs(spec_path: Path, options: DeployOptions) -> dict[str, OutputValue]:
         TerraformError: If terraform fails.
     """
     loaded = load(spec_path, options.environment)
-    directory = options.workdir or workdir.default_workdir(options.base_dir, loaded.spec)
+    directory = options.workdir or workdir.default_workdir(options.base_dir, loaded.spec.name)
     if not (directory / "main.tf").is_file():
         raise UsageError(
             f"{directory}: no working directory; nothing was deployed from {loaded.label}", hint="tfgen apply"

@@ -50,6 +50,10 @@ class PlanOrigin:
         target: ``aws`` or ``local``.
         endpoint: The emulator's URL with ``--local`` (the plan's provider points there), else None.
         tfgen: tfgen's version.
+        source: :func:`tfgen.spec.source.digest` of the spec's text: the same text (and tfgen version)
+            is the same spec, so ``apply --plan`` need not parse it again (:func:`unchanged`).
+        name: The cluster's name (the default working directory), for the same purpose.
+        warnings: The spec's warnings, shown again when the plan is applied.
     """
 
     spec: str
@@ -60,6 +64,9 @@ class PlanOrigin:
     target: str
     endpoint: str | None
     tfgen: str = __version__
+    source: str = ""
+    name: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 def save_plan(plan_file: Path, out: Path, origin: PlanOrigin) -> Path:
@@ -124,6 +131,9 @@ def read_origin(path: Path) -> PlanOrigin:
         )
     fields = {f.name for f in dataclasses.fields(PlanOrigin)}
     try:
+        if not isinstance(record.get("warnings", []), list):
+            raise TypeError("warnings is not a list")
+        record["warnings"] = tuple(str(warning) for warning in record.get("warnings", []))
         return PlanOrigin(**{k: v for k, v in record.items() if k in fields})
     except TypeError as error:
         raise SavedPlanError(f"{path}: unreadable record of origin ({error}); nothing was changed") from None
@@ -158,6 +168,18 @@ def check_origin(path: Path, saved: PlanOrigin, current: PlanOrigin) -> None:
             f"{path} was planned against {_describe(saved)}, not {_describe(current)}; nothing was changed",
             hint=hint,
         )
+
+
+def unchanged(saved: PlanOrigin, source_digest: str | None, environment: str | None) -> bool:
+    """True if the spec's text (``source_digest``, :func:`tfgen.spec.source.digest`) is the very text
+    ``saved`` was planned from, for the same environment, by this version of tfgen: the spec it
+    loads to is the one planned, so it need not be loaded.
+
+    Any doubt (an older plan without the record, a text that could not be read) is False: load it.
+    """
+    if not saved.source or not saved.name or saved.tfgen != __version__ or saved.environment != environment:
+        return False
+    return source_digest == saved.source
 
 
 def stale_plan_error(path: Path) -> SavedPlanError:

@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tfgen.deploy import backend, imports
+from tfgen.deploy import imports
 from tfgen.errors import TfgenError
-from tfgen.spec.model import Spec
 
 if TYPE_CHECKING:  # imported when an interrupted apply is found: not on the path of every apply
     from tfgen.deploy import leftovers, standin
+    from tfgen.spec.model import Spec
 
 MARKER = ".tfgen-apply.json"
 """Written before terraform applies, removed when the apply succeeds: found later, an apply was interrupted."""
@@ -282,6 +282,8 @@ def _check_ours(spec: Spec, candidate: Candidate, found: Found, since: datetime.
 
 def client_options(region: str, endpoint: str | None) -> dict[str, Any]:
     """boto3 client arguments: the region, and for the emulator its URL and dummy credentials."""
+    from tfgen.deploy import backend
+
     options: dict[str, Any] = {"region_name": region}
     if endpoint is not None:  # the emulator accepts any credentials; never send the user's to it
         options.update(endpoint_url=endpoint, **backend.boto_credentials())
@@ -380,7 +382,7 @@ def recover(
     state = pull_state()
     addresses = state_addresses(state)
     blocks = adopt(spec, addresses, since, aws_lookup(spec.region, endpoint))
-    from tfgen.deploy import standin
+    from tfgen.deploy import backend, standin
 
     stand = None
     if (directory / standin.FILENAME).exists():

@@ -58,7 +58,7 @@ def rotate(
     loaded = operations.load(spec_path, options.environment)
     spec = loaded.spec
     source = spec.master_password.source
-    directory = options.workdir or workdir.default_workdir(options.base_dir, spec)
+    directory = options.workdir or workdir.default_workdir(options.base_dir, spec.name)
     if not (directory / "main.tf").is_file():
         raise UsageError(f"{directory}: nothing was deployed from {loaded.label}", hint="tfgen apply first")
     if source == "rds_managed":

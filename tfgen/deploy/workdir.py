@@ -23,12 +23,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from tfgen.deploy import backend, standin
 from tfgen.emulator import provider
 from tfgen.errors import UsageError
-from tfgen.spec.model import Spec
+
+if TYPE_CHECKING:  # the spec model: not for apply --plan of the text planned (tfgen.deploy.saved)
+    from tfgen.deploy import standin
+    from tfgen.spec.model import Spec
 
 TARGET_FILE = ".tfgen-target.json"
 PLAN_FILE = "tfgen.tfplan"
@@ -41,9 +43,9 @@ ROOT_FILES = ("main.tf", "local_network.tf", provider.OVERRIDE_FILENAME)
 TargetKind = Literal["aws", "local"]
 
 
-def default_workdir(base_dir: Path, spec: Spec) -> Path:
+def default_workdir(base_dir: Path, name: str) -> Path:
     """``<base_dir>/.tfgen/<cluster name>``."""
-    return base_dir / ".tfgen" / spec.name
+    return base_dir / ".tfgen" / name
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,8 @@ def prepare(
         UsageError: If the directory belongs to the other target.
         RenderError: If rendering fails (the previous files stay as they were).
     """
+    from tfgen.deploy import backend, standin  # with the spec model
+
     target: TargetKind = "local" if local_endpoint else "aws"
     check_target(directory, target)
     identity = backend.identity(spec, local=local_endpoint is not None)

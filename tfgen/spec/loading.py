@@ -9,12 +9,13 @@ Every problem becomes one ``FILE:LINE: field.path: message`` line of a
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
 from tfgen.errors import SpecError, UsageError
-from tfgen.spec import environments, yaml_source
+from tfgen.spec import environments, source, yaml_source
 from tfgen.spec.backends import CloudBackend, S3Backend
 from tfgen.spec.messages import KINDS, Found, dotted, format_issue, in_environment, located
 from tfgen.spec.model import Spec
@@ -34,11 +35,13 @@ class LoadedSpec:
     """The environment merged over the base spec; None for the base spec itself."""
     environments: tuple[str, ...] = ()
     """Every environment the file defines, in file order."""
+    source_digest: str = ""
+    """:func:`tfgen.spec.source.digest` of the text it was loaded from (a saved plan records it)."""
 
     @property
     def label(self) -> str:
         """The spec file, with ``--env NAME`` when an environment was chosen."""
-        return f"{self.path} --env {self.environment}" if self.environment else str(self.path)
+        return source.label(self.path, self.environment)
 
 
 def load_spec(path: Path, environment: str | None = None) -> LoadedSpec:
@@ -68,12 +71,12 @@ def load_environments(path: Path) -> dict[str, LoadedSpec]:
 
 def _read(path: Path) -> str:
     try:
-        return yaml_source.read_text(path)
+        return source.read_text(path)
     except IsADirectoryError:
         raise SpecError([f"{path}: is a directory, not a spec file"]) from None
     except FileNotFoundError:
         raise SpecError([f"{path}: no such file"]) from None
-    except yaml_source.YamlSourceError as exc:
+    except source.YamlSourceError as exc:
         raise SpecError([f"{path}:{exc.line}: {exc.message}"]) from None
     except OSError as exc:
         raise SpecError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
@@ -88,9 +91,9 @@ def parse_spec(text: str, path: Path, environment: str | None = None) -> LoadedS
     """
     base, merged = _load_all(text, path)
     if environment is None:
-        return base
+        return dataclasses.replace(base, source_digest=source.digest(text))
     if environment in merged:
-        return merged[environment]
+        return dataclasses.replace(merged[environment], source_digest=source.digest(text))
     if not merged:
         raise UsageError(f"{path} has no environments; drop --env {environment}")
     close = difflib.get_close_matches(environment, list(merged), n=1, cutoff=0.6)
@@ -104,7 +107,7 @@ def parse_spec(text: str, path: Path, environment: str | None = None) -> LoadedS
 def _load_all(text: str, path: Path) -> tuple[LoadedSpec, dict[str, LoadedSpec]]:
     try:
         document = yaml_source.parse(text)
-    except yaml_source.YamlSourceError as exc:
+    except source.YamlSourceError as exc:
         raise SpecError([f"{path}:{exc.line}: {exc.message}"]) from None
     if not isinstance(document.data, dict):
         kind = "empty" if document.data is None else KINDS.get(type(document.data), "a single value")

@@ -10,15 +10,14 @@ alias bomb ("billion laughs") is an error, not an out-of-memory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tfgen.spec.source import YamlSourceError
+
 Loc = tuple[str | int, ...]
 
-MAX_BYTES = 1_000_000
-"""A spec describes one cluster; anything larger than this is not a spec."""
 MAX_NODES = 20_000
 """Upper bound on values after alias expansion."""
 MAX_DEPTH = 50
@@ -30,23 +29,6 @@ _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:
 """Lists and mappings are built as plain data; any other tag on them (!!set, !!python/...) is refused."""
 _Pair = tuple[yaml.Node, yaml.Node, bool]
 """A key node, its value node, and whether the pair came from a merge key (``<<``)."""
-
-
-class YamlSourceError(Exception):
-    """Raised when the text cannot become spec data.
-
-    Args:
-        line: 1-based line of the problem (1 when unknown).
-        message: What is wrong.
-        from_parser: The YAML reader or parser refused the text (rather than the
-            data built from it).
-    """
-
-    def __init__(self, line: int, message: str, from_parser: bool = False) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-        self.from_parser = from_parser
 
 
 @dataclass
@@ -63,28 +45,6 @@ class Document:
             if found is not None:
                 return found
         return 1
-
-
-def read_text(path: Path) -> str:
-    """Read a spec file as UTF-8 text with size and encoding checks.
-
-    Raises:
-        YamlSourceError: If the file is too large, binary, or not UTF-8.
-        OSError: If the file cannot be read (the caller words it).
-    """
-    with path.open("rb") as handle:
-        raw = handle.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
-        raise YamlSourceError(1, f"file is larger than {MAX_BYTES / 1_000_000:g} MB; a spec describes one cluster")
-    if b"\x00" in raw:
-        raise YamlSourceError(1, "file is binary, not YAML text")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # utf-8-sig counts exc.start after a byte-order mark
-        offset = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
-        line = raw[:offset].count(b"\n") + 1
-        raise YamlSourceError(line, "file is not valid UTF-8 text") from None
 
 
 def parse(text: str) -> Document:
