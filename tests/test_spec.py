@@ -1643,7 +1643,7 @@ def test_builtin_alarms_v1_have_only_cluster_metrics() -> None:
 
 
 def test_no_builtin_alarms_when_disabled() -> None:
-    assert spec_of("alarms:\n  enabled: false\n").builtin_alarms == []
+    assert spec_of("alarms:\n  enabled: false\n").builtin_alarms == ()
 
 
 def test_custom_alarm_may_reuse_a_builtin_name_when_alarms_are_disabled() -> None:

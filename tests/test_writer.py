@@ -313,3 +313,53 @@ def test_render_flushes_every_file_and_folder(tmp_path: Path, monkeypatch: pytes
     api.render(spec_path("local"), tmp_path / "module")
     folders = ["", "module", "module/tests", "module/examples", "module/examples/complete"]  # "": the parent
     assert len(calls) == len(render.MODULE_FILES) + 1 + len(folders)  # each file, the manifest, each folder
+
+
+def test_the_library_writer_puts_a_new_modules_files_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    renamed: list[str] = []
+    rename = os.rename
+
+    def counted(source: str, target: str) -> None:
+        renamed.append(target)
+        rename(source, target)
+
+    monkeypatch.setattr(os, "rename", counted)
+    files = module_files()
+    writer.write_files(files, tmp_path / "module")
+    assert renamed == [], "a new directory holds no old file to replace: no temporary file, no rename"
+    assert tree(tmp_path / "module") == {name: text.encode() for name, text in files.items()}
+    writer.write_files(module_files("v1-legacy"), tmp_path / "module")  # old files: each replaced atomically
+    assert renamed and all(not Path(path).name.startswith(writer.TEMP_PREFIX) for path in renamed)
+    api_renamed = len(renamed)
+    from tfgen import api
+
+    api.render(spec_path("local"), tmp_path / "rendered")  # tfgen render: durable, every file renamed into place
+    assert len(renamed) - api_renamed >= len(files)
+
+
+def test_a_full_disk_in_a_new_module_leaves_none_of_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[str] = []
+    real = writer.ModuleDir._write_new
+
+    def failing(self: writer.ModuleDir, path: str, data: bytes) -> bool:
+        if len(written) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(path)
+        return real(self, path, data)
+
+    monkeypatch.setattr(writer.ModuleDir, "_write_new", failing)
+    with pytest.raises(RenderError) as info:
+        writer.write_files(module_files(), tmp_path / "module")
+    assert info.value.message.endswith(": cannot write: No space left on device")
+    assert tree(tmp_path / "module") == {}
+    assert leftovers(tmp_path) == []
+
+
+def test_a_file_another_program_put_in_a_new_module_is_replaced_atomically(tmp_path: Path) -> None:
+    module = writer.ModuleDir(tmp_path, tmp_path, durable=False, owner=None)
+    module.created = True
+    (tmp_path / "main.tf").write_text("theirs\n")
+    assert module._write_new(os.fspath(tmp_path / "main.tf"), b"ours\n") is False  # staged and renamed instead
+    assert (tmp_path / "main.tf").read_text() == "theirs\n"
+    module.put({"main.tf": b"ours\n", "outputs.tf": b"out\n"})
+    assert tree(tmp_path) == {"main.tf": b"ours\n", "outputs.tf": b"out\n"}

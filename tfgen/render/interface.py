@@ -46,7 +46,7 @@ class Variable:
         return text
 
     def _entries(self) -> tuple[tuple[str, str], ...]:
-        entries = (("description", hcl.string(self.description)), ("type", self.type), ("default", self._default))
+        entries = (("description", _quoted(self.description)), ("type", self.type), ("default", self._default))
         return entries if self.nullable else (*entries, ("nullable", "false"))
 
     def attribute_lines(self) -> list[str]:
@@ -95,6 +95,12 @@ class Output:
     def block(self) -> str:
         """The whole ``output`` block in ``terraform fmt`` style."""
         return hcl.block(f'output "{self.name}"', self._entries())
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted(description: str) -> str:
+    """A description as an HCL string, quoted once: most are a literal (and the result's hash is kept)."""
+    return hcl.string(description)
 
 
 @functools.lru_cache(maxsize=1024)

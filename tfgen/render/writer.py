@@ -14,7 +14,10 @@ What the writer keeps, and why (a vendored module lives in somebody's repository
   deploy working directory) flushes only a file that replaces another, whose old content is at
   stake: a new file is not flushed, as ``git checkout`` and ``cp`` do not (an fsync costs about
   1 ms, half the batch's budget per spec; BENCHMARKS.md); a crash may then leave a new file
-  empty, never an old one lost.
+  empty, never an old one lost. For the same reason it writes the files of a directory it has just
+  made straight to their names (no temporary file, no rename: a third of a new module's cost):
+  there is no old file, and no other tfgen writes there; a reader looking into a directory while
+  it is being made may see a file still short.
 - **Owners and modes.** A replaced file keeps its mode, and its owner and group as far as the
   process may give them (root always can). A new file gets ``0666 & ~umask`` and the group the
   kernel gives (a setgid folder's group). Running as root into a directory owned by another user,
@@ -192,18 +195,27 @@ class ModuleDir:
         """Replace (or create) each file atomically, keeping an old file's mode and owner.
 
         Every new file is written to its temporary file first, then all are renamed: a failure
-        while writing (a full disk) leaves every old file as it was.
+        while writing (a full disk) leaves every old file as it was, and removes the new files
+        written in place (:meth:`_write_new`).
 
         Raises:
             RenderError: If a file cannot be written.
         """
         staged: list[tuple[str, str]] = []
+        direct: list[str] = []
         try:
             for name, data in files.items():
                 path = self._path(name)
                 try:
-                    staged.append((self._stage(path, data), path))
+                    if self._write_new(path, data):
+                        direct.append(path)
+                    else:
+                        staged.append((self._stage(path, data), path))
                 except OSError as exc:
+                    for written in direct:  # new files in a directory this write made: as if never written
+                        with contextlib.suppress(OSError):
+                            os.unlink(written)
+                        self._written.discard(written)
                     raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from None
             while staged:
                 temp, path = staged[0]
@@ -218,6 +230,35 @@ class ModuleDir:
             for temp, _ in staged:
                 with contextlib.suppress(OSError):
                     os.unlink(temp)
+
+    def _write_new(self, path: str, data: bytes) -> bool:
+        """Write a new file straight to ``path`` if nothing can be at stake there; False if something may be.
+
+        Only in a directory this write made, by a writer that need not be durable (the library's batch):
+        no old file exists, no other tfgen writes there (the lock); see the module's docstring.
+        """
+        if not self.created or self.durable or path in self._written:
+            return False
+        self._make_folders(os.path.dirname(path))
+        try:
+            fd = os.open(path, _CREATE, 0o666)
+        except FileExistsError:  # another program put it there meanwhile: replace it as any old file
+            return False
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if self.owner is not None:
+                self._chown(fd, *self.owner)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise
+        os.close(fd)
+        self._written.add(path)
+        self._touched.add(os.path.dirname(path))
+        return True
 
     def _stage(self, path: str, data: bytes) -> str:
         """A temporary file beside ``path`` holding ``data``, with the mode and owner ``path`` should get."""

@@ -359,10 +359,21 @@ class Spec(_Model):
         return "notBreaching" if self.can_pause else "missing"
 
     @property
-    def builtin_alarms(self) -> list[AlarmDef]:
-        """The automated alarms, each with the dimension that matches its metric's level."""
+    def builtin_alarms(self) -> tuple[AlarmDef, ...]:
+        """The automated alarms, each with the dimension that matches its metric's level.
+
+        Remembered for the last spec asked (a spec is frozen): rendering one module asks four times.
+        """
+        last = _LAST_ALARMS[0]  # one tuple, read once: another thread replaces it whole
+        if last is not None and last[0] is self:
+            return last[1]
+        alarms = self._builtin_alarms()
+        _LAST_ALARMS[0] = (self, alarms)
+        return alarms
+
+    def _builtin_alarms(self) -> tuple[AlarmDef, ...]:
         if not self.alarms.enabled:
-            return []
+            return ()
         # v2 instance metrics are read on the writer (Role = WRITER); v1 only has cluster metrics.
         role = "WRITER" if self.is_v2 else None
         alarms = [
@@ -414,7 +425,7 @@ class Spec(_Model):
                     description="Writer ACU utilisation (%) of the maximum capacity is high",
                 )
             )
-        return alarms
+        return tuple(alarms)
 
     @property
     def state_key(self) -> str | None:
@@ -455,6 +466,10 @@ class Spec(_Model):
     def digest(self) -> str:
         """sha256 of :meth:`canonical_json`: changes exactly when the rendered module may."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+_LAST_ALARMS: list[tuple[Spec, tuple[AlarmDef, ...]] | None] = [None]
+"""The last spec's :attr:`Spec.builtin_alarms`, kept for the next ask."""
 
 
 @dataclass(frozen=True)
