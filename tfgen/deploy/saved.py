@@ -4,7 +4,8 @@ Nothing is planned or rendered, so this imports only what it uses (:mod:`tfgen.d
 the plan file's record of origin, the terraform driver): reading the plan for review
 (:mod:`tfgen.deploy.review`) and explaining terraform's errors (:mod:`tfgen.deploy.advice`) are
 imported when needed. Applied after its review (``--auto-approve``), tfgen's part is start-up,
-loading the spec and a zip read, beside terraform's apply.
+a digest of the spec's text and a zip read, beside terraform's apply: the spec is parsed only
+when its text is not the one the plan was made from (then the module it renders to must be).
 """
 
 from __future__ import annotations
