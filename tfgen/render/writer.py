@@ -244,18 +244,7 @@ class ModuleDir:
             fd = os.open(path, _CREATE, 0o666)
         except FileExistsError:  # another program put it there meanwhile: replace it as any old file
             return False
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if self.owner is not None:
-                self._chown(fd, *self.owner)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-            raise
-        os.close(fd)
+        self._fill(fd, path, data, None)
         self._written.add(path)
         self._touched.add(os.path.dirname(path))
         return True
@@ -272,7 +261,12 @@ class ModuleDir:
             raise IsADirectoryError(errno.EISDIR, "Is a directory")
         self._count += 1
         temp = f"{folder}/{TEMP_PREFIX}{self._token}-{self._count}-{base}"
-        fd = os.open(temp, _CREATE, 0o666)
+        self._fill(os.open(temp, _CREATE, 0o666), temp, data, old)
+        return temp
+
+    def _fill(self, fd: int, path: str, data: bytes, old: os.stat_result | None) -> None:
+        """Write ``data`` to the new file ``fd`` at ``path`` with ``old``'s mode and owner (else those new
+        files get), flushed if ``old``'s content is at stake; ``fd`` closed, and ``path`` removed on failure."""
         try:
             view = memoryview(data)
             while view:
@@ -287,10 +281,9 @@ class ModuleDir:
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
-                os.unlink(temp)
+                os.unlink(path)
             raise
         os.close(fd)
-        return temp
 
     def remove(self, name: str) -> None:
         """Remove file ``name``, and the folders it leaves empty (up to the directory).
