@@ -229,19 +229,24 @@ def _check_tags(root: yaml.Node) -> None:
     """Refuse any tag but YAML's plain ones, anywhere: also in values a merge would shadow."""
     seen: set[int] = set()
     stack = [root]
+    scalar, sequence = yaml.ScalarNode, yaml.SequenceNode  # the composer makes exactly these (and MappingNode)
     while stack:
         node = stack.pop()
+        kind = type(node)
+        if kind is scalar:  # most nodes; an alias of a scalar is checked again, which is cheap
+            if node.tag not in _SAFE_SCALAR_TAGS:
+                raise YamlSourceError(node.start_mark.line + 1, f"invalid YAML: unsupported tag {node.tag!r}")
+            continue
         if id(node) in seen:
-            continue  # an alias: checked once
+            continue  # an alias of a collection: checked once (an alias bomb stays linear)
         seen.add(id(node))
-        allowed = _SAFE_SCALAR_TAGS if isinstance(node, yaml.ScalarNode) else _PLAIN_COLLECTION_TAGS
-        if node.tag not in allowed:
+        if node.tag not in _PLAIN_COLLECTION_TAGS:
             raise YamlSourceError(node.start_mark.line + 1, f"invalid YAML: unsupported tag {node.tag!r}")
-        if isinstance(node, yaml.SequenceNode):
+        if kind is sequence:
             stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.extend((key, value))
+        else:
+            for pair in node.value:
+                stack.extend(pair)
 
 
 def _ident(key: yaml.Node) -> tuple[str, str]:
