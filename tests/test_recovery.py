@@ -385,9 +385,13 @@ def test_a_prefixed_resource_of_the_interrupted_apply_is_adopted_the_older_ones_
         ("module.cluster.aws_secretsmanager_secret.master", f"arn:orders-master-{_suffix(later)}")
     ]
     assert [existing.id for _, existing in swept.orphans] == [found["secret"][0].id]
-    (warning,) = swept.describe()
+    (warning,) = swept.describe("eu-west-1")
     assert f"secret {found['secret'][0].id} was created by an interrupted apply" in warning
-    assert f"aws secretsmanager delete-secret --secret-id {found['secret'][0].id}" in warning
+    # the orphan's own region, never the user's default one
+    assert warning.endswith(f"aws secretsmanager delete-secret --secret-id {found['secret'][0].id} --region eu-west-1")
+    # on the emulator the command goes to the emulator, never to the account of the user's credentials
+    (warning,) = swept.describe("eu-west-1", "http://127.0.0.1:4566")
+    assert warning.endswith(" --region eu-west-1 --endpoint-url http://127.0.0.1:4566")
 
     # the state holds the later one: the earlier one is an orphan, reported, nothing adopted
     in_state = {"module.cluster.aws_secretsmanager_secret.master": found["secret"][1].id}
@@ -419,7 +423,7 @@ def test_a_kms_key_of_the_interrupted_apply_is_adopted_and_its_alias_with_it(tmp
         ("module.cluster.aws_kms_alias.this", "alias/orders"),
     ]
     assert [e.id for _, e in swept.orphans] == ["k-first"]
-    assert "aws kms schedule-key-deletion --key-id k-first" in swept.describe()[0]
+    assert "aws kms schedule-key-deletion --key-id k-first" in swept.describe(spec.region)[0]
 
     found["kms_alias"] = [leftovers.Existing("alias/orders", "alias/orders", NOW, parent="k-someone")]
     swept = leftovers.sweep(spec, {leftovers.KEY_ADDRESS: "k-second"}, NOW, _search(found))  # type: ignore[arg-type]
@@ -550,9 +554,9 @@ def test_the_stand_in_left_by_an_interrupted_apply_is_adopted_by_its_tag(tmp_pat
         ("aws_security_group.local_clients", "sg-c"),
     ]
     assert not swept.foreign and [e.id for _, e in swept.orphans] == ["vpc-empty"]
-    (warning,) = swept.describe()
+    (warning,) = swept.describe("us-east-1", "http://127.0.0.1:4566")
     assert "vpc vpc-empty was created by an interrupted apply" in warning
-    assert "aws ec2 delete-vpc --vpc-id vpc-empty" in warning
+    assert "aws ec2 delete-vpc --vpc-id vpc-empty --region us-east-1 --endpoint-url http://127.0.0.1:4566" in warning
 
     # the state has the VPC and the first subnet: the second one (CreateSubnet in flight) is adopted
     found.append(_piece("subnet", "subnet-b", "vpc-held", cidr="10.0.1.0/24", zone="us-east-1b"))

@@ -120,11 +120,16 @@ class Sweep:
     def __add__(self, other: Sweep) -> Sweep:
         return Sweep(self.blocks + other.blocks, self.orphans + other.orphans, self.foreign + other.foreign)
 
-    def describe(self) -> list[str]:
-        """A warning per orphan: what it is and how to remove it (tfgen does not)."""
+    def describe(self, region: str, endpoint: str | None = None) -> list[str]:
+        """A warning per orphan: what it is and how to remove it (tfgen does not).
+
+        The command names the spec's ``region`` and, on the emulator, its ``endpoint``: run as
+        shown, it reaches the orphan, never a namesake in the user's default region or real account.
+        """
+        where = f" --region {region}" + (f" --endpoint-url {endpoint}" if endpoint else "")
         return [
             f"warning: {target.kind.replace('_', ' ')} {existing.id} was created by an interrupted apply and is "
-            f"not in the state (a later one replaced it); tfgen does not delete it: {removal(target, existing)}"
+            f"not in the state (a later one replaced it); tfgen does not delete it: {removal(target, existing)}{where}"
             for target, existing in self.orphans
         ]
 

@@ -388,7 +388,7 @@ def recover(
     if (directory / standin.FILENAME).exists():
         stand = standin.of(spec, directory, backend.identity(spec, local=True))
     swept = _sweep(spec, state, since, endpoint, stand)
-    for line in swept.describe():
+    for line in swept.describe(spec.region, endpoint):
         notify(line)
     blocks += swept.blocks
     adopted = {block.address for block in blocks}
