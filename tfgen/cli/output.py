@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from tfgen.cli.commands import echo, report, warn
 from tfgen.errors import SpecError
-from tfgen.ops.results import Status
 
 if TYPE_CHECKING:  # deploy pulls in terraform and emulator code
     from tfgen.deploy import fleet, progress
@@ -227,6 +226,8 @@ def print_doctor(result: DoctorReport, *, json_out: bool) -> None:
     if json_out:
         echo(json.dumps(result.to_json(), indent=2))
         return
+    from tfgen.ops.results import Status  # only the doctor's report: not on the deploy paths
+
     width = max(len(check.name) for check in result.results)
     for check in result.results:
         echo(f"{check.status!s:<4}  {check.name:<{width}}  {check.evidence}")

@@ -10,7 +10,6 @@ import fcntl
 import json
 import os
 import re
-import secrets
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -166,7 +165,7 @@ def _private_file(directory: Path, suffix: str, text: str) -> Path:
         pid = old.name.removeprefix(_PRIVATE_PREFIX).split("-", 1)[0]
         if pid.isdigit() and not _running(int(pid)):
             old.unlink(missing_ok=True)
-    path = directory / f"{_PRIVATE_PREFIX}{os.getpid()}-{secrets.token_hex(8)}{suffix}"
+    path = directory / f"{_PRIVATE_PREFIX}{os.getpid()}-{os.urandom(8).hex()}{suffix}"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
