@@ -78,6 +78,18 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject.toml): two workers per core the process may run on.
+
+    The slow tests mostly wait: the aws provider polls a new cluster or instance only after a
+    fixed delay of about 30 s, and the emulator's PostgreSQL servers idle. One of those tests alone
+    keeps half a core busy (``/usr/bin/time`` of a test_recovery test: 100 CPU-s in 200 s), so
+    one worker per core leaves the machine half idle through most of the suite.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 2 * cores
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test with the process markers of the fixtures it uses (directly or not)."""
