@@ -39,7 +39,7 @@ from tests.test_deploy import (  # noqa: F401  (shared_dir, deploy_env: fixtures
 )
 from tests.test_local_sql import NEEDS_BINARIES
 from tests.test_signals import Apply
-from tfgen.deploy import imports, leftovers, recovery, standin
+from tfgen.deploy import imports, inflight, leftovers, recovery, standin
 from tfgen.emulator import background
 from tfgen.spec.loading import load_spec
 
@@ -69,7 +69,7 @@ def test_what_the_interrupted_apply_created_is_adopted(tmp_path: Path) -> None:
     in_state = {"module.cluster.aws_rds_cluster_instance.this[0]"}
     blocks = recovery.adopt(spec, in_state, NOW, _lookup(found))  # type: ignore[arg-type]
     assert [(b.address, b.id) for b in blocks] == [
-        (recovery.CLUSTER_ADDRESS, "orders"),
+        (inflight.CLUSTER_ADDRESS, "orders"),
         ("module.cluster.aws_cloudwatch_log_group.postgresql", "/aws/rds/cluster/orders/postgresql"),
         ("module.cluster.aws_rds_cluster_instance.this[1]", "orders-2"),
     ]
@@ -86,7 +86,7 @@ def test_an_instance_named_by_an_override_is_looked_up_by_that_name(tmp_path: Pa
     assert [c.id for c in recovery.candidates(spec) if c.kind == "instance"] == ["orders-1", "orders-reader-b"]  # type: ignore[arg-type]
     tags = {"purpose": "tfgen-demo"}
     found = {"orders-reader-b": recovery.Found(NOW + datetime.timedelta(seconds=9), tags, "orders")}
-    in_state = {recovery.CLUSTER_ADDRESS, "module.cluster.aws_rds_cluster_instance.this[0]"}
+    in_state = {inflight.CLUSTER_ADDRESS, "module.cluster.aws_rds_cluster_instance.this[0]"}
     blocks = recovery.adopt(spec, in_state, NOW, _lookup(found))  # type: ignore[arg-type]
     assert [(b.address, b.id) for b in blocks] == [
         ("module.cluster.aws_rds_cluster_instance.this[1]", "orders-reader-b")
@@ -113,24 +113,24 @@ def test_an_instance_of_another_cluster_is_refused(tmp_path: Path) -> None:
     spec = _spec(tmp_path)
     found = {"orders-1": recovery.Found(NOW, {"purpose": "tfgen-demo"}, "billing")}
     with pytest.raises(recovery.ForeignResourceError) as caught:
-        recovery.adopt(spec, {recovery.CLUSTER_ADDRESS}, NOW, _lookup(found))  # type: ignore[arg-type]
+        recovery.adopt(spec, {inflight.CLUSTER_ADDRESS}, NOW, _lookup(found))  # type: ignore[arg-type]
     assert "it belongs to cluster billing, not orders" in str(caught.value)
 
 
 def test_the_mark_of_an_apply_and_the_password_version(tmp_path: Path) -> None:
-    assert recovery.interrupted_since(tmp_path) is None
-    recovery.begin(tmp_path)
-    first = recovery.interrupted_since(tmp_path)
+    assert inflight.interrupted_since(tmp_path) is None
+    inflight.begin(tmp_path)
+    first = inflight.interrupted_since(tmp_path)
     assert first is not None
-    recovery.begin(tmp_path)  # an apply interrupted twice: the earliest start counts
-    assert recovery.interrupted_since(tmp_path) == first
-    imports.write(tmp_path, [imports.ImportBlock(recovery.CLUSTER_ADDRESS, "orders")])
-    recovery.finish(tmp_path)
-    assert recovery.interrupted_since(tmp_path) is None and imports.read(tmp_path) == []
+    inflight.begin(tmp_path)  # an apply interrupted twice: the earliest start counts
+    assert inflight.interrupted_since(tmp_path) == first
+    imports.write(tmp_path, [imports.ImportBlock(inflight.CLUSTER_ADDRESS, "orders")])
+    inflight.finish(tmp_path)
+    assert inflight.interrupted_since(tmp_path) is None and imports.read(tmp_path) == []
 
-    assert recovery.password_version(tmp_path) == 1
-    assert recovery.bump_password_version(tmp_path) == 2
-    path = tmp_path / recovery.VERSION_FILE
+    assert inflight.password_version(tmp_path) == 1
+    assert inflight.bump_password_version(tmp_path) == 2
+    path = tmp_path / inflight.VERSION_FILE
     assert json.loads(path.read_text()) == {"master_password_version": 2}
     assert path.stat().st_mode & 0o777 == 0o600
 
@@ -155,10 +155,10 @@ def test_a_new_working_directory_takes_the_password_version_from_the_state(tmp_p
         return json.dumps(state)
 
     recovery.recover(tmp_path, spec, pull, None, print)  # type: ignore[arg-type]
-    assert recovery.password_version(tmp_path) == 3
+    assert inflight.password_version(tmp_path) == 3
     recovery.recover(tmp_path, spec, pull, None, print)  # type: ignore[arg-type]
     assert len(pulls) == 1  # the working directory knows it now
-    assert recovery.version_in_state("") is None
+    assert inflight.version_in_state("") is None
 
 
 def test_a_cluster_without_its_secret_version_gets_a_new_password(
@@ -174,7 +174,7 @@ def test_a_cluster_without_its_secret_version_gets_a_new_password(
     secret_version = {**resource, "type": "aws_secretsmanager_secret_version"}
     told: list[str] = []
     for resources, version in (([cluster, secret_version], None), ([cluster], 2)):
-        recovery.begin(tmp_path)
+        inflight.begin(tmp_path)
         state = json.dumps({"resources": resources})
         pull = functools.partial(str, state)
         adoption = recovery.recover(tmp_path, spec, pull, None, told.append)  # type: ignore[arg-type]
@@ -208,7 +208,7 @@ def test_state_addresses() -> None:
         ]
     }
     assert recovery.state_addresses(json.dumps(state)) == {
-        recovery.CLUSTER_ADDRESS,
+        inflight.CLUSTER_ADDRESS,
         "module.cluster.aws_rds_cluster_instance.this[0]",
         "module.cluster.aws_rds_cluster_instance.this[1]",
     }
@@ -227,7 +227,7 @@ def test_rotate_refuses_what_it_cannot_rotate(tmp_path: Path, capsys: pytest.Cap
     random = derive_spec(V2_SPEC, tmp_path / "specs", name="orders", master_password={"source": "random"})
     assert main(["rotate", str(random), "--workdir", str(directory), "--auto-approve"]) == 2
     assert "master_password.source random keeps the password in the Terraform state" in capsys.readouterr().err
-    assert not (directory / recovery.VERSION_FILE).exists()
+    assert not (directory / inflight.VERSION_FILE).exists()
 
 
 # ----------------------------------------------------------------------------- fast: the other resources
@@ -782,14 +782,14 @@ def test_a_cluster_left_by_an_interrupted_apply_is_adopted_its_password_set_agai
     rds = aws(db_endpoint, REGION, "rds")
     assert clusters_named(db_endpoint, "adopt-cluster") == ["adopt-cluster"]
     state = recovery.state_addresses((directory / "terraform.tfstate").read_text(encoding="utf-8"))
-    assert recovery.CLUSTER_ADDRESS not in state
+    assert inflight.CLUSTER_ADDRESS not in state
 
     again = ok(run("apply", spec, "--auto-approve", *local))
     assert "adopting 1 resource(s) left by an interrupted apply: module.cluster.aws_rds_cluster.this" in again.stderr
     assert "master_password_version 2" in again.stderr
     assert "apply complete: " in again.stdout
     assert clusters_named(db_endpoint, "adopt-cluster") == ["adopt-cluster"]
-    assert not (directory / imports.IMPORTS_FILE).exists() and not (directory / recovery.MARKER).exists()
+    assert not (directory / imports.IMPORTS_FILE).exists() and not (directory / inflight.MARKER).exists()
     plan = ok(run("plan", spec, *local))
     assert "no changes; the infrastructure matches the spec" in plan.stdout
     connection_passes(spec, *local)  # the secret and the cluster agree
@@ -817,7 +817,7 @@ def test_an_instance_left_by_an_interrupted_apply_is_adopted_then_its_managed_se
     local = interrupt_when_held(spec, db_endpoint, directory, "CreateDBInstance")
     assert instance_exists()
     state = recovery.state_addresses((directory / "terraform.tfstate").read_text(encoding="utf-8"))
-    assert recovery.CLUSTER_ADDRESS in state and "module.cluster.aws_rds_cluster_instance.this[0]" not in state
+    assert inflight.CLUSTER_ADDRESS in state and "module.cluster.aws_rds_cluster_instance.this[0]" not in state
     again = ok(run("apply", spec, "--auto-approve", *local))
     assert (
         "adopting 1 resource(s) left by an interrupted apply: module.cluster.aws_rds_cluster_instance.this[0]"
@@ -844,7 +844,7 @@ def test_a_cluster_tfgen_did_not_create_is_never_adopted(tmp_path: Path, db_endp
     directory = tmp_path / "work"
     directory.mkdir()
     later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)  # the cluster predates the apply
-    (directory / recovery.MARKER).write_text(json.dumps({"started": later.isoformat()}))
+    (directory / inflight.MARKER).write_text(json.dumps({"started": later.isoformat()}))
     local = ("--endpoint", db_endpoint, "--workdir", directory)
     refused = run("apply", spec, "--auto-approve", *local)
     assert refused.returncode == 1, refused.stdout + refused.stderr

@@ -28,7 +28,7 @@ from tests.test_recovery import (  # noqa: F401  (db_endpoint, mirror_env: fixtu
     on_the_emulator,
     run,
 )
-from tfgen.deploy import imports, recovery, standin
+from tfgen.deploy import imports, inflight, recovery, standin
 from tfgen.spec.loading import load_spec
 
 
@@ -89,7 +89,7 @@ def test_the_stand_in_network_left_by_an_interrupted_apply_is_adopted_not_duplic
         Filters=[{"Name": "group-name", "Values": [name]}]
     )["SecurityGroups"]
     assert len(module_groups) == 1
-    assert not (directory / imports.IMPORTS_FILE).exists() and not (directory / recovery.MARKER).exists()
+    assert not (directory / imports.IMPORTS_FILE).exists() and not (directory / inflight.MARKER).exists()
     assert "no changes; the infrastructure matches the spec" in ok(run("plan", spec, *local)).stdout
     ok(run("destroy", spec, "--auto-approve", *local))
     assert stand_in_at_aws(db_endpoint, tag) == {"vpcs": [], "subnets": [], "groups": []}

@@ -29,7 +29,7 @@ from tests.test_recovery import (  # noqa: F401  (db_endpoint, mirror_env: fixtu
     on_the_emulator,
     run,
 )
-from tfgen.deploy import imports, leftovers, recovery
+from tfgen.deploy import imports, inflight, leftovers, recovery
 
 
 def leftovers_at_aws(url: str, name: str) -> dict[str, list[str]]:
@@ -121,7 +121,7 @@ def test_destroy_after_an_interrupted_apply_leaves_nothing_at_aws(tmp_path: Path
     done = ok(run("destroy", spec, "--auto-approve", *local))
     assert "module.cluster.aws_db_subnet_group.this (destroy-left)" in done.stderr
     assert leftovers_at_aws(db_endpoint, "destroy-left") == NOTHING
-    assert not (directory / recovery.MARKER).exists() and not (directory / imports.IMPORTS_FILE).exists()
+    assert not (directory / inflight.MARKER).exists() and not (directory / imports.IMPORTS_FILE).exists()
 
 
 @on_the_emulator

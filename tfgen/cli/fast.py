@@ -175,6 +175,7 @@ def _apply(words: Sequence[str]) -> functools.partial[int] | None:
     (spec,), given = parsed
     _from_environment(given)
     from tfgen.cli import reviewed  # not on the path of render and validate
+    from tfgen.deploy import saved  # noqa: F401  (what it runs: imported within the start-up, tfgen.cli.main.run)
 
     def path(name: str) -> Path | None:
         return Path(given[name]) if name in given else None

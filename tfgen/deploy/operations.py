@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfgen.deploy import advice, backend, imports, plans, recovery, review, safety, workdir
+from tfgen.deploy import advice, backend, imports, inflight, plans, recovery, review, safety, workdir
 from tfgen.deploy import migration as migration_
 from tfgen.deploy.basics import (
     Confirm,
@@ -116,7 +116,7 @@ def _session(
         session = _Session(loaded, prepared, tf, migration, endpoint)
         if recover:  # after an interrupted apply here: import what it created that the state lacks
             local_state = backend.kind(spec, local=endpoint is not None) == "local"
-            pull = functools.partial(recovery.read_local_state, prepared.directory) if local_state else tf.state_pull
+            pull = functools.partial(inflight.read_local_state, prepared.directory) if local_state else tf.state_pull
             try:
                 adoption = recovery.recover(
                     prepared.directory, spec, pull, endpoint, options.notify, destroying=destroying
@@ -306,15 +306,15 @@ def _apply(
     reporter.expect([(change.address, change.action) for change in planned.resource_changes])
     directory = session.prepared.directory
     if not destroy:
-        recovery.begin(directory)  # removed when the apply succeeds: found later, it means an interruption
+        inflight.begin(directory)  # removed when the apply succeeds: found later, it means an interruption
     try:
         result = session.terraform.apply(plan_file, on_event=reporter.handle, lock_timeout=options.lock_timeout)
     finally:
         reporter.close()
     if destroy:  # all destroyed, what an interrupted apply left included (imported first)
-        recovery.clear_mark(directory)
+        inflight.clear_mark(directory)
     else:
-        recovery.finish(directory)
+        inflight.finish(directory)
     return result
 
 

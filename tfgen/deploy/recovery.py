@@ -4,7 +4,7 @@ An apply interrupted at the wrong moment (SIGTERM or kill -9 between CreateDBClu
 state write, or between CreateDBInstance and the state write) leaves a resource at AWS that the
 state does not record: the next apply would create it again and AWS would refuse
 (``DBClusterAlreadyExistsFault``). So every apply leaves a mark in its working directory
-(:data:`MARKER`, the time it began) before terraform starts, removed when the apply succeeds. A
+(:data:`tfgen.deploy.inflight.MARKER`, the time it began) before terraform starts, removed when the apply succeeds. A
 mark found by the next command means an apply was interrupted: for each resource whose
 identifier the module derives from the spec alone (the cluster, its instances) and that the
 state lacks, AWS is asked; one that exists is adopted with a terraform ``import`` block
@@ -17,7 +17,7 @@ the stand-in network of ``--local`` (``local_network.tf``) is :mod:`tfgen.deploy
 
 The write-only master password (``master_password.source: write_only``) is written to the
 cluster and to its secret only when ``master_password_version`` changes. The version lives in
-the working directory (:data:`VERSION_FILE`, a ``*.auto.tfvars.json`` terraform reads by itself;
+the working directory (:data:`tfgen.deploy.inflight.VERSION_FILE`, a ``*.auto.tfvars.json`` terraform reads by itself;
 the root ``main.tf`` passes it to the module): ``tfgen rotate`` increases it, and so does the
 adoption of a cluster, so that the cluster (created with the interrupted run's password, which
 no secret holds) and the secret get this run's password in one apply.
@@ -27,27 +27,18 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tfgen.deploy import imports
+from tfgen.deploy import imports, inflight
 from tfgen.errors import TfgenError
 
 if TYPE_CHECKING:  # imported when an interrupted apply is found: not on the path of every apply
     from tfgen.deploy import leftovers, standin
     from tfgen.spec.model import Spec
 
-MARKER = ".tfgen-apply.json"
-"""Written before terraform applies, removed when the apply succeeds: found later, an apply was interrupted."""
-VERSION_FILE = "tfgen_password.auto.tfvars.json"
-"""``{"master_password_version": N}``: the write-only password's version (absent: 1)."""
-VERSION_VARIABLE = "master_password_version"
-
-CLUSTER_ADDRESS = "module.cluster.aws_rds_cluster.this"
 SECRET_VERSION_ADDRESS = "module.cluster.aws_secretsmanager_secret_version.master"  # noqa: S105  (an address)
 
 
@@ -109,102 +100,6 @@ class Adoption:
         return lines
 
 
-# ----------------------------------------------------------------------------- the mark of an apply
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def interrupted_since(directory: Path) -> datetime.datetime | None:
-    """When the interrupted apply (the earliest of several) began; None if no apply was interrupted here."""
-    started = _read_json(directory / MARKER).get("started")
-    if not isinstance(started, str):
-        return None
-    try:
-        return datetime.datetime.fromisoformat(started)
-    except ValueError:
-        return None
-
-
-def begin(directory: Path) -> None:
-    """Mark the working directory before terraform applies (an earlier interrupted apply's mark is kept)."""
-    if interrupted_since(directory) is None:
-        _write_json(directory / MARKER, {"started": _now().isoformat()})
-
-
-def finish(directory: Path) -> None:
-    """The apply succeeded: remove the mark and the import blocks it needed (they are in the state now)."""
-    clear_mark(directory)
-    imports.clear(directory)
-
-
-def clear_mark(directory: Path) -> None:
-    """A destroy succeeded: what the interrupted apply left was imported and destroyed with the rest."""
-    (directory / MARKER).unlink(missing_ok=True)
-
-
-# ----------------------------------------------------------------------------- the password's version
-
-
-def password_version(directory: Path) -> int:
-    """The write-only password's current version in this working directory (1 before any rotation)."""
-    value = _read_json(directory / VERSION_FILE).get(VERSION_VARIABLE)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
-
-
-def set_password_version(directory: Path, version: int) -> None:
-    """Record the version the next plan passes to the module (mode 0600)."""
-    _write_json(directory / VERSION_FILE, {VERSION_VARIABLE: version})
-
-
-def read_local_state(directory: Path) -> str:
-    """The state of the local backend in ``directory`` (what ``terraform state pull`` prints, without terraform)."""
-    try:
-        return (directory / "terraform.tfstate").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return ""
-
-
-def version_in_state(state: str) -> int | None:
-    """The cluster's ``master_password_wo_version`` as the state (``terraform state pull``) records it."""
-    try:
-        data = json.loads(state) if state.strip() else {}
-    except ValueError:
-        return None
-    for resource in data.get("resources") or []:
-        address = ".".join(p for p in (resource.get("module"), resource.get("type"), resource.get("name")) if p)
-        if address == CLUSTER_ADDRESS and resource.get("mode") == "managed":
-            for instance in resource.get("instances") or []:
-                value = (instance.get("attributes") or {}).get("master_password_wo_version")
-                if isinstance(value, int) and value > 0:
-                    return value
-    return None
-
-
-def bump_password_version(directory: Path) -> int:
-    """Increase the version (a new password at the next apply) and return it."""
-    version = password_version(directory) + 1
-    set_password_version(directory, version)
-    return version
-
-
 # ----------------------------------------------------------------------------- adoption
 
 
@@ -214,7 +109,7 @@ def candidates(spec: Spec) -> list[Candidate]:
     The module's other resources (the groups AWS records no creation time for, what a
     ``name_prefix`` names) are :mod:`tfgen.deploy.leftovers`', on other evidence.
     """
-    found = [Candidate(CLUSTER_ADDRESS, spec.name, "cluster")]
+    found = [Candidate(inflight.CLUSTER_ADDRESS, spec.name, "cluster")]
     if spec.log_group_managed:
         found.append(Candidate("module.cluster.aws_cloudwatch_log_group.postgresql", spec.log_group_name, "log_group"))
     if spec.is_v2:
@@ -371,12 +266,12 @@ def recover(
         TerraformRunError: If the state cannot be read.
     """
     write_only = spec.master_password.source == "write_only"
-    since = interrupted_since(directory)
-    if write_only and not (directory / VERSION_FILE).exists():
+    since = inflight.interrupted_since(directory)
+    if write_only and not (directory / inflight.VERSION_FILE).exists():
         # a new working directory of a deployed cluster (a remote state, a fresh CI checkout): the
         # state's version is the current one, or the next plan would set a new password
         pull_state = functools.cache(pull_state)
-        set_password_version(directory, version_in_state(pull_state()) or 1)
+        inflight.set_password_version(directory, inflight.version_in_state(pull_state()) or 1)
     if since is None:
         return Adoption()
     state = pull_state()
@@ -396,9 +291,11 @@ def recover(
         imports.write(directory, [*blocks, *(b for b in imports.read(directory) if b.address not in adopted)])
     version = None
     # the cluster has the interrupted run's password and no secret version holds it: a new one for both
-    unsynced = CLUSTER_ADDRESS in adopted or (CLUSTER_ADDRESS in addresses and SECRET_VERSION_ADDRESS not in addresses)
+    unsynced = inflight.CLUSTER_ADDRESS in adopted or (
+        inflight.CLUSTER_ADDRESS in addresses and SECRET_VERSION_ADDRESS not in addresses
+    )
     if write_only and unsynced and not destroying:
-        version = bump_password_version(directory)
+        version = inflight.bump_password_version(directory)
     adoption = Adoption(tuple(blocks), version)
     for line in adoption.describe():
         notify(line)

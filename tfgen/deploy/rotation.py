@@ -1,6 +1,6 @@
 """``tfgen rotate``: a new master password, set on the cluster and in its secret together.
 
-``write_only``: the password's version (:func:`tfgen.deploy.recovery.password_version`, kept in
+``write_only``: the password's version (:func:`tfgen.deploy.inflight.password_version`, kept in
 the working directory) is increased and the spec applied: the ephemeral password of that run
 is written to the cluster (``master_password_wo``) and to the module's secret
 (``secret_string_wo``) in one apply. A cancelled apply puts the version back; a failed one keeps
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfgen import facts
-from tfgen.deploy import operations, recovery, workdir
+from tfgen.deploy import inflight, operations, recovery, workdir
 from tfgen.deploy.operations import Confirm, ConfirmMigration, DeployOptions, Outcome, ReporterFactory
 from tfgen.errors import TfgenError, UsageError
 
@@ -70,16 +70,16 @@ def rotate(
             "tfgen rotate needs write_only or rds_managed",
             hint="master_password.source: write_only keeps it out of the state and rotates with tfgen rotate",
         )
-    before = recovery.password_version(directory)
-    version = recovery.bump_password_version(directory)
+    before = inflight.password_version(directory)
+    version = inflight.bump_password_version(directory)
     options.notify(f"rotating the write-only master password: master_password_version {before} → {version}")
     try:
         outcome = operations.apply(spec_path, options, reporters, confirm, confirm_migration)
     except UsageError:  # refused before anything was applied
-        recovery.set_password_version(directory, before)
+        inflight.set_password_version(directory, before)
         raise
     if outcome.result is None:  # cancelled: nothing changed
-        recovery.set_password_version(directory, before)
+        inflight.set_password_version(directory, before)
     return Rotation(source, outcome, version)
 
 

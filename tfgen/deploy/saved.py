@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tfgen.deploy import imports, plans, recovery, workdir
+from tfgen.deploy import imports, inflight, plans, workdir
 from tfgen.deploy.basics import (
     Confirm,
     DeployOptions,
@@ -93,7 +93,7 @@ def apply_saved(
                 return Outcome(spec_source, directory, planned, None, recorded_warnings=warnings)
         reporter = reporters("apply")
         reporter.expect([(change.address, change.action) for change in planned.resource_changes])
-        recovery.begin(directory)
+        inflight.begin(directory)
         try:
             result = tf.apply(plan_path.absolute(), on_event=reporter.handle, lock_timeout=options.lock_timeout)
             imports.clear(directory)  # adopted: the state has them now
@@ -106,7 +106,7 @@ def apply_saved(
             raise advice.explain(error, directory, spec) from None
         finally:
             reporter.close()
-        recovery.finish(directory)
+        inflight.finish(directory)
         return Outcome(spec_source, directory, planned, result, recorded_warnings=warnings)
 
 

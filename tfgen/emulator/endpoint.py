@@ -83,7 +83,7 @@ def check_reachable(url: str) -> None:
     host = parts.hostname or HOST
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        with socket.create_connection((host, port), timeout=3.0):
+        with _connect(host, port, 3.0):
             pass
     except OSError as exc:
         raise EmulatorError(
@@ -120,7 +120,7 @@ def _get(url: str, timeout: float) -> bytes:
     host = parts.hostname or HOST
     request = f"GET {parts.path or '/'} HTTP/1.0\r\nHost: {parts.netloc}\r\nAccept: application/json\r\n\r\n"
     received = b""
-    with socket.create_connection((host, parts.port or 80), timeout=timeout) as sock:
+    with _connect(host, parts.port or 80, timeout) as sock:
         sock.sendall(request.encode("ascii"))
         # HTTP/1.0: the server closes the connection after its answer; one that keeps it open is
         # read up to its Content-Length
@@ -133,6 +133,16 @@ def _get(url: str, timeout: float) -> bytes:
     if status[1] != b"200":
         raise OSError(f"{url}: HTTP {status[1].decode(errors='replace')}")
     return body
+
+
+def _connect(host: str, port: int, timeout: float) -> socket.socket:
+    """:func:`socket.create_connection`, an ASCII host name given as bytes.
+
+    A name as ``str`` goes through the ``idna`` codec, whose import (``unicodedata`` with it)
+    costs a short command such as ``apply --plan`` more than the connection itself.
+    """
+    name = host.encode("ascii") if host.isascii() else host
+    return socket.create_connection((name, port), timeout=timeout)  # type: ignore[arg-type]  # bytes: CPython's getaddrinfo takes them
 
 
 def _complete(received: bytes) -> bool:
