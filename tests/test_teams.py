@@ -39,7 +39,7 @@ from botocore.exceptions import ClientError
 from tests.test_deploy import Background, Run, _deploy_env, aws, ok, tfgen
 from tfgen.deploy import backend, workdir
 from tfgen.deploy import operations as deploy
-from tfgen.deploy.backend import StateSummary
+from tfgen.deploy.migration import StateSummary
 from tfgen.deploy.progress import PlainReporter
 from tfgen.emulator import server as emulator
 from tfgen.errors import ExitCode, SpecError, UsageError

@@ -3,12 +3,14 @@
 When the spec's ``backend`` changes, the state is read where terraform last initialised the
 directory (:func:`plan_migration`), the destination is checked not to hold another state, the
 user confirms, a copy is kept, ``terraform init -migrate-state`` moves it, and
-:func:`check_migrated` checks it arrived whole.
+:func:`check_migrated` checks it arrived whole: :class:`StateSummary` condenses a state (lineage,
+serial, resource addresses, a digest of its content) for that.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -16,10 +18,62 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfgen.deploy import backend, workdir
-from tfgen.deploy.backend import StateSummary
 from tfgen.errors import TerraformError, TfgenError, UsageError
 from tfgen.spec.loading import LoadedSpec
 from tfgen.terraform.commands import Terraform
+
+
+@dataclass(frozen=True)
+class StateSummary:
+    """What identifies a state and what it holds.
+
+    Attributes:
+        lineage: Terraform's id of the state's history. A migration to an empty backend
+            may start a new one (terraform 1.11 does, local to S3), so it does not tell
+            whether resources moved.
+        serial: Increases with every write (a new lineage starts again at 1).
+        resources: Every resource instance address, sorted.
+        content: sha256 of the resources with all their attributes (and the outputs):
+            equal exactly when the same infrastructure is recorded.
+    """
+
+    lineage: str
+    serial: int
+    resources: tuple[str, ...]
+    content: str = ""
+
+    @classmethod
+    def from_json(cls, text: str) -> StateSummary | None:
+        """Summarise ``terraform state pull`` output; None when there is no state.
+
+        Raises:
+            ValueError: If the text is not a state.
+        """
+        if not text.strip():
+            return None
+        data = json.loads(text)
+        if not isinstance(data, dict) or "lineage" not in data:
+            raise ValueError("not a terraform state")
+        addresses = []
+        for resource in data.get("resources") or []:
+            prefix = f"{resource['module']}." if resource.get("module") else ""
+            prefix += "data." if resource.get("mode") == "data" else ""
+            base = f"{prefix}{resource['type']}.{resource['name']}"
+            for instance in resource.get("instances") or []:
+                index = instance.get("index_key")
+                addresses.append(base if index is None else f"{base}[{json.dumps(index)}]")
+        recorded = {"resources": data.get("resources") or [], "outputs": data.get("outputs") or {}}
+        content = hashlib.sha256(json.dumps(recorded, sort_keys=True).encode()).hexdigest()
+        return cls(
+            lineage=str(data["lineage"]),
+            serial=int(data.get("serial", 0)),
+            resources=tuple(sorted(addresses)),
+            content=content,
+        )
+
+    def describe(self) -> str:
+        """E.g. ``27 resources, serial 4``."""
+        return f"{len(self.resources)} resource{'' if len(self.resources) == 1 else 's'}, serial {self.serial}"
 
 
 @dataclass(frozen=True)

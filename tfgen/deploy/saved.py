@@ -29,10 +29,10 @@ from tfgen.deploy.basics import (
 from tfgen.spec import source
 from tfgen.terraform.commands import Terraform
 from tfgen.terraform.errors import TerraformRunError
-from tfgen.terraform.results import PlanResult
 
 if TYPE_CHECKING:
     from tfgen.spec.loading import LoadedSpec
+    from tfgen.terraform.results import PlanResult
 
 
 def apply_saved(
@@ -82,7 +82,7 @@ def apply_saved(
         plans.check_origin(plan_path, saved, current)
         settings = terraform_settings(options, endpoint)
         tf = Terraform(directory, with_version_cache(settings, directory))
-        planned: PlanResult = PlanResult(plan_path.absolute(), changes_present=True)
+        planned: PlanResult | None = None  # approved: not read (terraform's own record of it is the plan file)
         spec_source = loaded if loaded is not None else (lambda: load(spec_path, options.environment))
         warnings = None if loaded is not None else saved.warnings
         if confirm is not None:
@@ -92,7 +92,7 @@ def apply_saved(
             if not planned.changes_present or not confirm(planned):
                 return Outcome(spec_source, directory, planned, None, recorded_warnings=warnings)
         reporter = reporters("apply")
-        reporter.expect([(change.address, change.action) for change in planned.resource_changes])
+        reporter.expect([(change.address, change.action) for change in planned.resource_changes] if planned else [])
         inflight.begin(directory)
         try:
             result = tf.apply(plan_path.absolute(), on_event=reporter.handle, lock_timeout=options.lock_timeout)
@@ -107,6 +107,10 @@ def apply_saved(
         finally:
             reporter.close()
         inflight.finish(directory)
+        if planned is None:
+            from tfgen.terraform.results import PlanResult  # in by now: imported while terraform ran
+
+            planned = PlanResult(plan_path.absolute(), changes_present=True)
         return Outcome(spec_source, directory, planned, result, recorded_warnings=warnings)
 
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfgen.terraform import config, errors, process
 from tfgen.terraform.argv import CommandLines
 from tfgen.terraform.config import TerraformSettings
 from tfgen.terraform.events import Event, EventHandler, EventStream, change_counts, resource_change
-from tfgen.terraform.results import ApplyResult, Diagnostic, OutputValue, PlanResult, ResourceChange
 from tfgen.terraform.version import VersionCache, check_minimum, read_version
+
+if TYPE_CHECKING:  # imported while terraform runs (_execute): not before it starts, not after it exits
+    from tfgen.terraform.results import ApplyResult, Diagnostic, OutputValue, PlanResult, ResourceChange
 
 
 class Terraform(CommandLines):
@@ -171,6 +173,8 @@ class Terraform(CommandLines):
         diagnostics, code, raw = self._stream(argv, collect)
         if code not in (0, 2):  # -detailed-exitcode: 2 means "changes present"
             raise self._failure(argv, code, diagnostics, raw)
+        from tfgen.terraform.results import PlanResult
+
         return PlanResult(
             plan_file=plan_file.absolute(),
             changes_present=code == 2,
@@ -212,6 +216,8 @@ class Terraform(CommandLines):
         diagnostics, code, raw = self._stream(argv, collect)
         if code != 0:
             raise self._failure(argv, code, diagnostics, raw)
+        from tfgen.terraform.results import ApplyResult
+
         return ApplyResult(
             add=summary.get("add", 0),
             change=summary.get("change", 0),
@@ -240,6 +246,8 @@ class Terraform(CommandLines):
         """
         planned = self.plan(plan_file, destroy=True, on_event=on_event)
         if not planned.changes_present:
+            from tfgen.terraform.results import ApplyResult
+
             return ApplyResult(warnings=planned.warnings)
         return self.apply(plan_file, on_event=on_event)
 
@@ -256,6 +264,8 @@ class Terraform(CommandLines):
         out: list[str] = []
         err: list[str] = []
         code = self._run_checked(argv, out.append, err.append)
+        from tfgen.terraform.results import OutputValue
+
         try:
             data = json.loads("\n".join(out) or "{}")
             return {
@@ -318,6 +328,8 @@ class Terraform(CommandLines):
         out: list[str] = []
         err: list[str] = []
         code = self._run_checked(argv, out.append, err.append, ok=(0, 1))
+        from tfgen.terraform.results import Diagnostic
+
         try:
             report = json.loads("\n".join(out))
             return [Diagnostic.from_json(d) for d in report.get("diagnostics") or []]
@@ -412,6 +424,10 @@ class Terraform(CommandLines):
                 raise errors.binary_not_found(self.settings.binary) from None
             except PermissionError as exc:
                 raise errors.binary_not_executable(self.settings.binary, exc) from None
+            # what reading terraform's answer takes is imported now, while terraform starts (its
+            # providers take seconds): before the start or after the exit it would add to tfgen's time
+            from tfgen.terraform import results  # noqa: F401
+
             finished = process.supervise(running, on_stdout, on_stderr, cancel=self.settings.cancel)
         if finished.interrupted:
             raise errors.interrupted(

@@ -10,11 +10,13 @@ import os
 import re
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfgen.errors import CommandInterrupted, TerraformError
-from tfgen.terraform.results import Diagnostic
 from tfgen.terraform.version import MINIMUM_VERSION, dotted
+
+if TYPE_CHECKING:
+    from tfgen.terraform.results import Diagnostic
 
 _PROVIDER_FAILURES = (
     "Failed to query available provider packages",

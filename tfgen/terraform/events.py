@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tfgen.terraform.results import Diagnostic, ResourceChange
+if TYPE_CHECKING:
+    from tfgen.terraform.results import Diagnostic, ResourceChange
 
 Event = dict[str, Any]
 """One message of terraform's machine-readable UI (``-json``), e.g. ``{"type": "planned_change", ...}``."""
@@ -66,6 +67,8 @@ class EventStream:
     def _handle(self, event: Event) -> None:
         kind = event.get("type")
         if kind == "diagnostic" and isinstance(event.get("diagnostic"), dict):
+            from tfgen.terraform.results import Diagnostic  # imported while terraform runs (commands._execute)
+
             self.diagnostics.append(Diagnostic.from_json(event["diagnostic"]))
         elif kind == "version":
             self._on_version(event)
@@ -109,5 +112,7 @@ def resource_change(event: Event) -> ResourceChange | None:
     address = resource.get("addr")
     action = change.get("action")
     if isinstance(address, str) and isinstance(action, str):
+        from tfgen.terraform.results import ResourceChange  # imported while terraform runs (commands._execute)
+
         return ResourceChange(address, action, importing=bool(change.get("importing")))
     return None
