@@ -99,7 +99,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     name order the emulator scenarios (minutes each) came last, and the suite ended with one
     worker busy for a quarter of an hour while the others idled. The longest files now go
     first (:data:`FILE_SECONDS`; then the files with the most tests that run terraform on the
-    emulator), and the short ones fill the gaps; the order inside a file is kept.
+    emulator), and the short ones fill the gaps; the order inside a file is kept. xdist 3.6+
+    would re-sort the files by their number of tests (``--loadscope-reorder``, its default), which
+    puts a file of a few minute-long scenarios last: ``pyproject.toml`` turns that off.
     """
     for item in items:
         for name in getattr(item, "fixturenames", ()):
