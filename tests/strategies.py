@@ -500,6 +500,10 @@ def _unknown_key(known: set[str]) -> st.SearchStrategy[str]:
     return st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True).filter(lambda key: key not in known)
 
 
+_NOT_GIVEN_IF_NULL = {("vpc_id",), ("subnet_ids",)}
+"""Fields the model declares ``T | None``: required unless the spec names existing network pieces."""
+
+
 @st.composite
 def broken_specs(draw: st.DrawFn, kind: str, known_fields: dict[tuple[str, ...], set[str]]) -> Broken:
     """A valid spec with one mistake of ``kind``: a wrong type ("type"), a value out of range
@@ -514,7 +518,11 @@ def broken_specs(draw: st.DrawFn, kind: str, known_fields: dict[tuple[str, ...],
     if kind == "type":
         table = {**_TYPED_FIELDS, **(_TYPED_FIELDS_V1 if v1 else _TYPED_FIELDS_V2)}
         path = draw(st.sampled_from(sorted(table)))
-        return Broken(_set(data, path, draw(table[path])), ".".join(path), kind)
+        wrong = table[path]
+        if path in _NOT_GIVEN_IF_NULL and path[0] not in data:
+            # not required here (the spec names existing network pieces): null is "not given", no mistake
+            wrong = wrong.filter(lambda value: value is not None)
+        return Broken(_set(data, path, draw(wrong)), ".".join(path), kind)
     if kind == "range":
         table = {**_RANGE_FIELDS, **(_RANGE_FIELDS_V1 if v1 else _RANGE_FIELDS_V2)}
         path = draw(st.sampled_from(sorted(table)))
