@@ -145,3 +145,76 @@ def test_the_very_text_planned_need_not_be_loaded_again(
 ) -> None:
     saved = dataclasses.replace(ORIGIN, **{"source": "c" * 64, "name": "orders-db", **record})
     assert plans.unchanged(saved, digest, environment) is expected
+
+
+class _Unseekable:
+    """A write-only stream: zipfile then writes what Go's archive/zip (terraform) writes, a data
+    descriptor after each entry, with sizes and CRC in the central directory only."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("wb")
+
+    def write(self, data: bytes) -> int:
+        return self._file.write(data)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def archive(
+    path: Path, *, compression: int = zipfile.ZIP_DEFLATED, comment: bytes = b"", name: str = "tfstate"
+) -> Path:
+    entries = {"tfplan": os.urandom(300) + b"plan" * 2000, name: "serial 1", "tfconfig/m-/main.tf": "resource {}"}
+    target: Path | _Unseekable = path if compression != -1 else _Unseekable(path)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED if compression == -1 else compression) as written:  # type: ignore[arg-type]
+        written.comment = comment
+        for entry, content in entries.items():
+            written.writestr(entry, content)
+    if isinstance(target, _Unseekable):
+        target.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "made", "plain"),
+    [
+        ("deflated", {}, True),
+        ("stored", {"compression": zipfile.ZIP_STORED}, True),
+        ("streamed, as terraform writes", {"compression": -1}, True),
+        ("with a comment", {"comment": b"made by hand"}, False),
+        ("bzip2", {"compression": zipfile.ZIP_BZIP2}, False),
+        ("a non-ASCII name", {"name": "état"}, False),
+    ],
+)
+def test_the_plan_reader_reads_what_zipfile_reads(
+    tmp_path: Path, kind: str, made: dict[str, object], plain: bool
+) -> None:
+    path = archive(tmp_path / "p.tfplan", **made)  # type: ignore[arg-type]
+    with zipfile.ZipFile(path) as reference:
+        expected = {name: reference.read(name) for name in reference.namelist()}
+    assert (plans._plain_zip(path.read_bytes()) is not None) is plain, kind  # the rest is zipfile's
+    assert plans._entries(path) == expected
+    saved = plans.save_plan(path, tmp_path / "saved.tfplan", ORIGIN)
+    assert plans._plain_zip(saved.read_bytes()) is not None or not plain
+    assert plans.read_origin(saved) == ORIGIN
+
+
+def test_a_damaged_truncated_or_doubled_archive_is_refused(tmp_path: Path) -> None:
+    saved = plans.save_plan(archive(tmp_path / "p"), tmp_path / "p.tfplan", ORIGIN)
+    data = saved.read_bytes()
+    damaged = tmp_path / "damaged.tfplan"
+    damaged.write_bytes(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])  # inside tfplan's deflated bytes
+    assert "damaged.tfplan is not a plan saved by tfgen plan --out (" in refusal(damaged).message
+    truncated = tmp_path / "truncated.tfplan"
+    truncated.write_bytes(data[: len(data) // 2])
+    assert refusal(truncated).message.startswith(f"{truncated} is not a plan saved by tfgen plan --out (")
+    doubled = tmp_path / "doubled.tfplan"
+    saved.replace(doubled)
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(doubled, "a") as written:
+        written.writestr("tfplan", b"another plan")
+    assert refusal(doubled).message == (
+        f"{doubled} is not a plan saved by tfgen plan --out (an entry appears twice); nothing was changed"
+    )

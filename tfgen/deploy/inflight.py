@@ -12,14 +12,17 @@ clears the directory and imports nothing else of recovery's.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tfgen.deploy import imports
+
+if TYPE_CHECKING:
+    import datetime
 
 MARKER = ".tfgen-apply.json"
 """Written before terraform applies, removed when the apply succeeds: found later, an apply was interrupted."""
@@ -33,8 +36,12 @@ CLUSTER_ADDRESS = "module.cluster.aws_rds_cluster.this"
 # ----------------------------------------------------------------------------- the mark of an apply
 
 
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+def _now() -> str:
+    """The time now, as ``datetime.now(UTC).isoformat()`` writes it (:mod:`datetime` is imported to read it back)."""
+    now = time.time_ns()
+    seconds, nanoseconds = divmod(now, 1_000_000_000)
+    fraction = f".{nanoseconds // 1000:06d}" if nanoseconds >= 1000 else ""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + fraction + "+00:00"
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -58,6 +65,8 @@ def interrupted_since(directory: Path) -> datetime.datetime | None:
     started = _read_json(directory / MARKER).get("started")
     if not isinstance(started, str):
         return None
+    import datetime  # here: an apply that finds no mark (the usual one) needs none
+
     try:
         return datetime.datetime.fromisoformat(started)
     except ValueError:
@@ -67,7 +76,7 @@ def interrupted_since(directory: Path) -> datetime.datetime | None:
 def begin(directory: Path) -> None:
     """Mark the working directory before terraform applies (an earlier interrupted apply's mark is kept)."""
     if interrupted_since(directory) is None:
-        _write_json(directory / MARKER, {"started": _now().isoformat()})
+        _write_json(directory / MARKER, {"started": _now()})
 
 
 def finish(directory: Path) -> None:

@@ -14,10 +14,8 @@ cluster (``<name>-<env>``), so it gets its own working directory.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import hashlib
-import importlib.util
 import json
 import os
 from collections.abc import Mapping
@@ -108,6 +106,8 @@ def save_backup(directory: Path, state: str, source: str) -> Path:
     """
     folder = directory / BACKUP_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
+    import datetime  # a migration's: not on every command's start-up
+
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     where = "".join(c if c.isalnum() or c in "-." else "_" for c in source)[:80]
     path = folder / f"{stamp}-{where}.tfstate"
@@ -295,6 +295,8 @@ def code_signature() -> str:
 
     package = Path(tfgen.__file__).resolve().parent
     roots = [package]
+    import importlib.util
+
     jinja = importlib.util.find_spec("jinja2")
     if jinja is not None and jinja.origin:
         roots.append(Path(jinja.origin).parent)

@@ -9,13 +9,13 @@ check of a plain-http emulator is one HTTP/1.0 request on a socket.
 
 from __future__ import annotations
 
-import importlib.util
+import _socket  # socket's C module: socket.py's enums cost a short command (apply --plan) more than its one connection
+import contextlib
 import json
 import re
-import socket
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tfgen.errors import EmulatorError
@@ -57,6 +57,8 @@ def require_moto() -> None:
     Raises:
         EmulatorError: If moto is not installed.
     """
+    import importlib.util
+
     if importlib.util.find_spec("moto") is None:
         raise EmulatorError("the local AWS emulator needs moto, which is not installed: install tfgen[local]")
 
@@ -135,14 +137,34 @@ def _get(url: str, timeout: float) -> bytes:
     return body
 
 
-def _connect(host: str, port: int, timeout: float) -> socket.socket:
-    """:func:`socket.create_connection`, an ASCII host name given as bytes.
+@contextlib.contextmanager
+def _connect(host: str, port: int, timeout: float) -> Iterator[_socket.socket]:
+    """A TCP connection to ``host:port``, closed on exit: :func:`socket.create_connection`, on ``_socket``.
 
-    A name as ``str`` goes through the ``idna`` codec, whose import (``unicodedata`` with it)
-    costs a short command such as ``apply --plan`` more than the connection itself.
+    Each address of the name is tried in turn, as ``create_connection`` does; an ASCII name goes
+    to ``getaddrinfo`` as bytes: as ``str`` it would go through the ``idna`` codec, whose import
+    (``unicodedata`` with it) costs more than the connection itself.
+
+    Raises:
+        OSError: If no address of the name accepts the connection (the last attempt's error).
     """
     name = host.encode("ascii") if host.isascii() else host
-    return socket.create_connection((name, port), timeout=timeout)  # type: ignore[arg-type]  # bytes: CPython's getaddrinfo takes them
+    error: OSError = OSError(f"{host}: no address to connect to")
+    for family, kind, proto, _, address in _socket.getaddrinfo(name, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        try:
+            yield sock
+        finally:
+            sock.close()
+        return
+    raise error
 
 
 def _complete(received: bytes) -> bool:
@@ -196,6 +218,8 @@ def reset(url: str) -> None:
 
 def free_port() -> int:
     """A TCP port on :data:`HOST` that was free a moment ago."""
+    import socket
+
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
