@@ -216,8 +216,8 @@ def _entries(path: Path) -> dict[str, bytes]:
 
     A plan as terraform writes it (Go's ``archive/zip``: stored or deflated entries, no ZIP64,
     one disk) is read here; any other archive goes to :mod:`zipfile`, which reads (or refuses)
-    more kinds. Either way the entries are the same: this reader is what ``apply --plan`` costs
-    before terraform starts, and :mod:`zipfile` with what it imports is a tenth of that.
+    more kinds. Either way the entries are the same; importing :mod:`zipfile` cost ``apply --plan``
+    3% of the instructions it runs before terraform starts (callgrind).
 
     Raises:
         OSError: If the file cannot be read.
