@@ -17,9 +17,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from plain_filters import call_key
@@ -130,3 +132,38 @@ def _encode(value: Any) -> Any:
     if isinstance(value, list):
         return [_encode(item) for item in value]
     return value
+
+
+def export_batch(example: Path, count: int, path: Path) -> None:
+    """Write ``count`` variants (``batch_worker.variants``) with their render contexts, for ``plain_batch.py``.
+
+    Raises:
+        ValueError: If an exported context does not reproduce tfgen's render of its variant exactly.
+    """
+    import batch_worker
+
+    from tfgen.render import templates as render
+    from tfgen.spec.loading import parse_spec
+
+    env = render.make_environment()
+    specs = []
+    for index, text in enumerate(batch_worker.variants(example.read_text(encoding="utf-8"), count)):
+        spec = parse_spec(text, Path(f"variant-{index:04d}.yaml")).spec
+        expected = render.render_module(spec, env)
+        exported = export(render.context(spec))
+        differing = [
+            name
+            for name, content in expected.items()
+            if env.get_template(f"module/{name}.j2").render(exported.values) != content
+        ]
+        if differing:
+            raise ValueError(
+                f"the exported context of variant {index} does not reproduce tfgen's render of {differing}"
+            )
+        specs.append({"name": spec.name, "text": text, "context": json.dumps(exported.to_json())})
+    path.write_text(json.dumps({"files": list(render.MODULE_FILES), "specs": specs}), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    # python contexts.py EXAMPLE COUNT OUT: the batch's variants and contexts, for plain_batch.py (bench_batch.py runs it)
+    export_batch(Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))

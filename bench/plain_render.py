@@ -21,7 +21,8 @@ import yaml
 from plain_filters import Replay, hcl
 
 
-def _decode(item: dict[str, Any]) -> Any:
+def decode(item: dict[str, Any]) -> Any:
+    """`json.loads` object hook: an encoded object or recorded callable of `contexts.py`, else the mapping."""
     if len(item) == 1:
         if "__obj__" in item:
             return types.SimpleNamespace(**item["__obj__"])
@@ -33,7 +34,7 @@ def _decode(item: dict[str, Any]) -> Any:
 def main(argv: list[str]) -> int:
     spec_file, context_file, templates, out = (Path(arg) for arg in argv)
     yaml.safe_load(spec_file.read_text(encoding="utf-8"))  # the spec is read as tfgen reads it
-    document = json.loads(context_file.read_text(encoding="utf-8"), object_hook=_decode)
+    document = json.loads(context_file.read_text(encoding="utf-8"), object_hook=decode)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
         undefined=jinja2.StrictUndefined,
