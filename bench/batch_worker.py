@@ -78,6 +78,46 @@ def create_cost(parent: Path, name: str, count: int = PROBE_FILES) -> float:
     return (time.perf_counter() - start) / count * 1e6
 
 
+class Phases:
+    """The batch's clocks: wall and CPU seconds of each phase, and the whole batch's wall, CPU and kernel time."""
+
+    def __init__(self) -> None:
+        self.wall = {"parse": 0.0, "render": 0.0, "write": 0.0}
+        self.cpu = dict.fromkeys(self.wall, 0.0)
+        self.start = (time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_stime)
+        self.end = self.start
+
+    @staticmethod
+    def now() -> tuple[float, float]:
+        """Wall and CPU clocks now."""
+        return time.perf_counter(), time.process_time()
+
+    def add(self, phase: str, since: tuple[float, float]) -> tuple[float, float]:
+        """Charge ``phase`` the time from ``since`` to now; return now (where the next phase starts)."""
+        now = time.perf_counter(), time.process_time()
+        self.wall[phase] += now[0] - since[0]
+        self.cpu[phase] += now[1] - since[1]
+        return now
+
+    def stop(self) -> None:
+        """The batch's end."""
+        self.end = (time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_stime)
+
+    def result(self, count: int, create_us: float) -> dict[str, Any]:
+        """What a worker prints (JSON): see the module's docstring."""
+        seconds, cpu, system = (end - start for end, start in zip(self.end, self.start, strict=True))
+        return {
+            "count": count,
+            "seconds": seconds,
+            "cpu": cpu,
+            "system": system,
+            "create_us": create_us,
+            "phases": self.wall,
+            "phases_cpu": self.cpu,
+            "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec", type=Path)
@@ -93,47 +133,27 @@ def main(argv: list[str]) -> int:
     texts = variants(args.spec.read_text(encoding="utf-8"), args.count)
     paths = [Path(f"variant-{i:04d}.yaml") for i in range(args.count)]
     create_us = create_cost(args.out.parent, f".probe-{args.out.name}")
-    phases = {"parse": 0.0, "render": 0.0, "write": 0.0}
-    phases_cpu = dict.fromkeys(phases, 0.0)
-    cpu_clock = time.process_time
     profiler = cProfile.Profile() if args.profile else None
-    clock = time.perf_counter
     if profiler is not None:
         profiler.enable()
-    start, start_cpu, start_system = clock(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_stime
+    clock = Phases()
     env = make_environment() if args.shared_env else None
     for text, path in zip(texts, paths, strict=True):
-        t0, c0 = clock(), cpu_clock()
+        mark = clock.now()
         loaded = parse_spec(text, path)
-        t1, c1 = clock(), cpu_clock()
+        mark = clock.add("parse", mark)
         files = render_module(loaded.spec, env)
-        t2, c2 = clock(), cpu_clock()
+        mark = clock.add("render", mark)
         write_files(files, args.out / loaded.spec.name)
-        t3, c3 = clock(), cpu_clock()
-        phases["parse"] += t1 - t0
-        phases["render"] += t2 - t1
-        phases["write"] += t3 - t2
-        phases_cpu["parse"] += c1 - c0
-        phases_cpu["render"] += c2 - c1
-        phases_cpu["write"] += c3 - c2
-    seconds, cpu = clock() - start, time.process_time() - start_cpu
-    system = resource.getrusage(resource.RUSAGE_SELF).ru_stime - start_system
+        clock.add("write", mark)
+    clock.stop()
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
     written = sum(1 for _ in args.out.iterdir())
     if written != args.count:
         raise SystemExit(f"expected {args.count} module directories in {args.out}, found {written}")
-    result = {
-        "count": args.count,
-        "seconds": seconds,
-        "cpu": cpu,
-        "system": system,
-        "create_us": create_us,
-        "phases": phases,
-        "phases_cpu": phases_cpu,
-        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }
+    result = clock.result(args.count, create_us)
     print(json.dumps(result))
     return 0
 

@@ -31,10 +31,8 @@ def decode(item: dict[str, Any]) -> Any:
     return item
 
 
-def main(argv: list[str]) -> int:
-    spec_file, context_file, templates, out = (Path(arg) for arg in argv)
-    yaml.safe_load(spec_file.read_text(encoding="utf-8"))  # the spec is read as tfgen reads it
-    document = json.loads(context_file.read_text(encoding="utf-8"), object_hook=decode)
+def environment(templates: Path) -> jinja2.Environment:
+    """tfgen's Jinja settings (``tfgen.render.templates.make_environment``) on a plain ``FileSystemLoader``."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
         undefined=jinja2.StrictUndefined,
@@ -42,8 +40,17 @@ def main(argv: list[str]) -> int:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,  # noqa: S701 -- HCL and Markdown
+        auto_reload=False,  # as tfgen's: templates do not change while it runs
     )
     env.filters["hcl"] = hcl
+    return env
+
+
+def main(argv: list[str]) -> int:
+    spec_file, context_file, templates, out = (Path(arg) for arg in argv)
+    yaml.safe_load(spec_file.read_text(encoding="utf-8"))  # the spec is read as tfgen reads it
+    document = json.loads(context_file.read_text(encoding="utf-8"), object_hook=decode)
+    env = environment(templates)
     for name in document["files"]:
         text = env.get_template(f"module/{name}.j2").render(document["context"])
         target = out / name
