@@ -190,12 +190,14 @@ def _plain_worker(bench: Bench, contexts_file: Path, out: Path) -> dict[str, Any
 
 
 def _identity(plain: Path, tfgen: Path) -> str:
-    """'Its N modules are byte-identical to tfgen's (same file sets).', or what differs."""
+    """'Output check: all N of its modules are byte-identical to tfgen's (same file sets).', or how many are not."""
     modules = sorted(p.name for p in tfgen.iterdir())
-    same = 0
+    differing = 0
     for name in modules:
         ours = {p.relative_to(tfgen / name): p for p in (tfgen / name).rglob("*") if p.is_file()}
         theirs = {p.relative_to(plain / name): p for p in (plain / name).rglob("*") if p.is_file()}
-        if ours.keys() == theirs.keys() and all(ours[k].read_bytes() == theirs[k].read_bytes() for k in ours):
-            same += 1
-    return f"Output check: {same} of its {len(modules)} modules are byte-identical to tfgen's (same file sets)."
+        if ours.keys() != theirs.keys() or any(ours[k].read_bytes() != theirs[k].read_bytes() for k in ours):
+            differing += 1
+    if differing:
+        return f"Output check: **{differing} of its {len(modules)} modules differ from tfgen's** (file set or bytes)."
+    return f"Output check: all {len(modules)} of its modules are byte-identical to tfgen's (same file sets)."
