@@ -84,24 +84,28 @@ class Phases:
     def __init__(self) -> None:
         self.wall = {"parse": 0.0, "render": 0.0, "write": 0.0}
         self.cpu = dict.fromkeys(self.wall, 0.0)
-        self.start = (time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_stime)
-        self.end = self.start
+        self.start = self.end = self._totals()
 
     @staticmethod
     def now() -> tuple[float, float]:
         """Wall and CPU clocks now."""
         return time.perf_counter(), time.process_time()
 
+    @staticmethod
+    def _totals() -> tuple[float, float, float]:
+        """Wall, CPU and kernel clocks now."""
+        return time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
     def add(self, phase: str, since: tuple[float, float]) -> tuple[float, float]:
         """Charge ``phase`` the time from ``since`` to now; return now (where the next phase starts)."""
-        now = time.perf_counter(), time.process_time()
+        now = self.now()
         self.wall[phase] += now[0] - since[0]
         self.cpu[phase] += now[1] - since[1]
         return now
 
     def stop(self) -> None:
         """The batch's end."""
-        self.end = (time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_stime)
+        self.end = self._totals()
 
     def result(self, count: int, create_us: float) -> dict[str, Any]:
         """What a worker prints (JSON): see the module's docstring."""

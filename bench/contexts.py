@@ -134,12 +134,28 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def export_batch(example: Path, count: int, path: Path) -> None:
-    """Write ``count`` variants (``batch_worker.variants``) with their render contexts, for ``plain_batch.py``.
+def checked(spec: Any, env: Any) -> tuple[Exported, dict[str, str]]:
+    """A spec's context (:func:`export`) and tfgen's files for it, the context checked to render exactly those.
+
+    ``spec`` is a ``tfgen.spec.model.Spec``, ``env`` tfgen's ``make_environment()``.
 
     Raises:
-        ValueError: If an exported context does not reproduce tfgen's render of its variant exactly.
+        ValueError: Naming the files the exported context does not reproduce.
     """
+    from tfgen.render import templates as render
+
+    expected = render.render_module(spec, env)
+    exported = export(render.context(spec))
+    differing = [
+        name for name, text in expected.items() if env.get_template(f"module/{name}.j2").render(exported.values) != text
+    ]
+    if differing:
+        raise ValueError(f"the exported context does not reproduce tfgen's render of {differing}")
+    return exported, expected
+
+
+def export_batch(example: Path, count: int, path: Path) -> None:
+    """Write ``count`` variants (``batch_worker.variants``) with their checked contexts, for ``plain_batch.py``."""
     import batch_worker
 
     from tfgen.render import templates as render
@@ -149,17 +165,7 @@ def export_batch(example: Path, count: int, path: Path) -> None:
     specs = []
     for index, text in enumerate(batch_worker.variants(example.read_text(encoding="utf-8"), count)):
         spec = parse_spec(text, Path(f"variant-{index:04d}.yaml")).spec
-        expected = render.render_module(spec, env)
-        exported = export(render.context(spec))
-        differing = [
-            name
-            for name, content in expected.items()
-            if env.get_template(f"module/{name}.j2").render(exported.values) != content
-        ]
-        if differing:
-            raise ValueError(
-                f"the exported context of variant {index} does not reproduce tfgen's render of {differing}"
-            )
+        exported, _ = checked(spec, env)
         specs.append({"name": spec.name, "text": text, "context": json.dumps(exported.to_json())})
     path.write_text(json.dumps({"files": list(render.MODULE_FILES), "specs": specs}), encoding="utf-8")
 
